@@ -1,0 +1,76 @@
+import { z } from "zod";
+
+/**
+ * The App → Action contract. The App dispatches `workflow_dispatch` on the agent workflow with these
+ * inputs; the workflow's `run-name` carries the attempt id so `workflow_run` events map back to it.
+ */
+export const ATTEMPT_ID_PATTERN = /^att_[0-9a-z]{10,40}$/;
+const RUN_NAME_MARKER = /\[trellis:(att_[0-9a-z]{10,40})\]/;
+
+/** What the shipped workflow puts in `run-name`; keep in sync with workflow-templates/trellis-agent.yml. */
+export function runName(input: { stage: string; issue: number; attemptId: string }): string {
+  return `Trellis ${input.stage} #${input.issue} [trellis:${input.attemptId}]`;
+}
+
+/** The attempt id in a workflow run's `display_title`, or undefined for runs that are not ours. */
+export function attemptIdFromRunName(displayTitle: string | null | undefined): string | undefined {
+  return displayTitle ? RUN_NAME_MARKER.exec(displayTitle)?.[1] : undefined;
+}
+
+/** Everything the Action needs beyond what it can read from the repository itself. */
+export const DispatchSpecSchema = z.object({
+  attemptId: z.string().regex(ATTEMPT_ID_PATTERN),
+  runId: z.string(),
+  repo: z.object({ owner: z.string(), name: z.string() }),
+  issue: z.number().int().positive(),
+  workflow: z.string(),
+  stage: z.string(),
+  profile: z.string(),
+  attempt: z.number().int().min(1),
+  /** Branch the agent commits on (`trellis/<issue>-<slug>`) and the ref it starts from. */
+  branch: z.string(),
+  baseRef: z.string(),
+  /** Feedback from a failed previous attempt or from reviewers, shown to the agent. */
+  feedback: z.array(z.string()).default([]),
+  /** Answers a human gave to the agent's questions. */
+  answers: z.array(z.object({ question: z.string(), answer: z.string(), by: z.string() })).default([]),
+  /** Hard cap for this attempt, in USD (the remaining run budget). */
+  costCapUsd: z.number().min(0),
+  timeoutMinutes: z.number().int().positive(),
+});
+export type DispatchSpec = z.infer<typeof DispatchSpecSchema>;
+
+/** workflow_dispatch inputs (GitHub caps inputs at 65,535 characters in total). */
+export interface DispatchInputs {
+  attempt_id: string;
+  issue: string;
+  stage: string;
+  profile: string;
+  spec: string;
+}
+
+export const MAX_SPEC_CHARS = 60_000;
+
+export function toDispatchInputs(spec: DispatchSpec): DispatchInputs {
+  const json = JSON.stringify(spec);
+  if (json.length > MAX_SPEC_CHARS)
+    throw new Error(`dispatch spec is ${json.length} characters; the cap is ${MAX_SPEC_CHARS}`);
+  return {
+    attempt_id: spec.attemptId,
+    issue: String(spec.issue),
+    stage: spec.stage,
+    profile: spec.profile,
+    spec: json,
+  };
+}
+
+export function branchName(issue: number, title: string): string {
+  const slug = title
+    .toLowerCase()
+    .normalize("NFKD")
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 40)
+    .replace(/-+$/g, "");
+  return `trellis/${issue}${slug ? `-${slug}` : ""}`;
+}
