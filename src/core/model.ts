@@ -101,7 +101,8 @@ export type StageStatus =
   | "skipped"
   | "aborted";
 
-export type WaitReason = "approval" | "answer" | "retry_backoff" | "human" | "budget";
+/** `merge`: the stage's pull request is open and the stage counts done only once it is merged. */
+export type WaitReason = "approval" | "answer" | "retry_backoff" | "human" | "budget" | "merge";
 
 export interface Attempt {
   id: string;
@@ -154,6 +155,10 @@ export interface RunState {
   createdAt: number;
   updatedAt: number;
   reason?: string;
+  /** Count of reducer steps that emitted effects; effect keys derive from it so none repeats. */
+  seq?: number;
+  /** Permission level of each profile the run may use (snapshot at creation; absent = autonomous). */
+  permissions?: Record<string, PermissionLevel>;
 }
 
 // ---------------------------------------------------------------------------------------------
