@@ -1,0 +1,451 @@
+// Parses a tracking issue's task list into batch tickets, and validates the dependency graph.
+// Pure: no I/O. Ticket text is untrusted (anyone who can edit the issue writes it), so input is bounded.
+
+export interface IssueRef {
+  owner?: string;
+  repo?: string;
+  number: number;
+}
+
+export interface Ticket {
+  /** Stable key: "#123", "owner/repo#123", the bracket key ("api"), or "t<line>" for unkeyed raw text. */
+  key: string;
+  /** As written for output: "#123", "owner/repo#123", or the bracket key without brackets. */
+  ref: string;
+  /** How the ticket was written: an issue reference, raw text with a `[key]`, or plain raw text. */
+  kind: "issue" | "keyed" | "text";
+  issue?: IssueRef;
+  /** The text without the leading reference/key and without the dependency and estimate clauses. */
+  title: string;
+  /** Keys of the tickets it depends on (resolved against the list where possible). */
+  deps: string[];
+  /** `est: N` (default 1), a positive number. */
+  estimate: number;
+  /** The box is checked. */
+  done: boolean;
+  /** 1-based line in the markdown. */
+  line: number;
+}
+
+export interface BatchError {
+  line: number;
+  message: string;
+}
+
+export interface BatchParse {
+  tickets: Ticket[];
+  errors: BatchError[];
+}
+
+export interface ParseOptions {
+  /** The repository of the tracking issue: `owner/repo#N` of this repo is the same ticket as `#N`. */
+  repo?: { owner: string; name: string };
+  /** Defaults to 1,000. */
+  maxTickets?: number;
+  /** Defaults to 256 KiB (UTF-8 bytes). */
+  maxBytes?: number;
+}
+
+export const MAX_TICKETS = 1_000;
+export const MAX_BYTES = 256 * 1024;
+
+const TASK_LINE = /^\s*(?:[-*+]|\d{1,9}[.)])\s+\[([ xX])\](?:\s+(.*))?$/;
+const FENCE = /^\s*(`{3,}|~{3,})(.*)$/;
+// Reference patterns; `g(…)` is a capture group or, for the clause pattern, a plain group.
+const refPatterns = (g: (x: string) => string) => ({
+  url: String.raw`https?:\/\/github\.com\/${g(String.raw`[\w.-]+`)}\/${g(String.raw`[\w.-]+`)}\/(?:issues|pull)\/${g(String.raw`\d+`)}(?![\w])(?:[#?][^\s,;)]*)?`,
+  qualified: String.raw`${g(String.raw`[\w.-]+`)}\/${g(String.raw`[\w.-]+`)}#${g(String.raw`\d+`)}(?![\w])`,
+  short: String.raw`#${g(String.raw`\d+`)}(?![\w])`,
+  key: String.raw`\[${g(String.raw`[\w.-]+`)}\](?!\()`,
+});
+const CAP = refPatterns((x) => `(${x})`);
+const NC = refPatterns((x) => `(?:${x})`);
+const ANY_REF = `(?:${CAP.url}|${CAP.qualified}|${CAP.short}|${CAP.key})`;
+const ANY_REF_NC = `(?:${NC.url}|${NC.qualified}|${NC.short}|${NC.key})`;
+const SEP = String.raw`(?:\s*,\s*(?:and\s+)?|\s+and\s+|\s*&\s*)`;
+const DEP_CLAUSE = new RegExp(
+  String.raw`(?<![\w])(?:depends\s+on|blocked\s+by|after)(?::\s*|\s+)(${ANY_REF_NC}(?:${SEP}${ANY_REF_NC})*)`,
+  "gi",
+);
+const ONE_REF = new RegExp(ANY_REF, "gi");
+const LEADING_REF = new RegExp(String.raw`^${ANY_REF}(?=\s|$|[:.,;—–-])`, "i");
+const ESTIMATE = /(?<![\w])est(?:imate)?\s*[:=]\s*([^\s,;)]*)/gi;
+const NUMBER = /^(?:\d+(?:\.\d+)?|\.\d+)$/;
+
+interface RawRef {
+  issue?: IssueRef;
+  key?: string;
+}
+
+/** Reads the capture groups of ANY_REF / LEADING_REF (same group layout). */
+function refFromMatch(m: RegExpExecArray): RawRef {
+  if (m[3] !== undefined) return { issue: { owner: m[1], repo: m[2], number: Number(m[3]) } };
+  if (m[6] !== undefined) return { issue: { owner: m[4], repo: m[5], number: Number(m[6]) } };
+  if (m[7] !== undefined) return { issue: { number: Number(m[7]) } };
+  return { key: m[8] ?? "" };
+}
+
+function sameRepo(issue: IssueRef, repo: ParseOptions["repo"]): boolean {
+  if (issue.owner === undefined || issue.repo === undefined) return true;
+  return (
+    repo !== undefined &&
+    issue.owner.toLowerCase() === repo.owner.toLowerCase() &&
+    issue.repo.toLowerCase() === repo.name.toLowerCase()
+  );
+}
+
+function issueKey(issue: IssueRef, repo: ParseOptions["repo"]): string {
+  return sameRepo(issue, repo)
+    ? `#${issue.number}`
+    : `${issue.owner ?? ""}/${issue.repo ?? ""}#${issue.number}`.toLowerCase();
+}
+
+function refKey(ref: RawRef, repo: ParseOptions["repo"]): string {
+  return ref.issue ? issueKey(ref.issue, repo) : (ref.key ?? "");
+}
+
+/** Tidies what is left of a line once clauses are cut out: empty brackets, doubled separators, dangling dashes. */
+function tidy(text: string): string {
+  return text
+    .replace(/\(\s*[,;:\s]*\)/g, " ")
+    .replace(/\s*([,;])(?:\s*[,;])+/g, "$1")
+    .replace(/\s+/g, " ")
+    .replace(/^[\s,;:|—–-]+|[\s,;:|—–-]+$/g, "")
+    .trim();
+}
+
+interface LineParse {
+  ticket?: Omit<Ticket, "line" | "done">;
+  errors: string[];
+}
+
+function parseContent(content: string, line: number, repo: ParseOptions["repo"]): LineParse {
+  const errors: string[] = [];
+  let rest = content.trim();
+  let issue: IssueRef | undefined;
+  let key: string;
+  let ref: string;
+  let kind: Ticket["kind"];
+
+  const lead = LEADING_REF.exec(rest);
+  if (lead) {
+    const raw = refFromMatch(lead);
+    rest = rest.slice(lead[0].length);
+    if (raw.issue) {
+      issue = raw.issue;
+      key = issueKey(issue, repo);
+      ref = key.startsWith("#") ? `#${issue.number}` : `${issue.owner}/${issue.repo}#${issue.number}`;
+      kind = "issue";
+    } else {
+      key = raw.key ?? "";
+      ref = key;
+      kind = "keyed";
+    }
+  } else {
+    key = `t${line}`;
+    ref = key;
+    kind = "text";
+  }
+
+  const deps: string[] = [];
+  rest = rest.replace(DEP_CLAUSE, (_whole, list: string) => {
+    for (const m of list.matchAll(ONE_REF)) {
+      const k = refKey(refFromMatch(m), repo);
+      if (!deps.includes(k)) deps.push(k);
+    }
+    return " ";
+  });
+
+  let estimate = 1;
+  let estimates = 0;
+  rest = rest.replace(ESTIMATE, (whole, value: string) => {
+    estimates += 1;
+    const n = Number(value);
+    if (!NUMBER.test(value) || !Number.isFinite(n) || n <= 0) {
+      errors.push(`cannot read the estimate "${whole.trim()}" (expected a positive number, e.g. est: 2.5)`);
+    } else {
+      estimate = n;
+    }
+    return " ";
+  });
+  if (estimates > 1) errors.push("more than one estimate (est: N) on one line");
+
+  const title = tidy(rest);
+  if (kind === "text" && title === "") return { errors };
+  const ticket: Omit<Ticket, "line" | "done"> = { key, ref, kind, title, deps, estimate };
+  if (issue) ticket.issue = issue;
+  return { ticket, errors };
+}
+
+/**
+ * Parses the task-list lines of a Markdown body (outside fenced code blocks and HTML comments) into tickets.
+ * Problems with single lines (a bad estimate) and size limits come back as `errors`; graph problems
+ * (unknown references, cycles, duplicates) are `validateBatch`'s job.
+ */
+export function parseTaskList(markdown: string, options: ParseOptions = {}): BatchParse {
+  const maxBytes = options.maxBytes ?? MAX_BYTES;
+  const maxTickets = options.maxTickets ?? MAX_TICKETS;
+  // A JS string never has fewer UTF-8 bytes than UTF-16 units / 1 nor more than 3 per unit: count only if needed.
+  if (markdown.length * 3 > maxBytes) {
+    const bytes = new TextEncoder().encode(markdown).length;
+    if (bytes > maxBytes) {
+      return {
+        tickets: [],
+        errors: [
+          {
+            line: 0,
+            message: `the task list is too large (${Math.ceil(bytes / 1024)} KiB; the limit is ${Math.floor(maxBytes / 1024)} KiB) — split it into several tracking issues`,
+          },
+        ],
+      };
+    }
+  }
+
+  const tickets: Ticket[] = [];
+  const errors: BatchError[] = [];
+  const lines = markdown.split(/\r\n|\r|\n/);
+  let fence: { char: string; length: number } | undefined;
+  let inComment = false;
+
+  for (let i = 0; i < lines.length; i++) {
+    let text = lines[i] ?? "";
+    const line = i + 1;
+    if (fence) {
+      const close = FENCE.exec(text);
+      if (
+        close?.[1] &&
+        close[1][0] === fence.char &&
+        close[1].length >= fence.length &&
+        close[2]?.trim() === ""
+      )
+        fence = undefined;
+      continue;
+    }
+    // Strip HTML comments (possibly spanning lines): task lines inside them are not tickets.
+    if (inComment || text.includes("<!--")) {
+      let out = "";
+      let pos = 0;
+      while (pos < text.length) {
+        if (inComment) {
+          const end = text.indexOf("-->", pos);
+          if (end < 0) {
+            pos = text.length;
+          } else {
+            inComment = false;
+            pos = end + 3;
+          }
+        } else {
+          const start = text.indexOf("<!--", pos);
+          if (start < 0) {
+            out += text.slice(pos);
+            pos = text.length;
+          } else {
+            out += text.slice(pos, start);
+            inComment = true;
+            pos = start + 4;
+          }
+        }
+      }
+      text = out;
+    }
+    const open = FENCE.exec(text);
+    if (open?.[1]) {
+      fence = { char: open[1][0] ?? "`", length: open[1].length };
+      continue;
+    }
+    const task = TASK_LINE.exec(text);
+    if (!task) continue;
+    const parsed = parseContent(task[2] ?? "", line, options.repo);
+    for (const message of parsed.errors) errors.push({ line, message });
+    if (!parsed.ticket) continue;
+    if (tickets.length >= maxTickets) {
+      return {
+        tickets: [],
+        errors: [
+          {
+            line,
+            message: `the task list has more than ${maxTickets.toLocaleString("en-US")} tickets — split it into several tracking issues`,
+          },
+        ],
+      };
+    }
+    tickets.push({ ...parsed.ticket, done: task[1] !== " ", line });
+  }
+
+  resolveDeps(tickets);
+  return { tickets, errors };
+}
+
+/**
+ * Without a known repository, `#12` and `owner/repo#12` cannot be proven the same issue; when the number is
+ * unambiguous in the list, take the dependency to mean that ticket.
+ */
+function resolveDeps(tickets: Ticket[]): void {
+  const keys = new Set(tickets.map((t) => t.key));
+  let byNumber: Map<number, string[]> | undefined;
+  for (const t of tickets) {
+    for (let d = 0; d < t.deps.length; d++) {
+      const dep = t.deps[d] ?? "";
+      if (keys.has(dep)) continue;
+      const m = /#(\d+)$/.exec(dep);
+      if (!m) continue;
+      if (!byNumber) {
+        byNumber = new Map();
+        for (const u of tickets) {
+          if (!u.issue) continue;
+          const list = byNumber.get(u.issue.number) ?? [];
+          list.push(u.key);
+          byNumber.set(u.issue.number, list);
+        }
+      }
+      const candidates = byNumber.get(Number(m[1])) ?? [];
+      // Only a short `#N` may be widened to a qualified ticket; a qualified dep must match exactly.
+      if (candidates.length === 1 && dep.startsWith("#")) t.deps[d] = candidates[0] ?? dep;
+    }
+    t.deps = [...new Set(t.deps)];
+  }
+}
+
+/** How a key is shown in messages: issue references as written, keys in brackets. */
+export function displayKey(key: string, byKey?: Map<string, Ticket>): string {
+  const t = byKey?.get(key);
+  if (t) return displayTicket(t);
+  return key.includes("#") ? key : `[${key}]`;
+}
+
+export function displayTicket(t: Ticket): string {
+  if (t.kind === "issue") return t.ref;
+  if (t.kind === "keyed") return `[${t.key}]`;
+  const short = t.title.length > 40 ? `${t.title.slice(0, 39)}…` : t.title;
+  return `"${short}" (line ${t.line})`;
+}
+
+export type BatchValidation = { ok: true } | { ok: false; errors: string[] };
+
+/** Refuses duplicate keys, references to tickets not in the list, and cycles (naming every member). */
+export function validateBatch(tickets: readonly Ticket[]): BatchValidation {
+  const errors: string[] = [];
+  const byKey = new Map<string, Ticket>();
+  for (const t of tickets) {
+    const first = byKey.get(t.key);
+    if (first) {
+      errors.push(
+        `line ${t.line}: ${displayTicket(t)} appears more than once in the task list (first on line ${first.line})`,
+      );
+    } else {
+      byKey.set(t.key, t);
+    }
+  }
+  for (const t of tickets) {
+    for (const dep of t.deps) {
+      if (!byKey.has(dep)) {
+        errors.push(
+          `line ${t.line}: ${displayTicket(t)} depends on ${displayKey(dep)}, which is not in the task list`,
+        );
+      }
+    }
+  }
+  for (const cycle of findCycles(tickets, byKey)) {
+    const names = [...cycle, cycle[0] ?? ""].map((k) => displayKey(k, byKey));
+    errors.push(`dependency cycle: ${names.join(" → ")} (each depends on the next)`);
+  }
+  return errors.length === 0 ? { ok: true } : { ok: false, errors };
+}
+
+/**
+ * Every ticket that sits on a cycle appears in at least one returned cycle. Strongly connected components
+ * (iterative Tarjan) find the cyclic parts; inside each, a shortest cycle through each not-yet-named member.
+ * Cycles follow "depends on" edges and start at the member earliest in the list.
+ */
+export function findCycles(tickets: readonly Ticket[], byKey?: Map<string, Ticket>): string[][] {
+  const map = byKey ?? new Map(tickets.map((t) => [t.key, t]));
+  const order = [...map.keys()];
+  const indexOf = new Map(order.map((k, i) => [k, i]));
+  const succ: number[][] = order.map((k) =>
+    (map.get(k)?.deps ?? []).map((d) => indexOf.get(d)).filter((x): x is number => x !== undefined),
+  );
+  const n = order.length;
+  const index = new Int32Array(n).fill(-1);
+  const low = new Int32Array(n);
+  const onStack = new Uint8Array(n);
+  const stack: number[] = [];
+  const comp = new Int32Array(n).fill(-1);
+  const comps: number[][] = [];
+  let counter = 0;
+  for (let root = 0; root < n; root++) {
+    if (index[root] !== -1) continue;
+    const work: [number, number][] = [[root, 0]];
+    index[root] = low[root] = counter++;
+    stack.push(root);
+    onStack[root] = 1;
+    while (work.length > 0) {
+      const frame = work[work.length - 1] as [number, number];
+      const [v, i] = frame;
+      const edges = succ[v] ?? [];
+      if (i < edges.length) {
+        frame[1] = i + 1;
+        const w = edges[i] as number;
+        if (index[w] === -1) {
+          index[w] = low[w] = counter++;
+          stack.push(w);
+          onStack[w] = 1;
+          work.push([w, 0]);
+        } else if (onStack[w]) {
+          low[v] = Math.min(low[v] as number, index[w] as number);
+        }
+        continue;
+      }
+      work.pop();
+      const parent = work[work.length - 1];
+      if (parent) low[parent[0]] = Math.min(low[parent[0]] as number, low[v] as number);
+      if (low[v] === index[v]) {
+        const members: number[] = [];
+        let w: number;
+        do {
+          w = stack.pop() as number;
+          onStack[w] = 0;
+          comp[w] = comps.length;
+          members.push(w);
+        } while (w !== v);
+        comps.push(members.sort((a, b) => a - b));
+      }
+    }
+  }
+
+  const cycles: string[][] = [];
+  for (let c = 0; c < comps.length; c++) {
+    const members = comps[c] ?? [];
+    const only = members[0] as number;
+    if (members.length === 1 && !(succ[only] ?? []).includes(only)) continue;
+    const named = new Set<number>();
+    for (const start of members) {
+      if (named.has(start)) continue;
+      const cycle = shortestCycle(start, succ, comp, c);
+      for (const v of cycle) named.add(v);
+      cycles.push(cycle.map((v) => order[v] ?? ""));
+    }
+  }
+  return cycles;
+}
+
+/** BFS from `start` along edges inside component `c` back to `start`. */
+function shortestCycle(start: number, succ: number[][], comp: Int32Array, c: number): number[] {
+  const prev = new Map<number, number>();
+  const queue = [start];
+  for (let head = 0; head < queue.length; head++) {
+    const v = queue[head] as number;
+    for (const w of succ[v] ?? []) {
+      if (comp[w] !== c) continue;
+      if (w === start) {
+        const path = [v];
+        while (path[0] !== start) path.unshift(prev.get(path[0] as number) as number);
+        return path;
+      }
+      if (!prev.has(w)) {
+        prev.set(w, v);
+        queue.push(w);
+      }
+    }
+  }
+  return [start]; // unreachable for a member of a cyclic component
+}
