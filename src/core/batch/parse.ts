@@ -1,5 +1,6 @@
 // Parses a tracking issue's task list into batch tickets, and validates the dependency graph.
 // Pure: no I/O. Ticket text is untrusted (anyone who can edit the issue writes it), so input is bounded.
+import { stronglyConnectedComponents } from "../graph.js";
 
 export interface IssueRef {
   owner?: string;
@@ -148,26 +149,30 @@ function parseContent(content: string, line: number, repo: ParseOptions["repo"])
   }
 
   const deps: string[] = [];
-  rest = rest.replace(DEP_CLAUSE, (_whole, list: string) => {
-    for (const m of list.matchAll(ONE_REF)) {
-      const k = refKey(refFromMatch(m), repo);
-      if (!deps.includes(k)) deps.push(k);
-    }
-    return " ";
-  });
+  const lower = rest.toLowerCase();
+  // Cheap pre-checks: most lines have no clause, and the clause patterns are the costly part of a parse.
+  if (lower.includes("depends") || lower.includes("blocked") || lower.includes("after"))
+    rest = rest.replace(DEP_CLAUSE, (_whole, list: string) => {
+      for (const m of list.matchAll(ONE_REF)) {
+        const k = refKey(refFromMatch(m), repo);
+        if (!deps.includes(k)) deps.push(k);
+      }
+      return " ";
+    });
 
   let estimate = 1;
   let estimates = 0;
-  rest = rest.replace(ESTIMATE, (whole, value: string) => {
-    estimates += 1;
-    const n = Number(value);
-    if (!NUMBER.test(value) || !Number.isFinite(n) || n <= 0) {
-      errors.push(`cannot read the estimate "${whole.trim()}" (expected a positive number, e.g. est: 2.5)`);
-    } else {
-      estimate = n;
-    }
-    return " ";
-  });
+  if (lower.includes("est"))
+    rest = rest.replace(ESTIMATE, (whole, value: string) => {
+      estimates += 1;
+      const n = Number(value);
+      if (!NUMBER.test(value) || !Number.isFinite(n) || n <= 0) {
+        errors.push(`cannot read the estimate "${whole.trim()}" (expected a positive number, e.g. est: 2.5)`);
+      } else {
+        estimate = n;
+      }
+      return " ";
+    });
   if (estimates > 1) errors.push("more than one estimate (est: N) on one line");
 
   const title = tidy(rest);
@@ -248,7 +253,7 @@ export function parseTaskList(markdown: string, options: ParseOptions = {}): Bat
       }
       text = out;
     }
-    const open = FENCE.exec(text);
+    const open = text.includes("```") || text.includes("~~~") ? FENCE.exec(text) : null;
     if (open?.[1]) {
       fence = { char: open[1][0] ?? "`", length: open[1].length };
       continue;
@@ -284,6 +289,7 @@ function resolveDeps(tickets: Ticket[]): void {
   const keys = new Set(tickets.map((t) => t.key));
   let byNumber: Map<number, string[]> | undefined;
   for (const t of tickets) {
+    let widened = false;
     for (let d = 0; d < t.deps.length; d++) {
       const dep = t.deps[d] ?? "";
       if (keys.has(dep)) continue;
@@ -300,9 +306,12 @@ function resolveDeps(tickets: Ticket[]): void {
       }
       const candidates = byNumber.get(Number(m[1])) ?? [];
       // Only a short `#N` may be widened to a qualified ticket; a qualified dep must match exactly.
-      if (candidates.length === 1 && dep.startsWith("#")) t.deps[d] = candidates[0] ?? dep;
+      if (candidates.length === 1 && dep.startsWith("#")) {
+        t.deps[d] = candidates[0] ?? dep;
+        widened = true;
+      }
     }
-    t.deps = [...new Set(t.deps)];
+    if (widened) t.deps = [...new Set(t.deps)];
   }
 }
 
@@ -353,92 +362,49 @@ export function validateBatch(tickets: readonly Ticket[]): BatchValidation {
 }
 
 /**
- * Every ticket that sits on a cycle appears in at least one returned cycle. Strongly connected components
- * (iterative Tarjan) find the cyclic parts; inside each, a shortest cycle through each not-yet-named member.
- * Cycles follow "depends on" edges and start at the member earliest in the list.
+ * Every ticket that sits on a cycle appears in at least one returned cycle: graph.ts finds the strongly
+ * connected components; inside each, a shortest cycle through each member not yet named (one cycle per
+ * component could leave members of a tangle unnamed). Cycles follow "depends on" edges and start at the
+ * member earliest in the list.
  */
 export function findCycles(tickets: readonly Ticket[], byKey?: Map<string, Ticket>): string[][] {
   const map = byKey ?? new Map(tickets.map((t) => [t.key, t]));
   const order = [...map.keys()];
-  const indexOf = new Map(order.map((k, i) => [k, i]));
-  const succ: number[][] = order.map((k) =>
-    (map.get(k)?.deps ?? []).map((d) => indexOf.get(d)).filter((x): x is number => x !== undefined),
-  );
-  const n = order.length;
-  const index = new Int32Array(n).fill(-1);
-  const low = new Int32Array(n);
-  const onStack = new Uint8Array(n);
-  const stack: number[] = [];
-  const comp = new Int32Array(n).fill(-1);
-  const comps: number[][] = [];
-  let counter = 0;
-  for (let root = 0; root < n; root++) {
-    if (index[root] !== -1) continue;
-    const work: [number, number][] = [[root, 0]];
-    index[root] = low[root] = counter++;
-    stack.push(root);
-    onStack[root] = 1;
-    while (work.length > 0) {
-      const frame = work[work.length - 1] as [number, number];
-      const [v, i] = frame;
-      const edges = succ[v] ?? [];
-      if (i < edges.length) {
-        frame[1] = i + 1;
-        const w = edges[i] as number;
-        if (index[w] === -1) {
-          index[w] = low[w] = counter++;
-          stack.push(w);
-          onStack[w] = 1;
-          work.push([w, 0]);
-        } else if (onStack[w]) {
-          low[v] = Math.min(low[v] as number, index[w] as number);
-        }
-        continue;
-      }
-      work.pop();
-      const parent = work[work.length - 1];
-      if (parent) low[parent[0]] = Math.min(low[parent[0]] as number, low[v] as number);
-      if (low[v] === index[v]) {
-        const members: number[] = [];
-        let w: number;
-        do {
-          w = stack.pop() as number;
-          onStack[w] = 0;
-          comp[w] = comps.length;
-          members.push(w);
-        } while (w !== v);
-        comps.push(members.sort((a, b) => a - b));
-      }
-    }
-  }
-
+  const position = new Map(order.map((k, i) => [k, i]));
+  const edges = (k: string): readonly string[] => map.get(k)?.deps ?? [];
   const cycles: string[][] = [];
-  for (let c = 0; c < comps.length; c++) {
-    const members = comps[c] ?? [];
-    const only = members[0] as number;
-    if (members.length === 1 && !(succ[only] ?? []).includes(only)) continue;
-    const named = new Set<number>();
+  const components = stronglyConnectedComponents(order, edges)
+    .filter((c) => c.length > 1 || edges(c[0] ?? "").includes(c[0] ?? ""))
+    .map((c) => c.sort((a, b) => (position.get(a) ?? 0) - (position.get(b) ?? 0)))
+    .sort((a, b) => (position.get(a[0] ?? "") ?? 0) - (position.get(b[0] ?? "") ?? 0));
+  for (const members of components) {
+    const inside = new Set(members);
+    const named = new Set<string>();
     for (const start of members) {
       if (named.has(start)) continue;
-      const cycle = shortestCycle(start, succ, comp, c);
-      for (const v of cycle) named.add(v);
-      cycles.push(cycle.map((v) => order[v] ?? ""));
+      const cycle = shortestCycle(start, inside, edges);
+      for (const k of cycle) named.add(k);
+      cycles.push(cycle);
     }
   }
   return cycles;
 }
 
-/** BFS from `start` along edges inside component `c` back to `start`. */
-function shortestCycle(start: number, succ: number[][], comp: Int32Array, c: number): number[] {
-  const prev = new Map<number, number>();
+/** BFS from `start` along edges inside its component back to `start`; the path, without the repeat. */
+function shortestCycle(
+  start: string,
+  inside: ReadonlySet<string>,
+  edges: (k: string) => readonly string[],
+): string[] {
+  const prev = new Map<string, string>();
   const queue = [start];
   for (let head = 0; head < queue.length; head++) {
-    const v = queue[head] as number;
-    for (const w of succ[v] ?? []) {
-      if (comp[w] !== c) continue;
+    const v = queue[head] ?? start;
+    for (const w of edges(v)) {
+      if (!inside.has(w)) continue;
       if (w === start) {
         const path = [v];
-        while (path[0] !== start) path.unshift(prev.get(path[0] as number) as number);
+        while (path[0] !== start) path.unshift(prev.get(path[0] ?? start) ?? start);
         return path;
       }
       if (!prev.has(w)) {

@@ -170,8 +170,7 @@ function criticalPaths(g: Graph): Float64Array {
 }
 
 /** Critical path first; ties: more successors, then list order. */
-function criticalPathOrder(g: Graph): (a: number, b: number) => number {
-  const cp = criticalPaths(g);
+function criticalPathOrder(g: Graph, cp = criticalPaths(g)): (a: number, b: number) => number {
   const out = (i: number) => (g.succStart[i + 1] as number) - (g.succStart[i] as number);
   return (a, b) => (cp[b] as number) - (cp[a] as number) || out(b) - out(a) || a - b;
 }
@@ -251,8 +250,7 @@ function waveSchedule(g: Graph, size: number): ScheduledTicket[] {
   return out;
 }
 
-function lowerBoundOf(g: Graph, parallel: number): number {
-  const cp = criticalPaths(g);
+function lowerBoundOf(g: Graph, parallel: number, cp = criticalPaths(g)): number {
   let longest = 0;
   let work = 0;
   for (let i = 0; i < g.tickets.length; i++) {
@@ -267,10 +265,16 @@ function checkLimit(name: string, value: number): void {
     throw new RangeError(`${name} must be a whole number ≥ 1, got ${value}`);
 }
 
-function finish(strategy: Strategy, parallel: number, g: Graph, schedule: ScheduledTicket[]): Plan {
+function finish(
+  strategy: Strategy,
+  parallel: number,
+  g: Graph,
+  schedule: ScheduledTicket[],
+  cp = criticalPaths(g),
+): Plan {
   schedule.sort((a, b) => a.start - b.start || a.slot - b.slot);
   const makespan = schedule.reduce((m, s) => Math.max(m, s.end), 0);
-  return { strategy, parallel, schedule, makespan, lowerBound: lowerBoundOf(g, parallel) };
+  return { strategy, parallel, schedule, makespan, lowerBound: lowerBoundOf(g, parallel, cp) };
 }
 
 /**
@@ -294,8 +298,10 @@ export function planBatch(tickets: readonly Ticket[], options: PlanOptions): Pla
         g,
         waveSchedule(g, Math.min(options.batchSize ?? parallel, parallel)),
       );
-    case "dependency-aware":
-      return finish(strategy, parallel, g, listSchedule(g, parallel, criticalPathOrder(g)));
+    case "dependency-aware": {
+      const cp = criticalPaths(g);
+      return finish(strategy, parallel, g, listSchedule(g, parallel, criticalPathOrder(g, cp)), cp);
+    }
   }
 }
 

@@ -1,0 +1,3 @@
+export * from "./parse.js";
+export * from "./schedule.js";
+export * from "./mermaid.js";
