@@ -16,11 +16,13 @@ const STYLES: Record<TicketState, string> = {
 };
 const STATE_ORDER = Object.keys(STYLES) as TicketState[];
 
+/** C0/C1 controls and line/paragraph separators: anything that could start a new Mermaid statement. */
+const isControl = (n: number): boolean => n < 0x20 || (n >= 0x7f && n < 0xa0) || n === 0x2028 || n === 0x2029;
+
 /** Label text safe inside `["…"]`: one line, at most `max` characters, markup written as entities. */
 export function mermaidLabel(text: string, max = MAX_LABEL): string {
-  // eslint-disable-next-line no-control-regex -- control characters are exactly what must go
-  const flat = text
-    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, " ")
+  const flat = Array.from(text, (c) => (isControl(c.codePointAt(0) ?? 0) ? " " : c))
+    .join("")
     .replace(/\s+/g, " ")
     .trim();
   const chars = Array.from(flat);
