@@ -1,0 +1,33 @@
+/**
+ * Hidden HTML-comment markers let the App find its own comments, issues and pull requests again after a crash or a
+ * redelivery, so it updates them instead of creating duplicates. Pure string functions.
+ */
+
+const NAME = /^[a-z][a-z0-9_-]*$/;
+const VALUE = /^[A-Za-z0-9_.:#/-]*$/;
+
+/** `<!-- trellis:status -->` or `<!-- trellis:run=run_123 -->`. Names and values are restricted so they parse back. */
+export function marker(name: string, value?: string): string {
+  if (!NAME.test(name)) throw new Error(`invalid marker name "${name}"`);
+  if (value !== undefined && !VALUE.test(value)) throw new Error(`invalid marker value "${value}"`);
+  return value === undefined ? `<!-- trellis:${name} -->` : `<!-- trellis:${name}=${value} -->`;
+}
+
+/** The value of marker `name` in `text` (empty string for a bare marker), or undefined. */
+export function readMarker(text: string | null | undefined, name: string): string | undefined {
+  if (!text) return undefined;
+  const re = new RegExp(`<!-- trellis:${escape(name)}(?:=([A-Za-z0-9_.:#/-]*))? -->`);
+  const m = re.exec(text);
+  return m ? (m[1] ?? "") : undefined;
+}
+
+export const RUN_MARKER = "run";
+
+/** The run id the App put in a pull request body it opened. */
+export function runIdFromBody(body: string | null | undefined): string | undefined {
+  return readMarker(body, RUN_MARKER) || undefined;
+}
+
+function escape(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
