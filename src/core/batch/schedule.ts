@@ -191,7 +191,8 @@ function listSchedule(g: Graph, slots: number, before: (a: number, b: number) =>
     (a, b) => (end[a] as number) - (end[b] as number) || (slotOf[a] as number) - (slotOf[b] as number),
   );
   const free = new IndexHeap((a, b) => a - b);
-  for (let s = 0; s < slots; s++) free.push(s);
+  // More slots than tickets are never used; don't build them (parallel may be huge).
+  for (let s = 0; s < Math.min(slots, n); s++) free.push(s);
   const out: ScheduledTicket[] = [];
   let now = 0;
   while (ready.size > 0 || running.size > 0) {
