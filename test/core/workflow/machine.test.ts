@@ -1,0 +1,576 @@
+import { describe, expect, it } from "vitest";
+import {
+  boardColumn,
+  createRun,
+  isTerminal,
+  nextWake,
+  reduceRun,
+  stageForAttempt,
+} from "../../../src/core/workflow/index.js";
+import { Harness, result, stage, template } from "./support.js";
+
+const feature = () => [
+  stage("dev"),
+  stage("qa", { profile: "qa", needs: ["dev"] }),
+  stage("review", { profile: "review", needs: ["dev"] }),
+  stage("docs", { profile: "docs", needs: ["qa", "review"] }),
+];
+
+describe("createRun", () => {
+  it("starts with every stage pending and the run active", () => {
+    const run = createRun({
+      id: "r",
+      repo: { owner: "o", name: "n" },
+      issue: 1,
+      issueTitle: "t",
+      workflow: template(feature()),
+      costCapUsd: 5,
+      batch: 3,
+      at: 42,
+    });
+    expect(run.status).toBe("active");
+    expect(Object.values(run.stages).map((s) => s.status)).toEqual([
+      "pending",
+      "pending",
+      "pending",
+      "pending",
+    ]);
+    expect(run.stages.qa?.profile).toBe("qa");
+    expect(run).toMatchObject({ batch: 3, costUsd: 0, costCapUsd: 5, createdAt: 42, updatedAt: 42, seq: 0 });
+    expect(boardColumn(run)).toBe("Ready");
+    expect(nextWake(run)).toBeUndefined();
+  });
+});
+
+describe("a run through its stages", () => {
+  it("dispatches roots on start, honours needs, and succeeds when every stage has", () => {
+    const h = new Harness(feature());
+    const fx = h.start();
+    expect(h.of("dispatch", fx)).toEqual([
+      {
+        type: "dispatch",
+        key: "dispatch:att_0000000001",
+        stage: "dev",
+        attemptId: "att_0000000001",
+        attempt: 1,
+        profile: "dev",
+      },
+    ]);
+    expect(h.of("check_run", fx)).toMatchObject([
+      { stage: "dev", status: "queued", key: "check:dev:att_0000000001:queued" },
+    ]);
+    expect(h.of("status_comment", fx)).toHaveLength(1);
+    expect(h.of("board", fx)).toMatchObject([{ column: "In progress", stage: "dev", agent: "dev" }]);
+    expect(h.of("audit", fx).map((a) => a.action)).toEqual(["start", "dispatch"]);
+    expect(h.status("dev")).toBe("queued");
+    expect(h.status("qa")).toBe("pending");
+
+    h.advance(1000);
+    const started = h.started("dev");
+    expect(h.status("dev")).toBe("running");
+    expect(h.of("check_run", started)).toMatchObject([
+      { status: "in_progress", detailsUrl: "https://github.com/acme/app/actions/runs/1" },
+    ]);
+
+    h.finish("dev", { costUsd: 0.5 });
+    expect(h.status("dev")).toBe("succeeded");
+    expect(h.of("dispatch").map((d) => d.stage)).toEqual(["qa", "review"]);
+    expect(h.of("check_run").find((c) => c.stage === "dev")).toMatchObject({
+      status: "completed",
+      conclusion: "success",
+    });
+
+    h.finish("qa", { costUsd: 0.25 });
+    expect(h.status("docs")).toBe("pending"); // review still running
+    h.finish("review", { costUsd: 0.25 });
+    expect(h.of("dispatch").map((d) => d.stage)).toEqual(["docs"]);
+    h.finish("docs");
+    expect(h.state.status).toBe("succeeded");
+    expect(isTerminal(h.state)).toBe(true);
+    expect(h.state.costUsd).toBeCloseTo(1);
+    expect(h.of("board")).toMatchObject([{ column: "Done" }]);
+    expect(h.of("audit").map((a) => a.action)).toContain("run_succeeded");
+  });
+
+  it("never throws and keeps the same state for attempts it does not know", () => {
+    const h = new Harness(feature());
+    h.start();
+    const before = h.state;
+    for (const e of [
+      { type: "attempt_started", at: 1, attemptId: "att_nope" },
+      { type: "attempt_finished", at: 1, attemptId: "att_nope", result: result() },
+      { type: "attempt_lost", at: 1, attemptId: "att_nope", reason: "x" },
+      { type: "dispatch_refused", at: 1, attemptId: "att_nope", reason: "x" },
+      { type: "pr_merged", at: 1, prNumber: 99, actor: "bob" },
+      { type: "pr_closed", at: 1, prNumber: 99, actor: "bob" },
+      { type: "tick", at: h.now },
+    ] as const) {
+      const out = reduceRun(before, e, { newAttemptId: () => "att_unused000" });
+      expect(out.state).toBe(before);
+      expect(out.effects).toEqual([]);
+    }
+  });
+
+  it("replies to commands that do not apply, leaving the stages untouched", () => {
+    const h = new Harness(feature());
+    h.start();
+    const stages = structuredClone(h.state.stages);
+    const cases: [Parameters<Harness["send"]>[0], RegExp][] = [
+      [{ type: "approve", at: 1, actor: "bob" }, /\/approve: no stage is waiting for approval/],
+      [{ type: "approve", at: 1, actor: "bob", stage: "nope" }, /there is no stage `nope`/],
+      [{ type: "approve", at: 1, actor: "bob", stage: "dev" }, /not waiting for approval \(it is queued\)/],
+      [{ type: "reject", at: 1, actor: "bob", reason: "meh" }, /\/reject: no stage is waiting for approval/],
+      [{ type: "answer", at: 1, actor: "bob", text: "42" }, /no question is waiting/],
+      [{ type: "unhold", at: 1, actor: "bob" }, /not on hold/],
+      [{ type: "retry", at: 1, actor: "bob" }, /no stage has failed or is waiting/],
+      [{ type: "retry", at: 1, actor: "bob", stage: "dev" }, /cannot be retried now \(it is queued\)/],
+      [{ type: "assign", at: 1, actor: "bob", stage: "nope", profile: "qa" }, /there is no stage `nope`/],
+      [{ type: "start", at: 1, actor: "bob" }, /already started/],
+    ];
+    for (const [event, message] of cases) {
+      const fx = h.send(event);
+      expect(h.of("reply", fx)).toHaveLength(1);
+      expect(h.of("reply", fx)[0]?.body).toMatch(message);
+      expect(h.of("status_comment", fx)).toEqual([]);
+      expect(h.state.stages).toEqual(stages);
+    }
+  });
+});
+
+describe("timeouts", () => {
+  it("fails an attempt a tick after dispatchedAt + timeout with conclusion timed_out", () => {
+    const h = new Harness([stage("dev", { timeoutMinutes: 10 })]);
+    h.start();
+    const dispatchedAt = h.now;
+    expect(nextWake(h.state)).toBe(dispatchedAt + 10 * 60_000);
+    h.advance(10 * 60_000 - 1);
+    expect(h.send({ type: "tick", at: h.now })).toEqual([]);
+    h.advance(1);
+    const fx = h.send({ type: "tick", at: h.now });
+    expect(h.of("check_run", fx)).toMatchObject([{ status: "completed", conclusion: "timed_out" }]);
+    expect(h.status("dev")).toBe("waiting:human");
+    expect(h.state.stages.dev?.reason).toBe("timed out");
+    expect(h.state.status).toBe("waiting");
+    // A result arriving after the timeout only adds its cost.
+    h.finish("dev", { costUsd: 2 });
+    expect(h.status("dev")).toBe("waiting:human");
+    expect(h.state.costUsd).toBe(2);
+  });
+});
+
+describe("retries with exponential backoff", () => {
+  it("waits backoff·2^(n-1) seconds before each retry, then applies the terminal strategy", () => {
+    const h = new Harness([
+      stage("dev", { onFailure: { retries: 2, backoffSeconds: 30, then: { kind: "continue_others" } } }),
+    ]);
+    h.start();
+    h.finish("dev", { status: "failed", reason: "tests fail" });
+    const s = () => h.state.stages.dev!;
+    expect(h.status("dev")).toBe("waiting:retry_backoff");
+    expect(s().wakeAt).toBe(h.now + 30_000);
+    expect(nextWake(h.state)).toBe(h.now + 30_000);
+    expect(s().feedback).toEqual(["Attempt 1 failed: tests fail"]);
+    expect(h.state.status).toBe("active");
+    expect(boardColumn(h.state)).toBe("In progress");
+
+    h.advance(29_999);
+    expect(h.of("dispatch", h.send({ type: "tick", at: h.now }))).toEqual([]);
+    h.advance(1);
+    expect(h.of("dispatch", h.send({ type: "tick", at: h.now }))).toMatchObject([{ attempt: 2 }]);
+
+    h.finish("dev", { status: "error" });
+    expect(s().wakeAt).toBe(h.now + 60_000);
+    h.advance(60_000);
+    h.send({ type: "tick", at: h.now });
+    h.finish("dev", { status: "failed", reason: "still failing" });
+    expect(h.status("dev")).toBe("failed");
+    expect(h.state.status).toBe("failed");
+    expect(s().attempts).toHaveLength(3);
+    expect(h.of("board")).toMatchObject([{ column: "Failed" }]);
+  });
+
+  it("re-dispatches at once when the backoff is zero", () => {
+    const h = new Harness([
+      stage("dev", { onFailure: { retries: 1, backoffSeconds: 0, then: { kind: "abort_all" } } }),
+    ]);
+    h.start();
+    const fx = h.finish("dev", { status: "failed" });
+    expect(h.of("dispatch", fx)).toMatchObject([{ attempt: 2 }]);
+  });
+});
+
+describe("terminal failure strategies", () => {
+  it("abort_all cancels every other unfinished stage and fails the run", () => {
+    const h = new Harness([
+      stage("a", { onFailure: { retries: 0, backoffSeconds: 0, then: { kind: "abort_all" } } }),
+      stage("b"),
+      stage("c", { needs: ["b"] }),
+    ]);
+    h.start();
+    h.started("b");
+    const fx = h.finish("a", { status: "failed", reason: "boom" });
+    expect(h.status("a")).toBe("failed");
+    expect(h.status("b")).toBe("aborted");
+    expect(h.status("c")).toBe("aborted");
+    expect(h.of("check_run", fx).filter((c) => c.stage === "b")).toMatchObject([{ conclusion: "cancelled" }]);
+    expect(h.state.status).toBe("failed");
+    // b's late result is recorded (its cost counts) but changes nothing.
+    h.finish("b", { costUsd: 1 });
+    expect(h.status("b")).toBe("aborted");
+    expect(h.state.costUsd).toBe(1);
+  });
+
+  it("continue_others skips dependents, lets independent branches finish, then fails the run", () => {
+    const h = new Harness([
+      stage("a", { onFailure: { retries: 0, backoffSeconds: 0, then: { kind: "continue_others" } } }),
+      stage("a2", { needs: ["a"] }),
+      stage("a3", { needs: ["a2"] }),
+      stage("b"),
+      stage("b2", { needs: ["b"] }),
+    ]);
+    h.start();
+    h.finish("a", { status: "failed" });
+    expect(h.status("a2")).toBe("skipped");
+    expect(h.status("a3")).toBe("skipped");
+    expect(h.state.status).toBe("active");
+    h.finish("b");
+    expect(h.status("b2")).toBe("queued");
+    h.finish("b2");
+    expect(h.state.status).toBe("failed");
+  });
+
+  it("escalate_to_human waits for a human; /retry re-dispatches with retries reset, /abort ends", () => {
+    const h = new Harness([
+      stage("dev", { onFailure: { retries: 1, backoffSeconds: 0, then: { kind: "escalate_to_human" } } }),
+    ]);
+    h.start();
+    h.finish("dev", { status: "failed", reason: "r1" });
+    const fx = h.finish("dev", { status: "failed", reason: "r2" });
+    expect(h.status("dev")).toBe("waiting:human");
+    expect(h.state.status).toBe("waiting");
+    expect(boardColumn(h.state)).toBe("Needs human");
+    expect(h.of("reply", fx)[0]?.body).toMatch(/needs a human: r2[\s\S]*\/retry dev/);
+    expect(h.of("reply", h.send({ type: "approve", at: h.now, actor: "bob" }))[0]?.body).toMatch(
+      /no stage is waiting for approval/,
+    );
+
+    const retry = h.send({ type: "retry", at: h.now, actor: "bob" });
+    expect(h.of("dispatch", retry)).toMatchObject([{ stage: "dev", attempt: 3 }]);
+    expect(h.state.stages.dev?.retriesUsed).toBe(0);
+    expect(h.of("audit", retry)[0]).toMatchObject({ actor: "bob", action: "retry" });
+    h.finish("dev", { status: "failed" });
+    expect(h.state.stages.dev?.attempts.at(-1)?.number).toBe(4); // the retry budget is fresh
+    expect(h.status("dev")).toBe("queued");
+    h.finish("dev", { status: "failed" });
+    h.send({ type: "abort", at: h.now, actor: "bob", reason: "enough" });
+    expect(h.state.status).toBe("aborted");
+    expect(h.status("dev")).toBe("aborted");
+  });
+
+  it("retry_with_different_agent tries the fallback profile once, then escalates", () => {
+    const h = new Harness([
+      stage("dev", {
+        onFailure: {
+          retries: 0,
+          backoffSeconds: 0,
+          then: { kind: "retry_with_different_agent", profile: "senior" },
+        },
+      }),
+    ]);
+    h.start();
+    const fx = h.finish("dev", { status: "failed" });
+    expect(h.of("dispatch", fx)).toMatchObject([{ profile: "senior", attempt: 2 }]);
+    expect(h.state.stages.dev?.profile).toBe("senior");
+    h.finish("dev", { status: "failed", reason: "senior failed too" });
+    expect(h.status("dev")).toBe("waiting:human");
+    expect(h.state.stages.dev?.attempts).toHaveLength(2);
+  });
+});
+
+describe("approvals", () => {
+  it("waits for the required number of distinct approvers", () => {
+    const h = new Harness([stage("spec", { approvals: 2 }), stage("impl", { needs: ["spec"] })]);
+    h.start();
+    const fx = h.finish("spec");
+    expect(h.status("spec")).toBe("waiting:approval");
+    expect(h.of("check_run", fx)).toMatchObject([
+      { conclusion: "action_required", title: "Waiting for 2 approvals" },
+    ]);
+    expect(h.state.status).toBe("waiting");
+    expect(boardColumn(h.state)).toBe("In review");
+
+    h.send({ type: "approve", at: h.now, actor: "bob" });
+    expect(h.status("spec")).toBe("waiting:approval");
+    const again = h.send({ type: "approve", at: h.now, actor: "bob", stage: "spec" });
+    expect(h.of("reply", again)[0]?.body).toMatch(/already approved/);
+    const second = h.send({ type: "approve", at: h.now, actor: "carol" });
+    expect(h.status("spec")).toBe("succeeded");
+    expect(h.of("dispatch", second)).toMatchObject([{ stage: "impl" }]);
+    expect(h.of("check_run", second).find((c) => c.stage === "spec")).toMatchObject({
+      conclusion: "success",
+    });
+    expect(h.of("audit", second).map((a) => [a.actor, a.action])).toContainEqual(["carol", "approve"]);
+  });
+
+  it("reject fails the attempt with the reason as feedback for the next dispatch", () => {
+    const h = new Harness([
+      stage("spec", {
+        approvals: 1,
+        onFailure: { retries: 1, backoffSeconds: 0, then: { kind: "escalate_to_human" } },
+      }),
+    ]);
+    h.start();
+    h.finish("spec");
+    const fx = h.send({ type: "reject", at: h.now, actor: "bob", reason: "cover the error cases" });
+    expect(h.state.stages.spec?.feedback).toEqual(["Rejected by bob: cover the error cases"]);
+    expect(h.of("dispatch", fx)).toMatchObject([{ attempt: 2 }]);
+    expect(h.of("check_run", fx)[0]).toMatchObject({ conclusion: "failure", title: "Rejected by bob" });
+    expect(h.state.stages.spec?.approvals).toEqual([]);
+  });
+
+  it("a supervised profile needs one approval even when the template asks none", () => {
+    const h = new Harness([stage("dev")], { permissions: { dev: "supervised" } });
+    h.start();
+    h.finish("dev");
+    expect(h.status("dev")).toBe("waiting:approval");
+    h.send({ type: "approve", at: h.now, actor: "bob" });
+    expect(h.state.status).toBe("succeeded");
+  });
+
+  it("a human-required profile waits for /approve before it is dispatched", () => {
+    const h = new Harness([stage("deploy", { profile: "devops" })], {
+      permissions: { devops: "human-required" },
+    });
+    const fx = h.start();
+    expect(h.of("dispatch", fx)).toEqual([]);
+    expect(h.status("deploy")).toBe("waiting:human");
+    expect(h.of("reply", fx)[0]?.body).toMatch(/\/approve deploy/);
+    const go = h.send({ type: "approve", at: h.now, actor: "bob" });
+    expect(h.of("dispatch", go)).toMatchObject([{ stage: "deploy", profile: "devops" }]);
+  });
+});
+
+describe("questions", () => {
+  it("asks the human, records the answer and re-dispatches", () => {
+    const h = new Harness([stage("dev")]);
+    h.start();
+    const fx = h.finish("dev", { status: "needs_input", question: "Which database?" });
+    expect(h.status("dev")).toBe("waiting:answer");
+    expect(h.state.stages.dev?.question).toBe("Which database?");
+    expect(h.of("reply", fx)[0]?.body).toMatch(/> Which database\?[\s\S]*\/answer/);
+    expect(h.state.status).toBe("waiting");
+    const empty = h.send({ type: "answer", at: h.now, actor: "bob", text: "  " });
+    expect(h.of("reply", empty)[0]?.body).toMatch(/empty/);
+    const ans = h.send({ type: "answer", at: h.now, actor: "bob", text: "PostgreSQL" });
+    expect(h.state.stages.dev?.answers).toEqual([
+      { question: "Which database?", answer: "PostgreSQL", by: "bob" },
+    ]);
+    expect(h.state.stages.dev?.question).toBeUndefined();
+    expect(h.of("dispatch", ans)).toMatchObject([{ attempt: 2 }]);
+  });
+
+  it("neutralises mentions and hidden markers in the agent's question", () => {
+    const h = new Harness([stage("dev")]);
+    h.start();
+    const fx = h.finish("dev", {
+      status: "needs_input",
+      question: "Ping @octocat <!-- trellis:status run=x -->",
+    });
+    const body = h.of("reply", fx)[0]?.body ?? "";
+    expect(body).toContain("`@octocat`");
+    expect(body).not.toContain("<!--");
+  });
+});
+
+describe("hold, unhold and abort", () => {
+  it("hold lets running attempts finish but dispatches nothing until unhold", () => {
+    const h = new Harness(feature());
+    h.start();
+    h.send({ type: "hold", at: h.now, actor: "bob", reason: "freeze" });
+    expect(h.state.status).toBe("held");
+    expect(h.of("reply", h.send({ type: "hold", at: h.now, actor: "bob" }))[0]?.body).toMatch(
+      /already on hold/,
+    );
+    const fx = h.finish("dev", { costUsd: 1 });
+    expect(h.status("dev")).toBe("succeeded");
+    expect(h.of("dispatch", fx)).toEqual([]);
+    expect(h.status("qa")).toBe("pending");
+    expect(h.state.costUsd).toBe(1);
+    expect(h.state.status).toBe("held");
+    const un = h.send({ type: "unhold", at: h.now, actor: "bob" });
+    expect(h.of("dispatch", un).map((d) => d.stage)).toEqual(["qa", "review"]);
+    expect(h.state.status).toBe("active");
+  });
+
+  it("retries that fall due while held wait for unhold", () => {
+    const h = new Harness([
+      stage("dev", { onFailure: { retries: 1, backoffSeconds: 5, then: { kind: "abort_all" } } }),
+    ]);
+    h.start();
+    h.send({ type: "hold", at: h.now, actor: "bob" });
+    h.finish("dev", { status: "failed" });
+    h.advance(10_000);
+    expect(h.of("dispatch", h.send({ type: "tick", at: h.now }))).toEqual([]);
+    expect(nextWake(h.state)).toBeUndefined();
+    expect(h.of("dispatch", h.send({ type: "unhold", at: h.now, actor: "bob" }))).toHaveLength(1);
+  });
+
+  it("abort cancels in-flight check runs and ends the run; later commands get a reply", () => {
+    const h = new Harness(feature());
+    h.start();
+    h.started("dev");
+    const fx = h.send({ type: "abort", at: h.now, actor: "bob", reason: "wrong issue" });
+    expect(h.of("check_run", fx)).toMatchObject([{ stage: "dev", conclusion: "cancelled" }]);
+    expect(Object.values(h.state.stages).every((s) => s.status === "aborted")).toBe(true);
+    expect(h.state.status).toBe("aborted");
+    expect(h.of("audit", fx)[0]).toMatchObject({
+      actor: "bob",
+      action: "abort",
+      detail: { reason: "wrong issue" },
+    });
+    expect(h.of("board", fx)).toMatchObject([{ column: "Failed" }]);
+    for (const e of [
+      { type: "abort", at: h.now, actor: "bob", reason: "x" },
+      { type: "retry", at: h.now, actor: "bob" },
+      { type: "hold", at: h.now, actor: "bob" },
+    ] as const)
+      expect(h.of("reply", h.send(e))[0]?.body).toMatch(/already aborted/);
+  });
+});
+
+describe("retry and assign", () => {
+  it("/retry on a failed run reopens it and un-skips the dependents", () => {
+    const h = new Harness([
+      stage("a", { onFailure: { retries: 0, backoffSeconds: 0, then: { kind: "continue_others" } } }),
+      stage("b", { needs: ["a"] }),
+    ]);
+    h.start();
+    h.finish("a", { status: "failed" });
+    expect(h.state.status).toBe("failed");
+    h.send({ type: "retry", at: h.now, actor: "bob" });
+    expect(h.state.status).toBe("active");
+    expect(h.status("a")).toBe("queued");
+    expect(h.status("b")).toBe("pending");
+    h.finish("a");
+    h.finish("b");
+    expect(h.state.status).toBe("succeeded");
+  });
+
+  it("/assign changes the profile of the next attempt", () => {
+    const h = new Harness([stage("dev")], { permissions: { dev: "autonomous", senior: "autonomous" } });
+    h.start();
+    expect(
+      h.of("reply", h.send({ type: "assign", at: h.now, actor: "bob", stage: "dev", profile: "ghost" }))[0]
+        ?.body,
+    ).toMatch(/no profile `ghost`/);
+    h.send({ type: "assign", at: h.now, actor: "bob", stage: "dev", profile: "senior" });
+    h.finish("dev", { status: "failed" });
+    const fx = h.send({ type: "retry", at: h.now, actor: "bob", stage: "dev" });
+    expect(h.of("dispatch", fx)).toMatchObject([{ profile: "senior" }]);
+  });
+});
+
+describe("budget", () => {
+  it("a refused dispatch parks the stage for a human and explains why", () => {
+    const h = new Harness([stage("dev")]);
+    h.start();
+    const id = h.attempt("dev");
+    const fx = h.send({
+      type: "dispatch_refused",
+      at: h.now,
+      attemptId: id,
+      reason: "monthly budget of $50 reached",
+    });
+    expect(h.status("dev")).toBe("waiting:budget");
+    expect(h.state.stages.dev?.attempts).toEqual([]);
+    expect(h.state.status).toBe("waiting");
+    expect(h.of("reply", fx)[0]?.body).toMatch(/monthly budget of \$50 reached[\s\S]*\/retry dev/);
+    expect(stageForAttempt(h.state, id)).toBeUndefined();
+    const retry = h.send({ type: "retry", at: h.now, actor: "bob" });
+    expect(h.of("dispatch", retry)).toMatchObject([{ attempt: 1 }]);
+  });
+});
+
+describe("review loops", () => {
+  const loop = (then: "escalate_to_human" | "continue_others" = "continue_others") =>
+    stage("design", {
+      profile: "design",
+      iterate: { reviewers: ["review", "qa"], threshold: 1, maxIterations: 2 },
+      onFailure: { retries: 0, backoffSeconds: 0, then: { kind: then } },
+    });
+
+  it("dispatches every reviewer after the producer and succeeds when enough approve", () => {
+    const h = new Harness([loop()]);
+    h.start();
+    const fx = h.finish("design");
+    expect(h.of("dispatch", fx)).toMatchObject([
+      { reviewer: "review", profile: "review" },
+      { reviewer: "qa", profile: "qa" },
+    ]);
+    h.finish("design", { review: { verdict: "approve", comments: "ok" } }, "review");
+    expect(h.status("design")).toBe("queued");
+    h.finish("design", { review: { verdict: "approve", comments: "fine" } }, "qa");
+    expect(h.status("design")).toBe("succeeded");
+    expect(h.state.stages.design?.iteration).toBe(1);
+  });
+
+  it("iterates with the reviewers' comments until maxIterations, then applies the failure policy", () => {
+    const h = new Harness([loop()]);
+    h.start();
+    h.finish("design");
+    h.finish("design", { review: { verdict: "approve", comments: "ok" } }, "review");
+    const fx = h.finish(
+      "design",
+      { review: { verdict: "request_changes", comments: "missing sequence diagram" } },
+      "qa",
+    );
+    expect(h.of("dispatch", fx)).toMatchObject([{ stage: "design", profile: "design" }]);
+    expect(h.of("dispatch", fx)[0]).not.toHaveProperty("reviewer");
+    expect(h.state.stages.design?.feedback.at(-1)).toMatch(/qa: missing sequence diagram/);
+    h.finish("design");
+    h.finish("design", { review: { verdict: "request_changes", comments: "still no" } }, "review");
+    h.finish("design", { review: { verdict: "approve", comments: "ok" } }, "qa");
+    expect(h.status("design")).toBe("failed");
+    expect(h.state.stages.design?.reason).toMatch(/after 2 iterations/);
+    expect(h.state.status).toBe("failed");
+  });
+});
+
+describe("pull requests", () => {
+  it("opens a PR for a successful branch; the stage is done when it merges", () => {
+    const h = new Harness([stage("dev", { openPr: true })]);
+    h.start();
+    const fx = h.finish("dev", { branch: "trellis/7-add-login" });
+    expect(h.of("open_pr", fx)).toMatchObject([
+      { stage: "dev", branch: "trellis/7-add-login", title: "Add login (#7, dev)" },
+    ]);
+    expect(h.status("dev")).toBe("waiting:merge");
+    expect(boardColumn(h.state)).toBe("In review");
+    h.send({ type: "pr_opened", at: h.now, stage: "dev", prNumber: 12 });
+    expect(h.state.stages.dev?.prNumber).toBe(12);
+    h.send({ type: "pr_merged", at: h.now, prNumber: 12, actor: "bob" });
+    expect(h.state.status).toBe("succeeded");
+  });
+
+  it("a PR closed unmerged fails the stage by its strategy", () => {
+    const h = new Harness([
+      stage("dev", {
+        openPr: true,
+        onFailure: { retries: 1, backoffSeconds: 0, then: { kind: "continue_others" } },
+      }),
+    ]);
+    h.start();
+    h.finish("dev", { branch: "b" });
+    h.send({ type: "pr_opened", at: h.now, stage: "dev", prNumber: 12 });
+    const fx = h.send({ type: "pr_closed", at: h.now, prNumber: 12, actor: "bob" });
+    expect(h.of("dispatch", fx)).toMatchObject([{ attempt: 2 }]);
+    expect(h.state.stages.dev?.feedback.at(-1)).toMatch(/#12 was closed without merging/);
+  });
+
+  it("without a branch there is nothing to open and the stage succeeds", () => {
+    const h = new Harness([stage("dev", { openPr: true })]);
+    h.start();
+    expect(h.of("open_pr", h.finish("dev"))).toEqual([]);
+    expect(h.state.status).toBe("succeeded");
+  });
+});
