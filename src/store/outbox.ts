@@ -1,0 +1,228 @@
+/**
+ * The outbox: effects stored in the same transaction as the state that produced them, then claimed
+ * by workers with `FOR UPDATE SKIP LOCKED` and leases. Several processes sharing one PostgreSQL never
+ * execute the same row at once, a crashed worker's rows are reclaimed when its lease expires, and the
+ * effects of one aggregate run strictly in order.
+ */
+import type { Db } from "./db.js";
+
+export type OutboxStatus = "pending" | "running" | "done" | "failed";
+
+export interface NewEffect {
+  /** Stable idempotency key: enqueueing the same key twice stores it once. */
+  key: string;
+  type: string;
+  payload: unknown;
+  /** Not before this time (default: now). */
+  runAfter?: Date;
+}
+
+export interface OutboxRow {
+  id: number;
+  aggregate: string;
+  key: string;
+  type: string;
+  payload: unknown;
+  status: OutboxStatus;
+  /** Claims so far, including the current one. */
+  attempts: number;
+  runAfter: Date;
+  lockedBy: string | null;
+  lockedUntil: Date | null;
+  lastError: string | null;
+  createdAt: Date;
+  doneAt: Date | null;
+}
+
+interface OutboxRecord {
+  id: number;
+  aggregate: string;
+  key: string;
+  type: string;
+  payload: unknown;
+  status: OutboxStatus;
+  attempts: number;
+  run_after: Date;
+  locked_by: string | null;
+  locked_until: Date | null;
+  last_error: string | null;
+  created_at: Date;
+  done_at: Date | null;
+}
+
+const toRow = (r: OutboxRecord): OutboxRow => ({
+  id: r.id,
+  aggregate: r.aggregate,
+  key: r.key,
+  type: r.type,
+  payload: r.payload,
+  status: r.status,
+  attempts: r.attempts,
+  runAfter: r.run_after,
+  lockedBy: r.locked_by,
+  lockedUntil: r.locked_until,
+  lastError: r.last_error,
+  createdAt: r.created_at,
+  doneAt: r.done_at,
+});
+
+/** Errors are stored for humans, bounded so a huge stack or response body cannot bloat the table. */
+const MAX_ERROR_LENGTH = 4_000;
+
+/**
+ * Stores effects for `aggregate` in the caller's transaction, in the given order (one statement).
+ * Keys already present are ignored. Returns the number of rows inserted.
+ */
+export async function enqueueEffects(tx: Db, aggregate: string, effects: NewEffect[]): Promise<number> {
+  if (effects.length === 0) return 0;
+  const items = effects.map((e) => ({
+    key: e.key,
+    type: e.type,
+    payload: e.payload ?? null,
+    run_after: e.runAfter?.toISOString() ?? null,
+  }));
+  const r = await tx.query(
+    `INSERT INTO outbox (aggregate, key, type, payload, run_after)
+     SELECT $1, x.e->>'key', x.e->>'type', COALESCE(x.e->'payload', 'null'::jsonb),
+            COALESCE((x.e->>'run_after')::timestamptz, now())
+       FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS x(e, ord)
+      ORDER BY x.ord
+     ON CONFLICT (key) DO NOTHING`,
+    [aggregate, JSON.stringify(items)],
+  );
+  return r.rowCount;
+}
+
+export interface ClaimOptions {
+  workerId: string;
+  limit: number;
+  /** How long the claim is exclusive; after that another worker may reclaim the row. */
+  leaseMs: number;
+}
+
+/**
+ * Claims up to `limit` due rows for `workerId`: pending rows whose `run_after` has come, and running
+ * rows whose lease expired. A row is claimable only when no earlier row of its aggregate is still
+ * pending or running, so each aggregate's effects execute one at a time, in order.
+ */
+export async function claimEffects(db: Db, options: ClaimOptions): Promise<OutboxRow[]> {
+  const limit = Math.max(0, Math.floor(options.limit));
+  if (limit === 0) return [];
+  const r = await db.query<OutboxRecord>(
+    `WITH claimable AS (
+       SELECT c.id FROM outbox c
+        WHERE ((c.status = 'pending' AND c.run_after <= now())
+               OR (c.status = 'running' AND c.locked_until < now()))
+          AND NOT EXISTS (
+                SELECT 1 FROM outbox e
+                 WHERE e.aggregate = c.aggregate AND e.id < c.id
+                   AND e.status IN ('pending', 'running'))
+        ORDER BY c.id
+        LIMIT $2
+        FOR UPDATE SKIP LOCKED)
+     UPDATE outbox o
+        SET status = 'running', locked_by = $1, attempts = o.attempts + 1,
+            locked_until = now() + $3 * interval '1 millisecond'
+       FROM claimable
+      WHERE o.id = claimable.id
+     RETURNING o.*`,
+    [options.workerId, limit, Math.max(0, options.leaseMs)],
+  );
+  return r.rows.map(toRow).sort((a, b) => a.id - b.id);
+}
+
+/**
+ * Marks a claimed row done. With `workerId`, only while that worker still holds it (after a lease
+ * expiry another worker may own it). Returns whether a row was updated.
+ */
+export async function completeEffect(
+  db: Db,
+  id: number,
+  options: { workerId?: string } = {},
+): Promise<boolean> {
+  const r = await db.query(
+    `UPDATE outbox SET status = 'done', done_at = now(), locked_by = NULL, locked_until = NULL
+      WHERE id = $1 AND status = 'running' AND ($2::text IS NULL OR locked_by = $2)`,
+    [id, options.workerId ?? null],
+  );
+  return r.rowCount > 0;
+}
+
+export type FailOptions = ({ retryAt: Date } | { retryInMs: number } | { permanent: true }) & {
+  workerId?: string;
+};
+
+/**
+ * Records a failed execution: either back to pending until the retry time (transient failures; the
+ * caller computes the delay with `backoffMs`) or failed for good. Returns whether a row was updated.
+ */
+export async function failEffect(db: Db, id: number, error: unknown, options: FailOptions): Promise<boolean> {
+  const message = errorMessage(error).slice(0, MAX_ERROR_LENGTH);
+  const workerId = options.workerId ?? null;
+  if ("permanent" in options) {
+    const r = await db.query(
+      `UPDATE outbox SET status = 'failed', done_at = now(), last_error = $2,
+              locked_by = NULL, locked_until = NULL
+        WHERE id = $1 AND status = 'running' AND ($3::text IS NULL OR locked_by = $3)`,
+      [id, message, workerId],
+    );
+    return r.rowCount > 0;
+  }
+  const retryInMs = "retryInMs" in options ? Math.max(0, options.retryInMs) : null;
+  const retryAt = "retryAt" in options ? options.retryAt : null;
+  const r = await db.query(
+    `UPDATE outbox SET status = 'pending', last_error = $2, locked_by = NULL, locked_until = NULL,
+            run_after = COALESCE($4::timestamptz, now() + $5 * interval '1 millisecond')
+      WHERE id = $1 AND status = 'running' AND ($3::text IS NULL OR locked_by = $3)`,
+    [id, message, workerId, retryAt, retryInMs ?? 0],
+  );
+  return r.rowCount > 0;
+}
+
+/**
+ * Milliseconds until some row becomes claimable (0 if one is now), or null when nothing is open:
+ * lets a worker sleep until the next retry or lease expiry instead of polling.
+ */
+export async function nextEffectDueInMs(db: Db): Promise<number | null> {
+  const r = await db.query<{ due_ms: number | null }>(
+    `SELECT (EXTRACT(EPOCH FROM (MIN(CASE WHEN c.status = 'pending' THEN c.run_after ELSE c.locked_until END)
+                                  - now())) * 1000)::bigint AS due_ms
+       FROM outbox c
+      WHERE c.status IN ('pending', 'running')
+        AND NOT EXISTS (
+              SELECT 1 FROM outbox e
+               WHERE e.aggregate = c.aggregate AND e.id < c.id
+                 AND e.status IN ('pending', 'running'))`,
+  );
+  const due = r.rows[0]?.due_ms;
+  return due === null || due === undefined ? null : Math.max(0, Number(due));
+}
+
+export async function getEffect(db: Db, id: number): Promise<OutboxRow | undefined> {
+  const r = await db.query<OutboxRecord>("SELECT * FROM outbox WHERE id = $1", [id]);
+  const row = r.rows[0];
+  return row ? toRow(row) : undefined;
+}
+
+export async function listEffects(
+  db: Db,
+  filter: { aggregate?: string; status?: OutboxStatus } = {},
+): Promise<OutboxRow[]> {
+  const r = await db.query<OutboxRecord>(
+    `SELECT * FROM outbox
+      WHERE ($1::text IS NULL OR aggregate = $1) AND ($2::text IS NULL OR status = $2)
+      ORDER BY id`,
+    [filter.aggregate ?? null, filter.status ?? null],
+  );
+  return r.rows.map(toRow);
+}
+
+function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message || error.name;
+  if (typeof error === "string") return error;
+  try {
+    return JSON.stringify(error) ?? String(error);
+  } catch {
+    return String(error);
+  }
+}

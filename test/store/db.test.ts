@@ -1,0 +1,187 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describeTarget, openDb } from "../../src/store/db.js";
+import type { Db } from "../../src/store/db.js";
+import { appliedMigrations, applyMigrations, loadMigrations } from "../../src/store/migrate.js";
+import { engineCases, useDb } from "../support/engines.js";
+
+describe.each(engineCases())("db on $title", ({ engine, skip }) => {
+  const getDb = useDb(engine, skip);
+  let db: Db;
+  beforeEach(() => {
+    if (!skip) db = getDb();
+  });
+
+  it.skipIf(skip)("reports its engine", () => {
+    expect(db.kind).toBe(engine.name);
+  });
+
+  it.skipIf(skip)("applies every migration once at open and records it", async () => {
+    const all = await loadMigrations();
+    expect(all.length).toBeGreaterThan(0);
+    expect(await appliedMigrations(db)).toEqual(all.map((m) => ({ version: m.version, name: m.name })));
+    // Idempotent: a second pass applies nothing.
+    expect(await applyMigrations(db)).toEqual([]);
+  });
+
+  it.skipIf(skip)("creates the tables the App needs", async () => {
+    const r = await db.query<{ table_name: string }>(
+      `SELECT table_name FROM information_schema.tables
+        WHERE table_schema = current_schema() ORDER BY table_name`,
+    );
+    expect(r.rows.map((t) => t.table_name)).toEqual(
+      expect.arrayContaining([
+        "installations",
+        "repos",
+        "runs",
+        "stages",
+        "batches",
+        "tickets",
+        "attempts",
+        "approvals",
+        "questions",
+        "costs",
+        "audit_log",
+        "inbox",
+        "outbox",
+        "schema_migrations",
+      ]),
+    );
+  });
+
+  it.skipIf(skip)("returns int8 and numeric as numbers, jsonb as values, timestamptz as Dates", async () => {
+    const r = await db.query<{ i: number; n: number; j: unknown; t: Date }>(
+      `SELECT 9007199254740991::int8 AS i, 12.5::numeric AS n, '{"a":[1,"x"]}'::jsonb AS j, now() AS t`,
+    );
+    expect(r.rows[0]).toMatchObject({ i: 9007199254740991, n: 12.5, j: { a: [1, "x"] } });
+    expect(r.rows[0]?.t).toBeInstanceOf(Date);
+    expect(r.rowCount).toBe(1);
+  });
+
+  it.skipIf(skip)("commits a transaction and rolls back one that throws", async () => {
+    await db.transaction(async (tx) => {
+      await tx.query("INSERT INTO inbox (delivery_id, event) VALUES ('kept', 'issues')");
+    });
+    await expect(
+      db.transaction(async (tx) => {
+        await tx.query("INSERT INTO inbox (delivery_id, event) VALUES ('lost', 'issues')");
+        throw new Error("boom");
+      }),
+    ).rejects.toThrow("boom");
+    const r = await db.query<{ delivery_id: string }>("SELECT delivery_id FROM inbox ORDER BY 1");
+    expect(r.rows.map((x) => x.delivery_id)).toEqual(["kept"]);
+  });
+
+  it.skipIf(skip)("turns nested transactions into savepoints", async () => {
+    await db.transaction(async (tx) => {
+      await tx.query("INSERT INTO inbox (delivery_id, event) VALUES ('outer', 'issues')");
+      await expect(
+        tx.transaction(async (inner) => {
+          await inner.query("INSERT INTO inbox (delivery_id, event) VALUES ('inner', 'issues')");
+          throw new Error("inner fails");
+        }),
+      ).rejects.toThrow("inner fails");
+      await tx.transaction(async (inner) => {
+        await inner.query("INSERT INTO inbox (delivery_id, event) VALUES ('inner2', 'issues')");
+      });
+    });
+    const r = await db.query<{ delivery_id: string }>("SELECT delivery_id FROM inbox ORDER BY 1");
+    expect(r.rows.map((x) => x.delivery_id)).toEqual(["inner2", "outer"]);
+  });
+
+  it.skipIf(skip)("never interleaves statements of concurrent transactions", async () => {
+    // Each transaction reads a counter, yields, and writes it back +1: interleaving would lose updates
+    // on PGlite (one connection); on PostgreSQL the row lock (FOR UPDATE) serialises them.
+    await db.query("INSERT INTO inbox (delivery_id, event, duplicates) VALUES ('counter', 'x', 0)");
+    await Promise.all(
+      Array.from({ length: 20 }, () =>
+        db.transaction(async (tx) => {
+          const r = await tx.query<{ duplicates: number }>(
+            "SELECT duplicates FROM inbox WHERE delivery_id = 'counter' FOR UPDATE",
+          );
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          await tx.query("UPDATE inbox SET duplicates = $1 WHERE delivery_id = 'counter'", [
+            (r.rows[0]?.duplicates ?? 0) + 1,
+          ]);
+        }),
+      ),
+    );
+    const r = await db.query<{ duplicates: number }>(
+      "SELECT duplicates FROM inbox WHERE delivery_id = 'counter'",
+    );
+    expect(r.rows[0]?.duplicates).toBe(20);
+  });
+
+  it.skipIf(skip)("keeps working after a failed statement outside a transaction", async () => {
+    await expect(db.query("SELECT * FROM no_such_table")).rejects.toThrow(/no_such_table/);
+    expect((await db.query("SELECT 1 AS one")).rows).toEqual([{ one: 1 }]);
+  });
+});
+
+describe.each(engineCases().filter((c) => c.engine.name === "postgres"))(
+  "migrations racing on $title",
+  ({ engine, skip }) => {
+    it.skipIf(skip)("apply exactly once when several processes open the database together", async () => {
+      const first = await engine.open({ migrate: false });
+      try {
+        const others: Db[] = await Promise.all(
+          Array.from({ length: 4 }, () => first.reopen({ migrate: false })),
+        );
+        const applied = await Promise.all([first, ...others].map((db) => applyMigrations(db)));
+        const all = await loadMigrations();
+        expect(
+          applied
+            .flat()
+            .map((m) => m.version)
+            .sort(),
+        ).toEqual(all.map((m) => m.version));
+        expect(await appliedMigrations(first)).toHaveLength(all.length);
+        await Promise.all(others.map((db) => db.close()));
+      } finally {
+        await first.close();
+      }
+    });
+  },
+);
+
+describe("openDb", () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), "trellis-db-"));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("uses an embedded PGlite in a data directory (creating parents) that persists across opens", async () => {
+    const dataDir = join(dir, "nested", ".trellis", "db");
+    const db = await openDb({ dataDir });
+    expect(db.kind).toBe("pglite");
+    await db.query("INSERT INTO inbox (delivery_id, event) VALUES ('d1', 'issues')");
+    await db.close();
+    const again = await openDb({ dataDir });
+    expect((await again.query("SELECT delivery_id FROM inbox")).rows).toEqual([{ delivery_id: "d1" }]);
+    expect(await applyMigrations(again)).toEqual([]);
+    await again.close();
+  });
+
+  it("prefers an explicit data directory over DATABASE_URL, and describes targets without secrets", async () => {
+    const db = await openDb({
+      dataDir: "memory://",
+      env: { DATABASE_URL: "postgres://u:secret@nowhere:1/x" },
+    });
+    expect(db.kind).toBe("pglite");
+    await db.close();
+    const target = describeTarget({ env: { DATABASE_URL: "postgres://u:secret@db.example:6543/trellis" } });
+    expect(target).toBe("postgres db.example:6543/trellis");
+    expect(describeTarget({ env: {} })).toBe("pglite .trellis/db");
+  });
+
+  it("rejects an unsafe schema name before connecting", async () => {
+    await expect(
+      openDb({ databaseUrl: "postgres://127.0.0.1:1/x", schema: "x; DROP TABLE runs" }),
+    ).rejects.toThrow(/Invalid schema name/);
+  });
+});

@@ -1,0 +1,116 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import type { Db } from "../../src/store/db.js";
+import { pruneInbox, recordDelivery } from "../../src/store/inbox.js";
+import { lockAggregate } from "../../src/store/locks.js";
+import { engineCases, useDb } from "../support/engines.js";
+
+describe.each(engineCases())("inbox and locks on $title", ({ engine, skip }) => {
+  const getDb = useDb(engine, skip);
+  let db: Db;
+  beforeEach(() => {
+    if (!skip) db = getDb();
+  });
+
+  it.skipIf(skip)("records a delivery once and counts duplicates", async () => {
+    expect(await db.transaction((tx) => recordDelivery(tx, "d-1", "issues"))).toBe(true);
+    expect(await db.transaction((tx) => recordDelivery(tx, "d-1", "issues"))).toBe(false);
+    expect(await recordDelivery(db, "d-1", "issues")).toBe(false);
+    expect(await recordDelivery(db, "d-2", "issue_comment")).toBe(true);
+    const r = await db.query("SELECT delivery_id, event, duplicates FROM inbox ORDER BY delivery_id");
+    expect(r.rows).toEqual([
+      { delivery_id: "d-1", event: "issues", duplicates: 2 },
+      { delivery_id: "d-2", event: "issue_comment", duplicates: 0 },
+    ]);
+  });
+
+  it.skipIf(skip)(
+    "forgets a delivery whose transaction rolled back, so a redelivery is processed",
+    async () => {
+      await expect(
+        db.transaction(async (tx) => {
+          expect(await recordDelivery(tx, "d-3", "issues")).toBe(true);
+          throw new Error("reducer failed");
+        }),
+      ).rejects.toThrow("reducer failed");
+      expect(await db.transaction((tx) => recordDelivery(tx, "d-3", "issues"))).toBe(true);
+    },
+  );
+
+  it.skipIf(skip)("accepts concurrent duplicates of one delivery exactly once", async () => {
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        db.transaction(async (tx) => {
+          const fresh = await recordDelivery(tx, "same", "issues");
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          return fresh;
+        }),
+      ),
+    );
+    expect(results.filter(Boolean)).toHaveLength(1);
+    const r = await db.query("SELECT duplicates FROM inbox WHERE delivery_id = 'same'");
+    expect(r.rows).toEqual([{ duplicates: 9 }]);
+  });
+
+  it.skipIf(skip)("prunes old deliveries", async () => {
+    await db.query(
+      "INSERT INTO inbox (delivery_id, event, received_at) VALUES ('old', 'x', now() - interval '30 days')",
+    );
+    await recordDelivery(db, "new", "x");
+    expect(await pruneInbox(db, new Date(Date.now() - 7 * 86_400_000))).toBe(1);
+    expect((await db.query("SELECT delivery_id FROM inbox")).rows).toEqual([{ delivery_id: "new" }]);
+  });
+
+  it.skipIf(skip)("serialises transactions that lock the same aggregate", async () => {
+    const order: string[] = [];
+    const work = (name: string, key: string) =>
+      db.transaction(async (tx) => {
+        await lockAggregate(tx, key);
+        order.push(`${name}:start`);
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        order.push(`${name}:end`);
+      });
+    await Promise.all([work("a", "run:1"), work("b", "run:1"), work("c", "run:1")]);
+    // Whatever the order, no transaction starts while another holding the lock is inside.
+    for (let i = 0; i < order.length; i += 2) {
+      expect(order[i]?.split(":")[0]).toBe(order[i + 1]?.split(":")[0]);
+    }
+  });
+});
+
+describe.each(engineCases().filter((c) => c.engine.name === "postgres"))(
+  "locks across processes on $title",
+  ({ engine, skip }) => {
+    it.skipIf(skip)("a second pool waits for the aggregate lock, and not for other aggregates", async () => {
+      const a = await engine.open();
+      const b = await a.reopen({ migrate: false });
+      try {
+        let release!: () => void;
+        const held = new Promise<void>((resolve) => (release = resolve));
+        let locked!: () => void;
+        const isLocked = new Promise<void>((resolve) => (locked = resolve));
+        const holder = a.transaction(async (tx) => {
+          await lockAggregate(tx, "run:x");
+          locked();
+          await held;
+        });
+        await isLocked;
+        // Another aggregate is free at once.
+        await b.transaction((tx) => lockAggregate(tx, "run:y"));
+        let acquired = false;
+        const waiter = b.transaction(async (tx) => {
+          await lockAggregate(tx, "run:x");
+          acquired = true;
+        });
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        expect(acquired).toBe(false);
+        release();
+        await holder;
+        await waiter;
+        expect(acquired).toBe(true);
+      } finally {
+        await b.close();
+        await a.close();
+      }
+    });
+  },
+);
