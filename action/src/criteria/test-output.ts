@@ -227,13 +227,19 @@ function parseNodeTest(lines: string[], cwd?: string): ParsedTestOutput | undefi
     if (tap) {
       const block = blockAfter(lines, i, /^\s*(?:not )?ok \d+ /);
       const f: Failure = { name: tap[1] ?? "" };
-      const err = /^\s*error:\s*(.+)$/m.exec(block);
-      if (err) f.message = truncate((err[1] ?? "").replace(/^['|>-]+\s*|'$/g, ""), 500);
+      const msg = tapError(block);
+      if (msg) f.message = msg;
       const loc = /^\s*location:\s*'?(.+?):(\d+):\d+'?\s*$/m.exec(block);
       const file = loc ? toRepoPath(loc[1] ?? "", cwd) : undefined;
       if (loc && file) {
         f.file = file;
         f.line = Number(loc[2]);
+      }
+      // The stack points at the failing assertion, `location` only at the test's declaration.
+      const frame = findSourceLocation(block.replace(/^\s*location:.*$/m, ""), cwd, file);
+      if (frame && (!file || frame.file === file)) {
+        f.file = frame.file;
+        f.line = frame.line;
       }
       result.failures.push(f);
       return;
@@ -249,4 +255,21 @@ function parseNodeTest(lines: string[], cwd?: string): ParsedTestOutput | undefi
     }
   });
   return result;
+}
+
+/** The `error:` field of a TAP YAML block, inline or as a block scalar (`|-`). */
+function tapError(block: string): string | undefined {
+  const lines = block.split("\n");
+  const i = lines.findIndex((l) => /^\s*error:/.test(l));
+  if (i === -1) return undefined;
+  const inline = (lines[i] ?? "").replace(/^\s*error:\s*/, "");
+  if (!/^[|>][-+]?$/.test(inline)) return truncate(inline.replace(/^'|'$/g, ""), 500);
+  const indent = (lines[i] ?? "").search(/\S/);
+  const body: string[] = [];
+  for (const l of lines.slice(i + 1)) {
+    if (l.trim() !== "" && l.search(/\S/) <= indent) break;
+    body.push(l.trim());
+  }
+  const text = body.join("\n").trim();
+  return text ? truncate(text.split("\n")[0] ?? text, 500) : undefined;
 }
