@@ -1,0 +1,61 @@
+import type { Octokit } from "@octokit/core";
+import type { PaginateInterface } from "@octokit/plugin-paginate-rest";
+import type { Api } from "@octokit/plugin-rest-endpoint-methods";
+
+/**
+ * The Octokit the executors need: core `request`, the REST endpoint methods and `paginate`. Probot's ProbotOctokit
+ * (with retry and throttling), @octokit/rest's Octokit and @actions/github's client all fit.
+ */
+export type GitHub = Octokit & Api & { paginate: PaginateInterface };
+
+export interface Repo {
+  owner: string;
+  name: string;
+}
+
+export const repoParams = (repo: Repo): { owner: string; repo: string } => ({
+  owner: repo.owner,
+  repo: repo.name,
+});
+
+/** The HTTP status of an Octokit RequestError (or anything shaped like one). */
+export function statusOf(error: unknown): number | undefined {
+  if (typeof error === "object" && error !== null && "status" in error) {
+    const status = (error as { status: unknown }).status;
+    return typeof status === "number" ? status : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * Whether retrying later may succeed: network errors, 5xx, 429, and 403s that are rate limits. The outbox worker
+ * retries these with backoff; everything else is a permanent failure reported to the user.
+ */
+export function isTransient(error: unknown): boolean {
+  const status = statusOf(error);
+  if (status === undefined) return true; // no response at all: network, DNS, timeouts
+  if (status >= 500 || status === 429 || status === 408) return true;
+  if (status === 403) {
+    const headers = (error as { response?: { headers?: Record<string, string | undefined> } }).response
+      ?.headers;
+    const message = error instanceof Error ? error.message : "";
+    return (
+      headers?.["x-ratelimit-remaining"] === "0" ||
+      headers?.["retry-after"] !== undefined ||
+      /rate limit/i.test(message)
+    );
+  }
+  return false;
+}
+
+/** GitHub caps comment, issue and PR bodies at 65,536 characters; longer bodies are cut with a note. */
+export const MAX_BODY_CHARS = 65_536;
+
+export function boundBody(body: string, max = MAX_BODY_CHARS): string {
+  if (body.length <= max) return body;
+  const note = "\n\n… (truncated)";
+  return body.slice(0, max - note.length) + note;
+}
+
+/** GitHub's OpenAPI types some ids as int64 (`number | bigint`); JSON only ever gives numbers that fit. */
+export const idOf = (id: number | bigint): number => Number(id);

@@ -1,0 +1,97 @@
+import type { GitHub, Repo } from "./client.js";
+import { boundBody, idOf, repoParams } from "./client.js";
+
+/** Who the App is, to tell its own comments apart; without it, only comments by bot accounts count as ours. */
+export interface SelfIdentity {
+  appId?: number;
+  /** The App's bot login, `<slug>[bot]`. */
+  login?: string;
+}
+
+export type UpsertOutcome = { id: number; action: "created" | "updated" | "unchanged" };
+
+interface CommentLike {
+  id: number;
+  body?: string | null;
+  user?: { login: string; type?: string } | null;
+  performed_via_github_app?: { id: number } | null;
+}
+
+/**
+ * The one comment carrying `marker` on an issue, edited in place: found again by the hidden marker among the App's
+ * own comments (a human quoting the marker cannot hijack it), updated when it differs, created when absent.
+ */
+export async function upsertMarkedComment(
+  octokit: GitHub,
+  repo: Repo,
+  issue: number,
+  marker: string,
+  body: string,
+  self: SelfIdentity = {},
+): Promise<UpsertOutcome> {
+  const full = withMarker(body, marker);
+  const comments = await octokit.paginate("GET /repos/{owner}/{repo}/issues/{issue_number}/comments", {
+    ...repoParams(repo),
+    issue_number: issue,
+    per_page: 100,
+  });
+  // Comments come oldest first; the newest of ours wins should a crash ever have left two.
+  const existing = comments.filter((c) => c.body?.includes(marker) && isOwn(c, self)).at(-1);
+  if (existing) {
+    if (existing.body === full) return { id: existing.id, action: "unchanged" };
+    await octokit.request("PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}", {
+      ...repoParams(repo),
+      comment_id: existing.id,
+      body: full,
+    });
+    return { id: existing.id, action: "updated" };
+  }
+  const { data } = await octokit.request("POST /repos/{owner}/{repo}/issues/{issue_number}/comments", {
+    ...repoParams(repo),
+    issue_number: issue,
+    body: full,
+  });
+  return { id: idOf(data.id), action: "created" };
+}
+
+export function withMarker(body: string, marker: string): string {
+  return `${boundBody(body, 65_536 - marker.length - 2)}\n\n${marker}`;
+}
+
+function isOwn(comment: CommentLike, self: SelfIdentity): boolean {
+  if (self.appId !== undefined && comment.performed_via_github_app?.id === self.appId) return true;
+  if (self.login !== undefined) return comment.user?.login.toLowerCase() === self.login.toLowerCase();
+  if (self.appId !== undefined) return false;
+  return comment.user?.type === "Bot";
+}
+
+/** A plain reply on an issue or PR (errors, /help, refusals, questions for a human). */
+export async function reply(
+  octokit: GitHub,
+  repo: Repo,
+  issue: number,
+  body: string,
+): Promise<{ id: number }> {
+  const { data } = await octokit.request("POST /repos/{owner}/{repo}/issues/{issue_number}/comments", {
+    ...repoParams(repo),
+    issue_number: issue,
+    body: boundBody(body),
+  });
+  return { id: idOf(data.id) };
+}
+
+export type Reaction = "+1" | "-1" | "laugh" | "confused" | "heart" | "hooray" | "rocket" | "eyes";
+
+/** React to an issue comment; GitHub answers 200 for a reaction that already exists, so this is idempotent. */
+export async function addReaction(
+  octokit: GitHub,
+  repo: Repo,
+  commentId: number,
+  content: Reaction,
+): Promise<void> {
+  await octokit.request("POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions", {
+    ...repoParams(repo),
+    comment_id: commentId,
+    content,
+  });
+}

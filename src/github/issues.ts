@@ -1,0 +1,112 @@
+import type { GitHub, Repo } from "./client.js";
+import { boundBody, idOf, repoParams } from "./client.js";
+
+export interface IssueRef {
+  number: number;
+  /** The REST id, which sub-issues and dependencies take. */
+  id: number;
+  nodeId: string;
+  url: string;
+  created: boolean;
+}
+
+export interface NewIssue {
+  title: string;
+  body: string;
+  labels?: string[];
+  /**
+   * A hidden marker (see markers.ts) that makes creation idempotent: an issue already carrying it is returned
+   * instead of creating a second one. Searched among the most recently created issues.
+   */
+  marker?: string;
+}
+
+/** How many recent issues are scanned for an idempotency marker (newest first). */
+export const MARKER_SCAN_LIMIT = 300;
+
+export async function createIssue(octokit: GitHub, repo: Repo, issue: NewIssue): Promise<IssueRef> {
+  if (issue.marker) {
+    const existing = await findIssueByMarker(octokit, repo, issue.marker);
+    if (existing) return existing;
+  }
+  const body = issue.marker
+    ? `${boundBody(issue.body, 65_536 - issue.marker.length - 2)}\n\n${issue.marker}`
+    : boundBody(issue.body);
+  const { data } = await octokit.request("POST /repos/{owner}/{repo}/issues", {
+    ...repoParams(repo),
+    title: issue.title.slice(0, 256),
+    body,
+    ...(issue.labels && issue.labels.length > 0 ? { labels: issue.labels } : {}),
+  });
+  return { number: data.number, id: idOf(data.id), nodeId: data.node_id, url: data.html_url, created: true };
+}
+
+async function findIssueByMarker(octokit: GitHub, repo: Repo, marker: string): Promise<IssueRef | undefined> {
+  let scanned = 0;
+  for await (const { data } of octokit.paginate.iterator("GET /repos/{owner}/{repo}/issues", {
+    ...repoParams(repo),
+    state: "all",
+    sort: "created",
+    direction: "desc",
+    per_page: 100,
+  })) {
+    const hit = data.find((i) => !i.pull_request && i.body?.includes(marker));
+    if (hit)
+      return { number: hit.number, id: hit.id, nodeId: hit.node_id, url: hit.html_url, created: false };
+    scanned += data.length;
+    if (scanned >= MARKER_SCAN_LIMIT) break;
+  }
+  return undefined;
+}
+
+/**
+ * Makes `childIssueId` (a REST issue id, not a number) a sub-issue of issue `parent`; already there → nothing.
+ * REST: POST /repos/{owner}/{repo}/issues/{issue_number}/sub_issues { sub_issue_id }.
+ */
+export async function addSubIssue(
+  octokit: GitHub,
+  repo: Repo,
+  parent: number,
+  childIssueId: number,
+): Promise<{ added: boolean }> {
+  const current = await octokit.paginate("GET /repos/{owner}/{repo}/issues/{issue_number}/sub_issues", {
+    ...repoParams(repo),
+    issue_number: parent,
+    per_page: 100,
+  });
+  if (current.some((i) => i.id === childIssueId)) return { added: false };
+  await octokit.request("POST /repos/{owner}/{repo}/issues/{issue_number}/sub_issues", {
+    ...repoParams(repo),
+    issue_number: parent,
+    sub_issue_id: childIssueId,
+  });
+  return { added: true };
+}
+
+/**
+ * Records GitHub's native "blocked by" relationship: issue `issue` is blocked by the issue whose REST id is
+ * `blockingIssueId`; already recorded → nothing.
+ * REST: POST /repos/{owner}/{repo}/issues/{issue_number}/dependencies/blocked_by { issue_id }.
+ */
+export async function addBlockedBy(
+  octokit: GitHub,
+  repo: Repo,
+  issue: number,
+  blockingIssueId: number,
+): Promise<{ added: boolean }> {
+  const current = await octokit.paginate(
+    "GET /repos/{owner}/{repo}/issues/{issue_number}/dependencies/blocked_by",
+    {
+      ...repoParams(repo),
+      issue_number: issue,
+      per_page: 100,
+    },
+  );
+  if (current.some((i) => i.id === blockingIssueId)) return { added: false };
+  await octokit.request("POST /repos/{owner}/{repo}/issues/{issue_number}/dependencies/blocked_by", {
+    ...repoParams(repo),
+    issue_number: issue,
+    issue_id: blockingIssueId,
+  });
+  return { added: true };
+}
