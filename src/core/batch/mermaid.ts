@@ -1,6 +1,7 @@
 // Renders a batch as a Mermaid flowchart for the tracking issue. Pure.
 // Ticket titles are untrusted: they are cut to length and every character that could end the quoted label or
-// be read as markup is written as a Mermaid entity (#NN;), so a title can never add nodes, links or styles.
+// be read as markup (or as a %%{init}%% directive) is written as a Mermaid entity (#NN;), so a title can never
+// add nodes, links, styles or configuration.
 import { displayTicket, type Ticket } from "./parse.js";
 import type { TicketState } from "./schedule.js";
 
@@ -27,7 +28,7 @@ export function mermaidLabel(text: string, max = MAX_LABEL): string {
     .trim();
   const chars = Array.from(flat);
   const cut = chars.length > max ? `${chars.slice(0, max - 1).join("")}…` : flat;
-  return cut.replace(/[#&"<>`[\]{}|\\]/g, (c) => `#${c.codePointAt(0)};`);
+  return cut.replace(/[#&"<>`%[\]{}|\\]/g, (c) => `#${c.codePointAt(0)};`);
 }
 
 /** Only absolute http(s) links, normalised so that quotes and spaces are percent-encoded. */
