@@ -13,7 +13,6 @@ import { Harness, stage } from "./support.js";
 // ---------------------------------------------------------------------------------------------
 // Random workflow templates: a DAG (needs only point backwards) with random policies.
 
-const PROFILES = ["dev", "alt", "rev1", "rev2"] as const;
 
 const strategyArb: fc.Arbitrary<TerminalFailureStrategy> = fc.oneof(
   fc.constant({ kind: "abort_all" } as const),
