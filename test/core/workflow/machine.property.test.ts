@@ -13,7 +13,6 @@ import { Harness, stage } from "./support.js";
 // ---------------------------------------------------------------------------------------------
 // Random workflow templates: a DAG (needs only point backwards) with random policies.
 
-
 const strategyArb: fc.Arbitrary<TerminalFailureStrategy> = fc.oneof(
   fc.constant({ kind: "abort_all" } as const),
   fc.constant({ kind: "continue_others" } as const),
