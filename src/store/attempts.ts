@@ -1,0 +1,155 @@
+/** Attempts (dispatches): one row per Actions run requested for a stage. */
+import type { Db } from "./db.js";
+
+export interface AttemptRow {
+  id: string;
+  runId: string;
+  stage: string;
+  number: number;
+  profile: string;
+  reviewer: string | null;
+  status: string;
+  workflowRunId: number | null;
+  runUrl: string | null;
+  dispatchedAt: Date | null;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  costUsd: number;
+  inputTokens: number;
+  outputTokens: number;
+}
+
+interface AttemptRecord {
+  id: string;
+  run_id: string;
+  stage: string;
+  number: number;
+  profile: string;
+  reviewer: string | null;
+  status: string;
+  workflow_run_id: number | null;
+  run_url: string | null;
+  dispatched_at: Date | null;
+  started_at: Date | null;
+  finished_at: Date | null;
+  cost_usd: number;
+  input_tokens: number;
+  output_tokens: number;
+}
+
+const toRow = (r: AttemptRecord): AttemptRow => ({
+  id: r.id,
+  runId: r.run_id,
+  stage: r.stage,
+  number: r.number,
+  profile: r.profile,
+  reviewer: r.reviewer,
+  status: r.status,
+  workflowRunId: r.workflow_run_id,
+  runUrl: r.run_url,
+  dispatchedAt: r.dispatched_at,
+  startedAt: r.started_at,
+  finishedAt: r.finished_at,
+  costUsd: r.cost_usd,
+  inputTokens: r.input_tokens,
+  outputTokens: r.output_tokens,
+});
+
+export type AttemptInput = Pick<AttemptRow, "id" | "runId" | "stage" | "number" | "profile" | "status"> &
+  Partial<Omit<AttemptRow, "id" | "runId" | "stage" | "number" | "profile" | "status">>;
+
+/** Inserts or updates an attempt; fields left undefined keep their stored values. */
+export async function upsertAttempt(tx: Db, a: AttemptInput): Promise<void> {
+  await tx.query(
+    `INSERT INTO attempts (id, run_id, stage, number, profile, reviewer, status, workflow_run_id, run_url,
+                           dispatched_at, started_at, finished_at, cost_usd, input_tokens, output_tokens)
+     VALUES ($1, $2, $3, $4, $5, $6::text, $7, $8::bigint, $9::text, COALESCE($10::timestamptz, now()),
+             $11::timestamptz, $12::timestamptz, COALESCE($13::numeric, 0), COALESCE($14::bigint, 0),
+             COALESCE($15::bigint, 0))
+     ON CONFLICT (id) DO UPDATE SET
+       status = EXCLUDED.status, profile = EXCLUDED.profile,
+       reviewer = COALESCE($6, attempts.reviewer),
+       workflow_run_id = COALESCE($8, attempts.workflow_run_id),
+       run_url = COALESCE($9, attempts.run_url),
+       dispatched_at = COALESCE($10, attempts.dispatched_at),
+       started_at = COALESCE($11, attempts.started_at),
+       finished_at = COALESCE($12, attempts.finished_at),
+       cost_usd = COALESCE($13, attempts.cost_usd),
+       input_tokens = COALESCE($14, attempts.input_tokens),
+       output_tokens = COALESCE($15, attempts.output_tokens)`,
+    [
+      a.id,
+      a.runId,
+      a.stage,
+      a.number,
+      a.profile,
+      a.reviewer ?? null,
+      a.status,
+      a.workflowRunId ?? null,
+      a.runUrl ?? null,
+      a.dispatchedAt ?? null,
+      a.startedAt ?? null,
+      a.finishedAt ?? null,
+      a.costUsd ?? null,
+      a.inputTokens ?? null,
+      a.outputTokens ?? null,
+    ],
+  );
+}
+
+export async function getAttempt(db: Db, id: string): Promise<AttemptRow | undefined> {
+  const r = await db.query<AttemptRecord>("SELECT * FROM attempts WHERE id = $1", [id]);
+  const row = r.rows[0];
+  return row ? toRow(row) : undefined;
+}
+
+/** Links an attempt to the Actions run that executes it (from `workflow_run` events). */
+export async function setAttemptWorkflowRun(
+  tx: Db,
+  attemptId: string,
+  workflowRunId: number,
+  runUrl?: string,
+): Promise<boolean> {
+  const r = await tx.query(
+    "UPDATE attempts SET workflow_run_id = $2, run_url = COALESCE($3, run_url) WHERE id = $1",
+    [attemptId, workflowRunId, runUrl ?? null],
+  );
+  return r.rowCount > 0;
+}
+
+export async function findAttemptByWorkflowRun(
+  db: Db,
+  workflowRunId: number,
+): Promise<AttemptRow | undefined> {
+  const r = await db.query<AttemptRecord>("SELECT * FROM attempts WHERE workflow_run_id = $1", [
+    workflowRunId,
+  ]);
+  const row = r.rows[0];
+  return row ? toRow(row) : undefined;
+}
+
+export async function listAttempts(db: Db, runId: string): Promise<AttemptRow[]> {
+  const r = await db.query<AttemptRecord>(
+    "SELECT * FROM attempts WHERE run_id = $1 ORDER BY stage, number, id",
+    [runId],
+  );
+  return r.rows.map(toRow);
+}
+
+/**
+ * Attempts dispatched or running, by profile, across the installation's repos (or one repo): the
+ * numbers the dispatch policy compares to each profile's max parallel.
+ */
+export async function activeAttemptsByProfile(
+  db: Db,
+  filter: { repo?: string; repos?: string[] } = {},
+): Promise<Record<string, number>> {
+  const repos = filter.repos ?? (filter.repo ? [filter.repo] : null);
+  const r = await db.query<{ profile: string; n: number }>(
+    `SELECT a.profile, count(*)::int AS n FROM attempts a JOIN runs r ON r.id = a.run_id
+      WHERE a.status IN ('dispatched', 'running') AND ($1::text[] IS NULL OR r.repo = ANY($1::text[]))
+      GROUP BY a.profile`,
+    [repos],
+  );
+  return Object.fromEntries(r.rows.map((x) => [x.profile, x.n]));
+}
