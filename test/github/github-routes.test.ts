@@ -1,5 +1,14 @@
+import { Octokit } from "@octokit/rest";
+import nock from "nock";
 import { describe, expect, it } from "vitest";
-import { githubOperations, matchOperation, requestProblems } from "../support/github-routes.js";
+import {
+  githubApi,
+  githubOperations,
+  matchOperation,
+  requestProblems,
+  requestsSeen,
+  routeProblemsSeen,
+} from "../support/github-routes.js";
 
 describe("the route validator built from GitHub's OpenAPI description", () => {
   it("knows hundreds of operations", () => {
@@ -44,5 +53,37 @@ describe("the route validator built from GitHub's OpenAPI description", () => {
     expect(requestProblems("POST", "/repos/o/r/check-runs", { head_sha: "abc" })).toEqual([
       'POST /repos/o/r/check-runs (checks/create): missing required body field "name"',
     ]);
+  });
+});
+
+describe("githubApi scopes", () => {
+  it("record a request to a route GitHub does not have, with its body problems", async () => {
+    nock.disableNetConnect();
+    githubApi().post("/repos/o/r/issues/1/blocked_by").reply(201, {});
+    githubApi().post("/repos/o/r/issues/1/sub_issues").reply(201, {});
+    const octokit = new Octokit();
+    await octokit.request("POST /repos/{owner}/{repo}/issues/{issue_number}/blocked_by", {
+      owner: "o",
+      repo: "r",
+      issue_number: 1,
+      issue_id: 5,
+    });
+    await octokit.request("POST /repos/{owner}/{repo}/issues/{issue_number}/sub_issues", {
+      owner: "o",
+      repo: "r",
+      issue_number: 1,
+      issue_id: 5,
+    } as never);
+    expect(requestsSeen()).toEqual([
+      "POST /repos/o/r/issues/1/blocked_by",
+      "POST /repos/o/r/issues/1/sub_issues",
+    ]);
+    expect(routeProblemsSeen()).toEqual([
+      "POST /repos/o/r/issues/1/blocked_by is not a route of GitHub's REST API",
+      'POST /repos/o/r/issues/1/sub_issues (issues/add-sub-issue): unknown body field "issue_id"',
+      'POST /repos/o/r/issues/1/sub_issues (issues/add-sub-issue): missing required body field "sub_issue_id"',
+    ]);
+    expect(nock.isDone()).toBe(true);
+    nock.cleanAll();
   });
 });

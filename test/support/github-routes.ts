@@ -183,6 +183,11 @@ export function requestsSeen(): string[] {
   return [...seen];
 }
 
+/** Problems found so far in this test (the hooks of `useGitHubNock` fail the test on any). */
+export function routeProblemsSeen(): string[] {
+  return [...problems];
+}
+
 /** Installs hooks: network disabled, and at the end of each test no route problems, no pending or unused mocks. */
 export function useGitHubNock(): void {
   beforeEach(() => {

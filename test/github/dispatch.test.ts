@@ -1,0 +1,82 @@
+import { describe, expect, it } from "vitest";
+import { toDispatchInputs } from "../../src/core/dispatch.js";
+import { isTransient } from "../../src/github/client.js";
+import { dispatchWorkflow } from "../../src/github/dispatch.js";
+import { githubApi, useGitHubNock } from "../support/github-routes.js";
+import { R, repo, testOctokit } from "./helpers.js";
+
+useGitHubNock();
+
+const inputs = toDispatchInputs({
+  attemptId: "att_0123456789abcdef",
+  runId: "run_1",
+  repo: { owner: repo.owner, name: repo.name },
+  issue: 1,
+  workflow: "dev",
+  stage: "implement",
+  profile: "dev",
+  attempt: 1,
+  branch: "trellis/1-spelling",
+  baseRef: "main",
+  feedback: [],
+  answers: [],
+  costCapUsd: 5,
+  timeoutMinutes: 30,
+});
+
+describe("dispatchWorkflow", () => {
+  it("dispatches the agent workflow on the ref with the attempt's inputs", async () => {
+    githubApi()
+      .post(`${R}/actions/workflows/trellis-agent.yml/dispatches`, { ref: "main", inputs: { ...inputs } })
+      .reply(204);
+    await expect(
+      dispatchWorkflow(testOctokit(), repo, { workflowFile: "trellis-agent.yml", ref: "main", inputs }),
+    ).resolves.toEqual({});
+  });
+
+  it("returns the run's id and URLs when asked for run details", async () => {
+    githubApi()
+      .post(`${R}/actions/workflows/trellis-agent.yml/dispatches`, {
+        ref: "main",
+        inputs: { ...inputs },
+        return_run_details: true,
+      })
+      .reply(200, {
+        workflow_run_id: 30433642,
+        run_url: `https://api.github.com${R}/actions/runs/30433642`,
+        html_url: "https://github.com/Codertocat/Hello-World/actions/runs/30433642",
+      });
+    const outcome = await dispatchWorkflow(testOctokit(), repo, {
+      workflowFile: "trellis-agent.yml",
+      ref: "main",
+      inputs,
+      returnRunDetails: true,
+    });
+    expect(outcome).toEqual({
+      runId: 30433642,
+      runUrl: `https://api.github.com${R}/actions/runs/30433642`,
+      htmlUrl: "https://github.com/Codertocat/Hello-World/actions/runs/30433642",
+    });
+  });
+
+  it("surfaces failures with a status the worker can classify", async () => {
+    githubApi()
+      .post(`${R}/actions/workflows/trellis-agent.yml/dispatches`)
+      .reply(422, { message: "Workflow does not have 'workflow_dispatch' trigger" });
+    const error: unknown = await dispatchWorkflow(testOctokit(), repo, {
+      workflowFile: "trellis-agent.yml",
+      ref: "main",
+      inputs,
+    }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ status: 422 });
+    expect(isTransient(error)).toBe(false);
+
+    githubApi().post(`${R}/actions/workflows/trellis-agent.yml/dispatches`).reply(502, "Bad Gateway");
+    const flaky: unknown = await dispatchWorkflow(testOctokit(), repo, {
+      workflowFile: "trellis-agent.yml",
+      ref: "main",
+      inputs,
+    }).catch((e: unknown) => e);
+    expect(isTransient(flaky)).toBe(true);
+  });
+});
