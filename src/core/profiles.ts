@@ -128,12 +128,11 @@ export function unknownKeyWarnings(
     .filter((k) => !known.includes(k))
     .map((k) => {
       const hint = suggest(k, known);
-      const where = path.length > 0 ? ` in ${String(path[path.length - 1])}` : "";
       return diagnostic(
         "warning",
         file,
         [...path, k],
-        `unknown key "${k}"${where} is ignored${hint ? ` (did you mean "${hint}"?)` : ""}`,
+        `unknown key "${k}" is ignored${hint ? ` (did you mean "${hint}"?)` : ""}`,
         yaml,
       );
     });
