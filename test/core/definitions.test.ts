@@ -214,7 +214,7 @@ describe("errors", () => {
         });
         expect(Array.isArray(r.errors)).toBe(true);
       }),
-      { numRuns: 200 },
+      { numRuns: 100 },
     );
   });
 });
