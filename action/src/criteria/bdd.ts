@@ -46,6 +46,13 @@ export async function findFeatureFiles(cwd: string): Promise<string[]> {
   return [...new Set(files.map((f) => f.split(path.sep).join("/")))].sort();
 }
 
+/** npm passes arguments to a script only after `--`. */
+export function withArgSeparator(command: string): string {
+  const c = command.trim();
+  if (/^npm\s+(?:run(?:-script)?\s+\S+|test|t)\b/.test(c) && !/\s--(?:\s|$)/.test(c)) return `${c} --`;
+  return c;
+}
+
 function shellQuote(s: string): string {
   if (process.platform === "win32") return `"${s}"`;
   return `'${s.replace(/'/g, "'\\''")}'`;
@@ -97,7 +104,7 @@ export async function checkBdd(
   const messagesFile = path.join(dir, "messages.ndjson");
   try {
     const command = [
-      options.command?.trim() || DEFAULT_BDD_COMMAND,
+      withArgSeparator(options.command?.trim() || DEFAULT_BDD_COMMAND),
       "--format",
       shellQuote(`message:${messagesFile}`),
       ...(options.execute ? [] : ["--dry-run"]),

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { checkBdd } from "../../../action/src/criteria/bdd.js";
+import { checkBdd, withArgSeparator } from "../../../action/src/criteria/bdd.js";
 import { fixture } from "./fixtures.js";
 import { CUCUMBER, makeProject, removeProjects } from "./project.js";
 
@@ -24,6 +24,28 @@ const GREEN = `Feature: Green
 `;
 
 const opts = { command: CUCUMBER, timeoutMs: 60_000 };
+
+describe("withArgSeparator", () => {
+  it("adds npm's `--` so the message formatter reaches cucumber-js", () => {
+    expect(withArgSeparator("npm run bdd")).toBe("npm run bdd --");
+    expect(withArgSeparator("npm test")).toBe("npm test --");
+    expect(withArgSeparator("npm run bdd -- --tags @fast")).toBe("npm run bdd -- --tags @fast");
+    expect(withArgSeparator("npx cucumber-js")).toBe("npx cucumber-js");
+  });
+
+  it("runs cucumber-js through an npm script", async () => {
+    const cwd = await makeProject(
+      {
+        "package.json": JSON.stringify({ scripts: { bdd: CUCUMBER } }),
+        "features/green.feature": GREEN,
+        "features/step_definitions/steps.mjs": STEPS,
+      },
+      { cucumber: true },
+    );
+    const r = await checkBdd(cwd, { command: "npm run bdd", execute: true, timeoutMs: 60_000 });
+    expect(r.scenarios.map((s) => s.status)).toEqual(["passed"]);
+  });
+});
 
 describe("checkBdd with real cucumber-js runs", () => {
   it("reports every scenario's result, undefined and pending steps, and annotations", async () => {
