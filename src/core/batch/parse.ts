@@ -71,6 +71,8 @@ const DEP_CLAUSE = new RegExp(
 const ONE_REF = new RegExp(ANY_REF, "gi");
 const LEADING_REF = new RegExp(String.raw`^${ANY_REF}(?=\s|$|[:.,;—–-])`, "i");
 const ESTIMATE = /(?<![\w])est(?:imate)?\s*[:=]\s*([^\s,;)]*)/gi;
+const MAY_HAVE_DEPS = /depends|blocked|after/i;
+const MAY_HAVE_ESTIMATE = /est/i;
 const NUMBER = /^(?:\d+(?:\.\d+)?|\.\d+)$/;
 
 interface RawRef {
@@ -107,12 +109,10 @@ function refKey(ref: RawRef, repo: ParseOptions["repo"]): string {
 
 /** Tidies what is left of a line once clauses are cut out: empty brackets, doubled separators, dangling dashes. */
 function tidy(text: string): string {
-  return text
-    .replace(/\(\s*[,;:\s]*\)/g, " ")
-    .replace(/\s*([,;])(?:\s*[,;])+/g, "$1")
-    .replace(/\s+/g, " ")
-    .replace(/^[\s,;:|—–-]+|[\s,;:|—–-]+$/g, "")
-    .trim();
+  let out = text;
+  if (out.includes("(")) out = out.replace(/\(\s*[,;:\s]*\)/g, " ");
+  if (out.includes(",") || out.includes(";")) out = out.replace(/\s*([,;])(?:\s*[,;])+/g, "$1");
+  return out.replace(/\s+/g, " ").replace(/^[\s,;:|—–-]+|[\s,;:|—–-]+$/g, "");
 }
 
 interface LineParse {
@@ -149,9 +149,8 @@ function parseContent(content: string, line: number, repo: ParseOptions["repo"])
   }
 
   const deps: string[] = [];
-  const lower = rest.toLowerCase();
   // Cheap pre-checks: most lines have no clause, and the clause patterns are the costly part of a parse.
-  if (lower.includes("depends") || lower.includes("blocked") || lower.includes("after"))
+  if (MAY_HAVE_DEPS.test(rest))
     rest = rest.replace(DEP_CLAUSE, (_whole, list: string) => {
       for (const m of list.matchAll(ONE_REF)) {
         const k = refKey(refFromMatch(m), repo);
@@ -162,7 +161,7 @@ function parseContent(content: string, line: number, repo: ParseOptions["repo"])
 
   let estimate = 1;
   let estimates = 0;
-  if (lower.includes("est"))
+  if (MAY_HAVE_ESTIMATE.test(rest))
     rest = rest.replace(ESTIMATE, (whole, value: string) => {
       estimates += 1;
       const n = Number(value);
