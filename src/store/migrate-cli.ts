@@ -1,0 +1,101 @@
+/**
+ * `trellis migrate`: applies the store's migrations to DATABASE_URL (or --database-url), else to the
+ * embedded PGlite database (--data-dir, default .trellis/db), and prints what it applied.
+ */
+import { parseArgs } from "node:util";
+import { describeTarget, openDb } from "./db.js";
+import type { OpenDbOptions } from "./db.js";
+import { appliedMigrations, applyMigrations, loadMigrations } from "./migrate.js";
+
+/** Output sink; structurally the CLI's Io. */
+export interface MigrateIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+const processIo: MigrateIo = {
+  stdout: (text) => void process.stdout.write(text),
+  stderr: (text) => void process.stderr.write(text),
+};
+
+const HELP = `Usage: trellis migrate [options]
+
+Applies pending database migrations. Uses DATABASE_URL when set, otherwise the embedded
+PGlite database in .trellis/db.
+
+Options:
+  --database-url <url>  PostgreSQL URL (overrides DATABASE_URL)
+  --data-dir <dir>      embedded database directory (ignores DATABASE_URL)
+  --status              list applied and pending migrations without applying anything
+  -h, --help            show this help
+`;
+
+export async function migrateCommand(
+  argv: string[],
+  io: MigrateIo = processIo,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
+  let values: { "database-url"?: string; "data-dir"?: string; status?: boolean; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        "database-url": { type: "string" },
+        "data-dir": { type: "string" },
+        status: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    io.stderr(`trellis migrate: ${error instanceof Error ? error.message : String(error)}\n\n${HELP}`);
+    return 2;
+  }
+  if (values.help) {
+    io.stdout(HELP);
+    return 0;
+  }
+  const options: OpenDbOptions = { env, migrate: false };
+  if (values["database-url"] !== undefined) options.databaseUrl = values["database-url"];
+  if (values["data-dir"] !== undefined) options.dataDir = values["data-dir"];
+  const target = describeTarget(options);
+
+  let db;
+  try {
+    db = await openDb(options);
+  } catch (error) {
+    io.stderr(
+      `trellis migrate: cannot open ${target}: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
+    return 1;
+  }
+  try {
+    const all = await loadMigrations();
+    if (values.status) {
+      // Reading the status must not create anything: an empty database has no migrations table yet.
+      const exists = await db.query<{ t: string | null }>(
+        "SELECT to_regclass('schema_migrations')::text AS t",
+      );
+      const done = new Set(exists.rows[0]?.t ? (await appliedMigrations(db)).map((m) => m.version) : []);
+      io.stdout(`Migrations on ${target}:\n`);
+      for (const m of all) io.stdout(`  ${done.has(m.version) ? "applied" : "pending"}  ${label(m)}\n`);
+      return 0;
+    }
+    const applied = await applyMigrations(db, all);
+    if (applied.length === 0) {
+      io.stdout(`${target} is up to date (${all.length} migration${all.length === 1 ? "" : "s"}).\n`);
+    } else {
+      for (const m of applied) io.stdout(`Applied ${label(m)}\n`);
+      io.stdout(`${target}: ${applied.length} migration${applied.length === 1 ? "" : "s"} applied.\n`);
+    }
+    return 0;
+  } catch (error) {
+    io.stderr(`trellis migrate: ${target}: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  } finally {
+    await db.close();
+  }
+}
+
+const label = (m: { version: number; name: string }): string =>
+  `${String(m.version).padStart(3, "0")}_${m.name}`;
