@@ -158,8 +158,8 @@ const problems: string[] = [];
  * A nock scope for api.github.com (or another host) whose every intercepted request is checked against the OpenAPI
  * description; problems are collected and fail the test in the hooks installed by `useGitHubNock`.
  */
-export function githubApi(host = GITHUB_API): nock.Scope {
-  const scope = nock(host);
+export function githubApi(host = GITHUB_API, options?: nock.Options): nock.Scope {
+  const scope = nock(host, options);
   scope.on("request", (req: { method?: string; path?: string }, _interceptor: unknown, body: string) => {
     const method = req.method ?? "GET";
     const path = req.path ?? "/";

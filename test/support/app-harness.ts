@@ -1,0 +1,86 @@
+/**
+ * A real Probot instance running the real Trellis App on an in-memory store, for tests that deliver
+ * real webhook payloads and answer GitHub with nock. The effect worker is drained by hand.
+ */
+import { generateKeyPairSync } from "node:crypto";
+import { pino } from "pino";
+import { Probot, ProbotOctokit } from "probot";
+import { zipSync, strToU8 } from "fflate";
+import { trellis, type TrellisApp } from "../../src/index.js";
+import type { Db } from "../../src/store/db.js";
+import { forgetDefinitions } from "../../src/app/process.js";
+import { resultArtifactName, RESULT_FILE, type AgentResult } from "../../src/core/result.js";
+
+const { privateKey } = generateKeyPairSync("rsa", {
+  modulusLength: 2048,
+  privateKeyEncoding: { type: "pkcs1", format: "pem" },
+  publicKeyEncoding: { type: "spki", format: "pem" },
+});
+
+export const INSTALLATION_ID = 4242;
+export const APP_ID = 123;
+
+export interface Harness {
+  probot: Probot;
+  app: TrellisApp;
+  clock: { now: number };
+  deliver(name: string, payload: object, id?: string): Promise<void>;
+  drain(): Promise<number>;
+  close(): Promise<void>;
+}
+
+let deliveries = 0;
+
+export async function startHarness(db: Db): Promise<Harness> {
+  forgetDefinitions();
+  const clock = { now: Date.parse("2026-11-21T10:00:00Z") };
+  const probot = new Probot({
+    appId: APP_ID,
+    privateKey,
+    secret: "test-secret",
+    log: pino({ level: "silent" }),
+    Octokit: ProbotOctokit.defaults({ retry: { enabled: false }, throttle: { enabled: false } }),
+  });
+  const fn = trellis({ db, worker: false, now: () => clock.now });
+  await probot.load(fn);
+  const app = await fn.ready;
+  return {
+    probot,
+    app,
+    clock,
+    async deliver(name, payload, id) {
+      await probot.receive({ id: id ?? `delivery-${++deliveries}`, name, payload } as Parameters<Probot["receive"]>[0]);
+    },
+    drain: () => app.worker.drain(),
+    close: () => app.close(),
+  };
+}
+
+/** The artifact zip the Action uploads, as GitHub serves it. */
+export function resultZip(result: AgentResult): Buffer {
+  return Buffer.from(zipSync({ [RESULT_FILE]: strToU8(JSON.stringify(result)) }));
+}
+
+export function agentResult(attemptId: string, patch: Partial<AgentResult> = {}): AgentResult {
+  return {
+    version: 1,
+    attemptId,
+    stage: "dev",
+    profile: "dev",
+    status: "succeeded",
+    summary: "Implemented the change and added tests.",
+    branch: "trellis/1-spelling-error-in-the-readme-file",
+    headSha: "b".repeat(40),
+    filesChanged: ["README.md"],
+    criteria: [{ criterion: "tests_pass", passed: true, detail: "12 passed, 0 failed" }],
+    tests: { passed: 12, failed: 0, skipped: 0, failures: [] },
+    annotations: [],
+    costUsd: 0.42,
+    tokens: { input: 1200, output: 800, cacheRead: 0, cacheWrite: 0 },
+    turns: 7,
+    durationMs: 65_000,
+    ...patch,
+  };
+}
+
+export { resultArtifactName };
