@@ -3,8 +3,8 @@
  * Everything that comes from outside (issue titles, agent summaries, questions, human reasons) passes through
  * `inline`/`block` so it cannot inject hidden markers, @mentions, links or break tables.
  */
-// (rendering of runs follows)
-
+import type { Attempt, RunState, StageDef, StageState } from "./model.js";
+import type { AgentResult, Annotation } from "./result.js";
 
 // ---------------------------------------------------------------------------------------------
 // Neutralising untrusted text
@@ -51,7 +51,7 @@ const escapeHtml = (s: string): string =>
 export function inline(text: string, max = 200): string {
   const flat = truncate(text.replace(/[\r\n\t\u2028\u2029]+/g, " ").trim(), max, "…");
   return splitMentions(flat)
-    .map((p) => (p.mention ? `\`${p.text}\`` : escapeHtml(p.text).replace(/[\\`*_[\]|~!#]/g, "\\$&")))
+    .map((p) => (p.mention ? `\`${p.text}\`` : escapeHtml(p.text).replace(/[\\`*_[\]|~#]/g, "\\$&")))
     .join("");
 }
 
@@ -71,4 +71,365 @@ export function block(text: string, max = 20_000): string {
     )
     .map((line) => (line ? `> ${line}` : ">"))
     .join("\n");
+}
+
+/** A code span for trusted-but-plain identifiers (stage ids, profile names, commands). */
+const code = (s: string): string => `\`${s.replace(/[`\r\n|]/g, "")}\``;
+
+/** Only http(s) URLs become links; anything else is dropped. */
+function safeUrl(url: string | undefined): string | undefined {
+  if (!url || !/^https?:\/\/[^\s<>()"'`]+$/.test(url)) return undefined;
+  return url;
+}
+
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${s % 60}s`;
+  return `${Math.floor(m / 60)}h ${m % 60}m`;
+}
+
+export const formatUsd = (usd: number): string => `$${usd.toFixed(2)}`;
+
+// ---------------------------------------------------------------------------------------------
+// Status comment
+
+export function statusMarker(runId: string): string {
+  return `<!-- trellis:status run=${runId.replace(/[^\w.:-]/g, "")} -->`;
+}
+
+const RUN_LABEL: Record<RunState["status"], string> = {
+  active: "🔄 In progress",
+  held: "⏸️ On hold",
+  waiting: "✋ Waiting for a human",
+  succeeded: "✅ Succeeded",
+  failed: "❌ Failed",
+  aborted: "🛑 Aborted",
+};
+
+const WAIT_LABEL: Record<NonNullable<StageState["waitingFor"]>, [string, string]> = {
+  approval: ["👀", "waiting for approval"],
+  answer: ["❓", "waiting for an answer"],
+  retry_backoff: ["🔁", "retrying soon"],
+  human: ["✋", "waiting for a human"],
+  budget: ["💸", "over budget"],
+  merge: ["🔀", "waiting for merge"],
+};
+
+const STAGE_LABEL: Record<StageState["status"], [string, string]> = {
+  pending: ["⚪", "pending"],
+  queued: ["🕒", "queued"],
+  running: ["🔄", "running"],
+  waiting: ["⏸️", "waiting"],
+  succeeded: ["✅", "succeeded"],
+  failed: ["❌", "failed"],
+  skipped: ["⏭️", "skipped"],
+  aborted: ["🛑", "aborted"],
+};
+
+export function stageLabel(stage: StageState): { emoji: string; text: string } {
+  const [emoji, text] =
+    stage.status === "waiting" && stage.waitingFor ? WAIT_LABEL[stage.waitingFor] : STAGE_LABEL[stage.status];
+  return { emoji, text };
+}
+
+const stageCost = (stage: StageState): number =>
+  stage.attempts.reduce((sum, a) => sum + (a.result?.costUsd ?? 0), 0);
+
+function stageDuration(stage: StageState, now: number): number | undefined {
+  const first = stage.attempts[0];
+  if (!first) return undefined;
+  const start = first.startedAt ?? first.dispatchedAt;
+  const open = stage.attempts.some((a) => a.finishedAt === undefined);
+  const end = open ? now : Math.max(...stage.attempts.map((a) => a.finishedAt ?? start));
+  return Math.max(0, end - start);
+}
+
+export interface StatusCommentOptions {
+  marker: string;
+  links?: { runUrl?(attempt: Attempt): string | undefined };
+}
+
+/** The one status comment per issue, re-rendered from the state and edited in place. */
+export function renderStatusComment(run: RunState, opts: StatusCommentOptions): string {
+  const order = run.workflow.stages
+    .map((d) => run.stages[d.id])
+    .filter((s): s is StageState => s !== undefined);
+  const lines: string[] = [opts.marker, ""];
+  lines.push(`### ${RUN_LABEL[run.status]} · Trellis ${code(run.workflow.name)} on #${run.issue}`);
+  lines.push("", `**${inline(run.issueTitle, 200) || "(untitled)"}**`);
+  if (run.reason) lines.push("", `_${inline(run.reason, 500)}_`);
+  lines.push(
+    "",
+    "| | Stage | Agent | State | Attempts | Duration | Cost | Links |",
+    "|---|---|---|---|---|---|---|---|",
+  );
+  for (const stage of order) {
+    const { emoji, text } = stageLabel(stage);
+    const def = run.workflow.stages.find((d) => d.id === stage.id);
+    let state = text;
+    if (stage.waitingFor === "approval" && stage.status === "waiting" && def)
+      state += ` (${stage.approvals.length}/${Math.max(def.approvals, 1)})`;
+    if (stage.reason && stage.status !== "succeeded") state += `: ${inline(stage.reason, 120)}`;
+    const producerAttempts = stage.attempts.filter((a) => a.reviewer === undefined).length;
+    const reviews = stage.attempts.length - producerAttempts;
+    const attempts = `${producerAttempts}${reviews > 0 ? ` + ${reviews} review${reviews === 1 ? "" : "s"}` : ""}`;
+    const duration = stageDuration(stage, run.updatedAt);
+    const cost = stageCost(stage);
+    const links: string[] = [];
+    const last = stage.attempts.at(-1);
+    const url = last ? safeUrl(last.runUrl ?? opts.links?.runUrl?.(last)) : undefined;
+    if (url) links.push(`[run](${url})`);
+    if (stage.prNumber !== undefined) links.push(`#${stage.prNumber}`);
+    lines.push(
+      `| ${emoji} | ${code(stage.id)} | ${code(stage.profile)} | ${state} | ${attempts} | ${
+        duration === undefined ? "—" : formatDuration(duration)
+      } | ${cost > 0 ? formatUsd(cost) : "—"} | ${links.join(" · ") || "—"} |`,
+    );
+  }
+  const pct = run.costCapUsd > 0 ? ` (${Math.round((run.costUsd / run.costCapUsd) * 100)}%)` : "";
+  lines.push("", `**Cost:** ${formatUsd(run.costUsd)} of the ${formatUsd(run.costCapUsd)} cap${pct}`);
+  for (const stage of order) {
+    if (stage.status === "waiting" && stage.waitingFor === "answer" && stage.question)
+      lines.push("", `#### ❓ The agent on ${code(stage.id)} asks`, "", block(stage.question, 8000));
+  }
+  const next = nextSteps(run, order);
+  if (next.length > 0) lines.push("", "#### What you can do next", "", ...next.map((n) => `- ${n}`));
+  return truncate(lines.join("\n"), MAX_OUTPUT_CHARS);
+}
+
+function nextSteps(run: RunState, order: StageState[]): string[] {
+  const steps: string[] = [];
+  switch (run.status) {
+    case "succeeded":
+      return [];
+    case "aborted":
+      return ["Start a new run with `/run <workflow|profile>`."];
+    case "failed": {
+      const failed = order.find((s) => s.status === "failed");
+      if (failed) steps.push(`${code(`/retry ${failed.id}`)} to run the failed stage again`);
+      return steps;
+    }
+    case "held":
+      return ["`/unhold` to let new stages start", "`/abort <reason>` to stop the run"];
+    default:
+      break;
+  }
+  for (const s of order) {
+    if (s.status !== "waiting") continue;
+    switch (s.waitingFor) {
+      case "approval":
+        steps.push(
+          `${code(`/approve ${s.id}`)} to accept the work, or ${code(`/reject ${s.id} <reason>`)} to send it back`,
+        );
+        break;
+      case "answer":
+        steps.push("`/answer <text>` to answer the agent's question");
+        break;
+      case "human":
+        if (s.reason)
+          steps.push(
+            `${code(`/retry ${s.id}`)} to try again (${code(`/assign ${s.id} <profile>`)} first to change the agent)`,
+          );
+        else steps.push(`${code(`/approve ${s.id}`)} to let the ${code(s.profile)} agent start`);
+        break;
+      case "budget":
+        steps.push(`Raise the budget in \`.github/trellis.yml\`, then ${code(`/retry ${s.id}`)}`);
+        break;
+      case "merge":
+        steps.push(
+          s.prNumber !== undefined
+            ? `Review and merge #${s.prNumber} (closing it unmerged fails ${code(s.id)})`
+            : `Wait for the pull request of ${code(s.id)} to be opened`,
+        );
+        break;
+      case "retry_backoff":
+        steps.push(`${code(`/retry ${s.id}`)} to retry now instead of waiting`);
+        break;
+      default:
+        break;
+    }
+  }
+  steps.push("`/hold` to pause new dispatches", "`/abort <reason>` to stop the run");
+  return steps;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Check runs
+
+export interface CheckRunOutput {
+  title: string;
+  summary: string;
+  text?: string;
+}
+
+const SCENARIO_EMOJI: Record<string, string> = {
+  passed: "✅",
+  failed: "❌",
+  undefined: "❔",
+  pending: "⏳",
+  skipped: "⏭️",
+  ambiguous: "⚠️",
+};
+
+const RESULT_LABEL: Record<AgentResult["status"], { emoji: string; text: string }> = {
+  succeeded: { emoji: "✅", text: "succeeded" },
+  failed: { emoji: "❌", text: "failed" },
+  error: { emoji: "💥", text: "errored" },
+  needs_input: { emoji: "❓", text: "needs input" },
+};
+
+/** An attempt's own outcome when it has one (the stage may already have moved on), else the stage's state. */
+function attemptLabel(stage: StageState, attempt: Attempt | undefined): { emoji: string; text: string } {
+  if (attempt?.result) return RESULT_LABEL[attempt.result.status];
+  if (attempt?.finishedAt !== undefined) return { emoji: "⚠️", text: "ended without a result" };
+  return stageLabel(stage);
+}
+
+/** Output of a stage's check run for one attempt: criteria, tests, scenarios, coverage, cost. */
+export function renderCheckRunSummary(
+  stage: StageState,
+  attempt?: Attempt,
+  opts: { def?: StageDef } = {},
+): CheckRunOutput {
+  const r = attempt?.result;
+  const { emoji, text } = attemptLabel(stage, attempt);
+  const facts: string[] = [];
+  if (r?.tests) facts.push(`${r.tests.passed} passed, ${r.tests.failed} failed`);
+  if (r?.scenarios)
+    facts.push(`${r.scenarios.filter((s) => s.status === "passed").length}/${r.scenarios.length} scenarios`);
+  if (r?.coverage) facts.push(`coverage ${r.coverage.lines.toFixed(1)}%`);
+  const title = truncate(
+    `${emoji} ${stage.id}: ${text}${facts.length ? ` · ${facts.join(" · ")}` : ""}`,
+    120,
+    "…",
+  );
+
+  const out: string[] = [];
+  const head = [`Stage ${code(stage.id)}`];
+  if (attempt)
+    head.push(
+      `attempt ${attempt.number} (${code(attempt.profile)}${attempt.reviewer !== undefined ? ", reviewer" : ""})`,
+    );
+  head.push(text);
+  out.push(`**${head.join(" · ")}**`);
+  const reason = r?.reason ?? stage.reason;
+  if (reason && r?.status !== "succeeded") out.push("", `**Reason:** ${inline(reason, 1000)}`);
+  if (r?.criteria.length) {
+    out.push("", "| Criterion | Result | Detail |", "|---|---|---|");
+    for (const c of r.criteria)
+      out.push(`| ${code(c.criterion)} | ${c.passed ? "✅" : "❌"} | ${inline(c.detail, 300)} |`);
+  }
+  if (r?.tests)
+    out.push("", `**Tests:** ${r.tests.passed} passed, ${r.tests.failed} failed, ${r.tests.skipped} skipped`);
+  if (r?.coverage) {
+    const threshold = opts.def?.success.coverage_threshold;
+    const verdict = threshold === undefined ? "" : r.coverage.lines >= threshold ? " ✅" : " ❌";
+    out.push(
+      "",
+      `**Coverage:** ${r.coverage.lines.toFixed(1)}% of lines${threshold === undefined ? "" : ` (threshold ${threshold}%)`}${verdict}`,
+    );
+  }
+  if (r?.scenarios) {
+    const passed = r.scenarios.filter((s) => s.status === "passed").length;
+    const cov =
+      r.scenarioCoverage === undefined
+        ? ""
+        : `; ${r.scenarioCoverage.toFixed(0)}% of scenarios have all steps defined`;
+    out.push("", `**BDD scenarios:** ${passed}/${r.scenarios.length} passed${cov}`);
+  }
+  if (r?.review)
+    out.push("", `**Review:** ${r.review.verdict === "approve" ? "approved" : "changes requested"}`);
+  if (r) {
+    const tokens = r.tokens.input + r.tokens.output + r.tokens.cacheRead + r.tokens.cacheWrite;
+    out.push(
+      "",
+      `**Cost:** ${formatUsd(r.costUsd)} · ${tokens.toLocaleString("en-US")} tokens (${r.tokens.input.toLocaleString("en-US")} in, ${r.tokens.output.toLocaleString("en-US")} out) · ${r.turns} turns · ${formatDuration(r.durationMs)}`,
+    );
+  }
+
+  const details: string[] = [];
+  if (r?.summary) details.push("### Agent summary", "", block(r.summary, 30_000));
+  if (r?.review?.comments) details.push("", "### Review comments", "", block(r.review.comments, 10_000));
+  if (r?.tests?.failures.length) {
+    details.push("", "### Failing tests", "", "| Test | Where | Message |", "|---|---|---|");
+    for (const f of r.tests.failures.slice(0, 200)) {
+      const where = f.file ? code(`${f.file}${f.line !== undefined ? `:${f.line}` : ""}`) : "—";
+      details.push(`| ${inline(f.name, 200)} | ${where} | ${inline(f.message ?? "", 300) || "—"} |`);
+    }
+  }
+  if (r?.scenarios?.length) {
+    details.push(
+      "",
+      "### Scenarios",
+      "",
+      "| | Feature | Scenario | Where | Failed step |",
+      "|---|---|---|---|---|",
+    );
+    for (const s of r.scenarios.slice(0, 500)) {
+      const failed = s.failedStep
+        ? `${inline(s.failedStep.text, 150)}${s.failedStep.message ? `: ${inline(s.failedStep.message, 200)}` : ""}`
+        : "—";
+      details.push(
+        `| ${SCENARIO_EMOJI[s.status] ?? s.status} | ${inline(s.feature, 100)} | ${inline(s.name, 150)} | ${code(`${s.file}:${s.line}`)} | ${failed} |`,
+      );
+    }
+  }
+  return {
+    title: truncate(title, MAX_TITLE_CHARS, "…"),
+    summary: truncate(out.join("\n"), MAX_OUTPUT_CHARS),
+    ...(details.length > 0 ? { text: truncate(details.join("\n"), MAX_OUTPUT_CHARS) } : {}),
+  };
+}
+
+/**
+ * Annotations for a result's check run: the agent's own, failing tests and failing scenarios at file:line,
+ * deduplicated, in batches of at most 50 (GitHub's limit per request).
+ */
+export function annotationsFor(result: AgentResult): Annotation[][] {
+  const all: Annotation[] = [...result.annotations];
+  for (const f of result.tests?.failures ?? []) {
+    if (!f.file || f.line === undefined || f.line < 1) continue;
+    all.push({
+      path: f.file,
+      start_line: f.line,
+      end_line: f.line,
+      annotation_level: "failure",
+      message: f.message ?? `Test failed: ${f.name}`,
+      title: f.name,
+    });
+  }
+  for (const s of result.scenarios ?? []) {
+    if (s.status === "passed" || s.status === "skipped") continue;
+    const line = s.failedStep?.line ?? s.line;
+    all.push({
+      path: s.file,
+      start_line: line,
+      end_line: line,
+      annotation_level: s.status === "failed" || s.status === "ambiguous" ? "failure" : "warning",
+      message: s.failedStep
+        ? `${s.failedStep.text}${s.failedStep.message ? `\n${s.failedStep.message}` : ""}`
+        : `Scenario is ${s.status}`,
+      title: `Scenario: ${s.name}`,
+    });
+  }
+  const seen = new Set<string>();
+  const unique = all
+    .filter((a) => {
+      const key = `${a.path}:${a.start_line}:${a.message}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    })
+    .map((a) => ({
+      ...a,
+      path: a.path.replace(/^\.\//, ""),
+      message: truncate(a.message, 60_000),
+      ...(a.title !== undefined ? { title: truncate(a.title, MAX_TITLE_CHARS, "…") } : {}),
+    }));
+  const batches: Annotation[][] = [];
+  for (let i = 0; i < unique.length; i += MAX_ANNOTATIONS_PER_REQUEST)
+    batches.push(unique.slice(i, i + MAX_ANNOTATIONS_PER_REQUEST));
+  return batches;
 }

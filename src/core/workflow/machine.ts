@@ -16,7 +16,7 @@ import type {
   WorkflowTemplate,
 } from "../model.js";
 import type { AgentResult } from "../result.js";
-import { block, inline } from "../render.js";
+import { block, inline, renderCheckRunSummary } from "../render.js";
 
 export interface ReduceContext {
   newAttemptId: () => string;
@@ -344,7 +344,7 @@ function finishStage(step: Step, stage: StageState, attempt: Attempt): void {
     attempt,
     "completed",
     "Succeeded",
-    succeededSummary(attempt.result),
+    outcomeSummary(step, stage, attempt),
     "success",
     "accepted",
   );
@@ -374,9 +374,9 @@ function markSucceeded(step: Step, stage: StageState): void {
   step.audit(SYSTEM_ACTOR, "stage_succeeded", { stage: stage.id });
 }
 
-function succeededSummary(result: AgentResult | undefined): string {
-  if (!result) return "Succeeded.";
-  return result.summary ? block(result.summary, 4000) : "Succeeded.";
+/** The check-run summary of a finished attempt: criteria, tests, scenarios, coverage and cost. */
+function outcomeSummary(step: Step, stage: StageState, attempt: Attempt): string {
+  return renderCheckRunSummary(stage, attempt, { def: defOf(step.run, stage.id) }).summary;
 }
 
 /**
@@ -668,7 +668,7 @@ const onAttemptFinished: Handler<"attempt_finished"> = (step, e) => {
           attempt,
           "completed",
           `Produced; ${loop.reviewers.length} review(s) requested`,
-          succeededSummary(r),
+          outcomeSummary(step, stage, attempt),
           "success",
         );
         if (step.held) {
@@ -706,14 +706,7 @@ const onAttemptFinished: Handler<"attempt_finished"> = (step, e) => {
     case "error": {
       const reason =
         r.reason ?? (r.status === "error" ? "the agent run errored" : "the agent reported failure");
-      step.check(
-        stage,
-        attempt,
-        "completed",
-        "Failed",
-        `${inline(reason, 1000)}\n\n${succeededSummary(r)}`,
-        "failure",
-      );
+      step.check(stage, attempt, "completed", "Failed", outcomeSummary(step, stage, attempt), "failure");
       stage.feedback.push(`Attempt ${attempt.number} failed: ${reason}`);
       failAttempt(step, stage, reason);
       return;
