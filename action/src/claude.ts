@@ -40,7 +40,11 @@ export function claudeArgs(input: ClaudeArgsInput): string[] {
   args.push("--max-turns", String(input.maxTurns ?? profile.maxTurns));
   const model = input.model ?? profile.model;
   if (model && model !== "inherit") args.push("--model", MODEL_ALIASES.has(model) ? model : model);
-  if (profile.tools && profile.tools.length > 0) args.push("--allowedTools", profile.tools.join(","));
+  if (profile.tools && profile.tools.length > 0) {
+    // --tools limits what exists at all (`Bash(npm test:*)` → Bash); --allowedTools pre-approves the exact forms.
+    const available = [...new Set(profile.tools.map((t) => t.replace(/\(.*\)$/, "")))];
+    args.push("--tools", available.join(","), "--allowedTools", profile.tools.join(","));
+  }
   if (profile.disallowedTools.length > 0) args.push("--disallowedTools", profile.disallowedTools.join(","));
   args.push("--permission-mode", permissionModeFor(profile));
   if (input.costCapUsd !== undefined && input.costCapUsd > 0)

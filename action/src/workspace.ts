@@ -134,6 +134,11 @@ export function protectedViolations(files: string[], patterns: string[]): string
   return files.filter((f) => isMatch(f));
 }
 
+/** Stage exactly these paths (additions, edits and deletions). */
+export async function stagePaths(dir: string, files: string[]): Promise<void> {
+  if (files.length > 0) await git(dir).raw(["add", "-A", "--", ...files]);
+}
+
 export async function unstageAll(dir: string): Promise<void> {
   await git(dir).raw(["reset", "--quiet"]);
 }

@@ -32,7 +32,7 @@ export interface MessagesRequest {
   model: string;
   stream?: boolean;
   system?: string | { type: string; text?: string }[];
-  messages: { role: "user" | "assistant"; content: string | Record<string, unknown>[] }[];
+  messages: { role: "user" | "assistant" | "system"; content: string | Record<string, unknown>[] }[];
   tools?: { name: string }[];
   max_tokens?: number;
   [key: string]: unknown;
@@ -115,7 +115,8 @@ function blockText(block: Record<string, unknown>): string {
 }
 
 function contextOf(request: MessagesRequest, index: number): TurnContext {
-  const last = request.messages[request.messages.length - 1];
+  // The CLI may append non-user messages (e.g. a budget note), so look for the last user message.
+  const last = [...request.messages].reverse().find((m) => m.role === "user");
   const toolResults: TurnContext["toolResults"] = [];
   if (last && last.role === "user" && Array.isArray(last.content)) {
     for (const block of last.content) {

@@ -1,0 +1,427 @@
+/**
+ * The Action's pipeline: inputs → spec → stage/profile → issue → workspace → Claude Code → criteria
+ * → commit/push → result + job summary. Every failure still leaves a result for the App.
+ */
+import { mkdir, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as core from "@actions/core";
+import { getOctokit } from "@actions/github";
+import { DispatchSpecSchema } from "../../src/core/dispatch.js";
+import type { DispatchSpec } from "../../src/core/dispatch.js";
+import type { AgentProfile, SuccessCriteria } from "../../src/core/model.js";
+import { AgentResultSchema, RESULT_FILE, RESULT_VERSION } from "../../src/core/result.js";
+import type { AgentResult, CriterionOutcome } from "../../src/core/result.js";
+import { claudeArgs, permissionModeFor, runClaude, splitArgs } from "./claude.js";
+import type { ClaudeRun } from "./claude.js";
+import { checkCriteria } from "./criteria/index.js";
+import type { CriteriaReport } from "./criteria/index.js";
+import { loadStageContext, subagentFiles } from "./definitions.js";
+import type { StageContext } from "./definitions.js";
+import { runParallel } from "./parallel.js";
+import { buildPrompt } from "./prompt.js";
+import type { IssueText } from "./prompt.js";
+import { renderSummary } from "./summary.js";
+import {
+  commitStaged,
+  headSha,
+  materialiseAgents,
+  prepareWorkspace,
+  protectedViolations,
+  pushBranch,
+  readQuestion,
+  readReview,
+  resetSteering,
+  stageChanges,
+  stagePaths,
+  unstageAll,
+} from "./workspace.js";
+
+/** The inputs action.yml declares; a test keeps the two in sync. */
+export const INPUT_NAMES = [
+  "spec",
+  "attempt_id",
+  "issue",
+  "stage",
+  "profile",
+  "github_token",
+  "anthropic_api_key",
+  "claude_args",
+] as const;
+export const OUTPUT_NAMES = ["result", "status", "branch", "result_path"] as const;
+
+/** Seams for tests and the sandbox; the defaults are the real things. */
+export interface RunDeps {
+  loadStage: typeof loadStageContext;
+  checkCriteria: (
+    cwd: string,
+    criteria: SuccessCriteria,
+    options: {
+      testCommand?: string;
+      bddCommand?: string;
+      coverageFile?: string;
+      env?: Record<string, string>;
+    },
+  ) => Promise<CriteriaReport>;
+  fetchIssue: (spec: DispatchSpec, token: string) => Promise<IssueText>;
+  log: (line: string) => void;
+  now: () => number;
+}
+
+export async function fetchIssue(spec: DispatchSpec, token: string): Promise<IssueText> {
+  // @actions/github routes through undici's own fetch for proxy support; without a proxy the
+  // platform fetch does the same job (and is what request interceptors in tests see).
+  const proxied = ["https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY"].some((k) => process.env[k]);
+  const octokit = getOctokit(token, {
+    baseUrl: process.env["GITHUB_API_URL"] || "https://api.github.com",
+    ...(proxied ? {} : { request: { fetch: globalThis.fetch } }),
+  });
+  const params = { owner: spec.repo.owner, repo: spec.repo.name, issue_number: spec.issue };
+  const [{ data: issue }, { data: comments }] = await Promise.all([
+    octokit.rest.issues.get(params),
+    octokit.rest.issues.listComments({ ...params, per_page: 100 }),
+  ]);
+  return {
+    number: issue.number,
+    title: issue.title,
+    body: issue.body ?? "",
+    author: issue.user?.login,
+    // The App's own status comments are noise for the agent.
+    comments: comments
+      .filter((c) => !(c.user?.type === "Bot" && /<!--\s*trellis/i.test(c.body ?? "")))
+      .map((c) => ({ author: c.user?.login ?? "unknown", body: c.body ?? "" })),
+  };
+}
+
+const defaultDeps: RunDeps = {
+  loadStage: loadStageContext,
+  checkCriteria,
+  fetchIssue,
+  log: (line) => core.info(line),
+  now: () => Date.now(),
+};
+
+// Only these variables reach the agent and the project's commands: no GitHub token, no INPUT_*.
+const PASS_ENV =
+  /^(PATH|HOME|USER|LANG|LC_\w+|TZ|TMPDIR|TEMP|TMP|SHELL|CI|RUNNER_\w+|NODE_\w+|npm_config_\w+|ANTHROPIC_BASE_URL|ANTHROPIC_MODEL|ANTHROPIC_SMALL_FAST_MODEL|CLAUDE_CODE_\w+|CLAUDE_CONFIG_DIR|DISABLE_\w+|IS_SANDBOX|GITHUB_WORKSPACE|GITHUB_REPOSITORY|GITHUB_RUN_ID)$/;
+
+export function agentEnv(env: NodeJS.ProcessEnv, apiKey: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && PASS_ENV.test(k)) out[k] = v;
+  out["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] ??= "1";
+  out["DISABLE_AUTOUPDATER"] ??= "1";
+  out["DISABLE_TELEMETRY"] ??= "1";
+  out["DISABLE_ERROR_REPORTING"] ??= "1";
+  if (apiKey) out["ANTHROPIC_API_KEY"] = apiKey;
+  return out;
+}
+
+interface RawInputs {
+  spec: string;
+  attemptId: string;
+  issue: string;
+  stage: string;
+  profile: string;
+  githubToken: string;
+  anthropicKey: string;
+  claudeArgs: string;
+}
+
+function readInputs(): RawInputs {
+  const get = (name: string): string => core.getInput(name);
+  return {
+    spec: get("spec"),
+    attemptId: get("attempt_id"),
+    issue: get("issue"),
+    stage: get("stage"),
+    profile: get("profile"),
+    githubToken: get("github_token") || process.env["GITHUB_TOKEN"] || "",
+    anthropicKey: get("anthropic_api_key") || process.env["ANTHROPIC_API_KEY"] || "",
+    claudeArgs: get("claude_args"),
+  };
+}
+
+export function parseSpec(raw: RawInputs): DispatchSpec {
+  if (!raw.spec.trim())
+    throw new Error("input `spec` is empty: the workflow must pass the App's dispatch spec");
+  let json: unknown;
+  try {
+    json = JSON.parse(raw.spec);
+  } catch (error) {
+    throw new Error(`input \`spec\` is not valid JSON: ${(error as Error).message}`);
+  }
+  const parsed = DispatchSpecSchema.safeParse(json);
+  if (!parsed.success)
+    throw new Error(
+      `input \`spec\` does not match the dispatch contract: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
+    );
+  const spec = parsed.data;
+  const mismatch = [
+    raw.attemptId && raw.attemptId !== spec.attemptId
+      ? `attempt_id ${raw.attemptId} ≠ ${spec.attemptId}`
+      : "",
+    raw.issue && Number(raw.issue) !== spec.issue ? `issue ${raw.issue} ≠ ${spec.issue}` : "",
+    raw.stage && raw.stage !== spec.stage ? `stage ${raw.stage} ≠ ${spec.stage}` : "",
+    raw.profile && raw.profile !== spec.profile ? `profile ${raw.profile} ≠ ${spec.profile}` : "",
+  ].filter(Boolean);
+  if (mismatch.length > 0) throw new Error(`inputs disagree with the spec: ${mismatch.join(", ")}`);
+  return spec;
+}
+
+function criteriaDetail(outcomes: CriterionOutcome[]): string {
+  return outcomes
+    .filter((c) => !c.passed)
+    .map((c) => `${c.criterion}: ${c.detail}`)
+    .join("; ");
+}
+
+interface AgentWork {
+  runs: ClaudeRun[];
+  conflicts: string[];
+}
+
+async function runAgents(
+  cwd: string,
+  spec: DispatchSpec,
+  ctx: StageContext,
+  issue: IssueText,
+  inputs: RawInputs,
+  deps: RunDeps,
+): Promise<AgentWork> {
+  const env = agentEnv(process.env, inputs.anthropicKey);
+  const timeoutMs =
+    Number(process.env["TRELLIS_AGENT_TIMEOUT_MS"]) || Math.max(1, spec.timeoutMinutes - 2) * 60_000;
+  const secrets = [inputs.githubToken, inputs.anthropicKey].filter(Boolean);
+  const one = async (dir: string, profile: AgentProfile, costCap: number): Promise<ClaudeRun> => {
+    await materialiseAgents(dir, subagentFiles(ctx.profiles));
+    const prompt = buildPrompt({
+      spec,
+      profile,
+      stage: ctx.stage,
+      issue,
+      commands: { test: ctx.config.commands.test, bdd: ctx.config.commands.bdd },
+      protectedPaths: ctx.config.allow_protected_paths ? [] : ctx.config.protected_paths,
+    });
+    const args = claudeArgs({ prompt, profile, costCapUsd: costCap, extra: splitArgs(inputs.claudeArgs) });
+    const mode = permissionModeFor(profile);
+    return runClaude({
+      cwd: dir,
+      args,
+      env: mode === "bypassPermissions" ? { ...env, IS_SANDBOX: "1" } : env,
+      timeoutMs,
+      costCapUsd: costCap,
+      maxTurns: profile.maxTurns,
+      log: (line) => deps.log(ctx.agents.length > 1 ? `[${profile.name}] ${line}` : line),
+      secrets,
+    });
+  };
+  if (ctx.agents.length === 1)
+    return { runs: [await one(cwd, ctx.agents[0]!, spec.costCapUsd)], conflicts: [] };
+  // Several profiles: their own worktrees, merged back in the order given; the cap is shared.
+  const share = spec.costCapUsd / ctx.agents.length;
+  const parallel = await runParallel(
+    cwd,
+    ctx.agents.map((profile) => ({
+      name: profile.name,
+      work: async (dir: string) => {
+        const r = await one(dir, profile, share);
+        await resetSteering(dir);
+        return r;
+      },
+    })),
+  );
+  const runs = parallel.outcomes.flatMap((o) => (o.value ? [o.value] : []));
+  const conflicts = parallel.conflicts.map((c) => `${c.name}: ${c.files.join(", ") || "unknown files"}`);
+  for (const o of parallel.outcomes) if (o.error) conflicts.push(`${o.name}: crashed (${o.error})`);
+  return { runs, conflicts };
+}
+
+/** Run the whole attempt; returns the result it wrote. */
+export async function run(overrides: Partial<RunDeps> = {}): Promise<AgentResult> {
+  const deps: RunDeps = { ...defaultDeps, ...overrides };
+  const started = deps.now();
+  const inputs = readInputs();
+  for (const secret of [inputs.githubToken, inputs.anthropicKey]) if (secret) core.setSecret(secret);
+  const cwd = process.env["GITHUB_WORKSPACE"] || process.cwd();
+  let result: AgentResult = AgentResultSchema.parse({
+    version: RESULT_VERSION,
+    attemptId: inputs.attemptId || "unknown",
+    stage: inputs.stage || "unknown",
+    profile: inputs.profile || "unknown",
+    status: "error",
+    summary: "",
+  });
+  const extra: { denials: string[]; conflicts: string[] } = { denials: [], conflicts: [] };
+  try {
+    const spec = parseSpec(inputs);
+    result = {
+      ...result,
+      attemptId: spec.attemptId,
+      stage: spec.stage,
+      profile: spec.profile,
+      baseRef: spec.baseRef,
+    };
+    const ctx = await deps.loadStage(cwd, {
+      workflow: spec.workflow,
+      stage: spec.stage,
+      profiles: spec.profile.split("+").filter(Boolean),
+      timeoutMinutes: spec.timeoutMinutes,
+    });
+    for (const w of ctx.warnings) core.warning(w);
+    if (!inputs.githubToken) throw new Error("no GitHub token: set the `github_token` input");
+    const issue = await deps.fetchIssue(spec, inputs.githubToken).catch((error: unknown) => {
+      throw new Error(`could not read issue #${spec.issue}: ${(error as Error).message}`);
+    });
+    const prep = await prepareWorkspace(cwd, spec.branch, spec.baseRef);
+    if (prep.restored.length > 0)
+      deps.log(
+        `Restored ${prep.restored.join(", ")} from ${spec.baseRef} so the branch cannot reprogram the agent.`,
+      );
+
+    core.startGroup(`Claude Code: ${ctx.agents.map((a) => a.name).join(" + ")} on ${spec.stage}`);
+    let work: AgentWork;
+    try {
+      work = await runAgents(cwd, spec, ctx, issue, inputs, deps);
+    } finally {
+      core.endGroup();
+    }
+    const runs = work.runs;
+    extra.conflicts = work.conflicts;
+    extra.denials = runs.flatMap((r) => r.outcome.permissionDenials.map((d) => `${d.tool}(${d.input})`));
+    const sum = (f: (r: ClaudeRun) => number): number => runs.reduce((n, r) => n + f(r), 0);
+    result = {
+      ...result,
+      costUsd: sum((r) => r.outcome.costUsd),
+      turns: sum((r) => r.outcome.numTurns),
+      tokens: {
+        input: sum((r) => r.outcome.tokens.input),
+        output: sum((r) => r.outcome.tokens.output),
+        cacheRead: sum((r) => r.outcome.tokens.cacheRead),
+        cacheWrite: sum((r) => r.outcome.tokens.cacheWrite),
+      },
+      sessionId: runs[0]?.outcome.sessionId,
+      summary: runs
+        .map((r) => r.outcome.resultText ?? "")
+        .filter(Boolean)
+        .join("\n\n")
+        .slice(0, 60_000),
+    };
+    const agentFailure = runs.map((r) => r.failure).find(Boolean);
+    const question = await readQuestion(cwd);
+    const review = await readReview(cwd);
+    if (review) result.review = review;
+
+    const touchedSteering = await resetSteering(cwd);
+    const agentTouched = touchedSteering.filter((p) => !p.startsWith(".claude/agents/"));
+    if (agentTouched.length > 0)
+      core.warning(`Ignored the agent's changes to agent set-up files: ${agentTouched.join(", ")}`);
+    const files = await stageChanges(cwd);
+    result.filesChanged = files;
+    const violations = ctx.config.allow_protected_paths
+      ? []
+      : protectedViolations(files, ctx.config.protected_paths);
+
+    let criteria: CriteriaReport | undefined;
+    if (!agentFailure && !question && violations.length === 0 && Object.keys(ctx.stage.success).length > 0) {
+      core.startGroup("Success criteria");
+      try {
+        criteria = await deps.checkCriteria(cwd, ctx.stage.success, {
+          testCommand: ctx.config.commands.test,
+          bddCommand: ctx.config.commands.bdd,
+          coverageFile: ctx.config.commands.coverage || undefined,
+          env: agentEnv(process.env, undefined),
+        });
+      } finally {
+        core.endGroup();
+      }
+      for (const l of criteria.logs ?? [])
+        deps.log(
+          `$ ${l.command} → exit ${l.exitCode ?? "?"} (${l.durationMs} ms)\n${l.output.slice(-4_000)}`,
+        );
+      // Reports the criteria run wrote (coverage/, junit.xml) are not part of the agent's change.
+      await unstageAll(cwd);
+      await stagePaths(cwd, files);
+      result = {
+        ...result,
+        criteria: criteria.criteria,
+        tests: criteria.tests,
+        scenarios: criteria.scenarios,
+        scenarioCoverage: criteria.scenarioCoverage,
+        coverage: criteria.coverage,
+        annotations: criteria.annotations,
+      };
+    }
+
+    if (violations.length > 0) {
+      await unstageAll(cwd);
+      result.status = "failed";
+      result.reason = `refused changes to protected paths: ${violations.join(", ")} (set allow_protected_paths in .github/trellis.yml to allow)`;
+      result.filesChanged = files;
+    } else {
+      const sha = await commitStaged(
+        cwd,
+        `trellis: ${spec.stage} for #${spec.issue} (${spec.profile}, attempt ${spec.attempt})\n\nTrellis-Attempt: ${spec.attemptId}`,
+      );
+      if (sha || prep.existingBranch) {
+        await pushBranch(cwd, spec.branch);
+        result.branch = spec.branch;
+      }
+      result.headSha = await headSha(cwd);
+      if (question) {
+        result.status = "needs_input";
+        result.question = question;
+        result.reason = "the agent asked a question";
+      } else if (agentFailure) {
+        result.status = "failed";
+        result.reason = agentFailure;
+      } else if (work.conflicts.length > 0) {
+        result.status = "failed";
+        result.reason = `sub-agent work could not be merged: ${work.conflicts.join("; ")}`;
+      } else if (criteria && criteria.criteria.some((c) => !c.passed)) {
+        result.status = "failed";
+        result.reason = criteriaDetail(criteria.criteria);
+      } else {
+        result.status = "succeeded";
+      }
+    }
+  } catch (error) {
+    result.status = "error";
+    result.reason = (error as Error).message.split("\n")[0];
+    result.summary = result.summary || (error as Error).message;
+  }
+  result.durationMs = Math.max(0, Math.round(deps.now() - started));
+  await publish(result, extra);
+  return result;
+}
+
+async function publish(
+  result: AgentResult,
+  extra: { denials: string[]; conflicts: string[] },
+): Promise<void> {
+  const checked = AgentResultSchema.parse(result);
+  const json = JSON.stringify(checked);
+  const dir = join(process.env["RUNNER_TEMP"] || tmpdir(), "trellis");
+  await mkdir(dir, { recursive: true });
+  const path = join(dir, RESULT_FILE);
+  await writeFile(path, `${JSON.stringify(checked, null, 2)}\n`);
+  core.setOutput("result", json);
+  core.setOutput("status", checked.status);
+  core.setOutput("branch", checked.branch ?? "");
+  core.setOutput("result_path", path);
+  for (const a of checked.annotations.slice(0, 50)) {
+    const props = { file: a.path, startLine: a.start_line, endLine: a.end_line, title: a.title };
+    if (a.annotation_level === "failure") core.error(a.message, props);
+    else if (a.annotation_level === "warning") core.warning(a.message, props);
+    else core.notice(a.message, props);
+  }
+  if (process.env["GITHUB_STEP_SUMMARY"]) {
+    try {
+      await core.summary.addRaw(renderSummary(checked, extra)).write();
+    } catch (error) {
+      core.warning(`could not write the job summary: ${(error as Error).message}`);
+    }
+  }
+  const line = `Trellis ${checked.stage}: ${checked.status}${checked.reason ? ` — ${checked.reason}` : ""}`;
+  if (checked.status === "failed" || checked.status === "error") core.setFailed(line);
+  else core.info(line);
+}
