@@ -344,16 +344,37 @@ export function validateBatch(tickets: readonly Ticket[]): BatchValidation {
       byKey.set(t.key, t);
     }
   }
+  // Unknown references, and Kahn's algorithm on integer ids: the common acyclic case never needs the
+  // (costlier) component search that names the cycles.
+  const index = new Map<string, number>();
+  let n = 0;
+  for (const key of byKey.keys()) index.set(key, n++);
+  const pending = new Int32Array(n);
+  const dependents: number[][] = Array.from({ length: n }, () => []);
   for (const t of tickets) {
+    const self = byKey.get(t.key) === t ? (index.get(t.key) ?? -1) : -1;
     for (const dep of t.deps) {
-      if (!byKey.has(dep)) {
+      const d = index.get(dep);
+      if (d === undefined) {
         errors.push(
           `line ${t.line}: ${displayTicket(t)} depends on ${displayKey(dep)}, which is not in the task list`,
         );
+      } else if (self >= 0) {
+        pending[self] = (pending[self] as number) + 1;
+        (dependents[d] as number[]).push(self);
       }
     }
   }
-  for (const cycle of findCycles(tickets, byKey)) {
+  const queue: number[] = [];
+  for (let i = 0; i < n; i++) if (pending[i] === 0) queue.push(i);
+  for (let head = 0; head < queue.length; head++) {
+    for (const w of dependents[queue[head] as number] as number[]) {
+      pending[w] = (pending[w] as number) - 1;
+      if (pending[w] === 0) queue.push(w);
+    }
+  }
+  const cycles = queue.length === n ? [] : findCycles(tickets, byKey);
+  for (const cycle of cycles) {
     const names = [...cycle, cycle[0] ?? ""].map((k) => displayKey(k, byKey));
     errors.push(`dependency cycle: ${names.join(" → ")} (each depends on the next)`);
   }

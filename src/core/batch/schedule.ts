@@ -106,12 +106,15 @@ function buildGraph(all: readonly Ticket[], satisfied: (t: Ticket) => boolean): 
   const estimate = new Float64Array(n);
   const indegree = new Int32Array(n);
   const outCount = new Int32Array(n + 1);
+  // Resolve each dependency once: (dependency, dependent) pairs, then counting sort into CSR.
+  const pairs: number[] = [];
   for (let i = 0; i < n; i++) {
     const t = tickets[i] as Ticket;
     estimate[i] = t.estimate;
     for (const d of t.deps) {
       const j = index.get(d);
       if (j === undefined) continue;
+      pairs.push(j, i);
       indegree[i] = (indegree[i] as number) + 1;
       outCount[j] = (outCount[j] as number) + 1;
     }
@@ -120,13 +123,10 @@ function buildGraph(all: readonly Ticket[], satisfied: (t: Ticket) => boolean): 
   for (let i = 0; i < n; i++) succStart[i + 1] = (succStart[i] as number) + (outCount[i] as number);
   const fill = succStart.slice(0, n);
   const succ = new Int32Array(succStart[n] as number);
-  for (let i = 0; i < n; i++) {
-    for (const d of (tickets[i] as Ticket).deps) {
-      const j = index.get(d);
-      if (j === undefined) continue;
-      succ[fill[j] as number] = i;
-      fill[j] = (fill[j] as number) + 1;
-    }
+  for (let p = 0; p < pairs.length; p += 2) {
+    const j = pairs[p] as number;
+    succ[fill[j] as number] = pairs[p + 1] as number;
+    fill[j] = (fill[j] as number) + 1;
   }
   // Kahn's algorithm, for the critical path and to detect cycles.
   const deg = indegree.slice();
@@ -171,8 +171,9 @@ function criticalPaths(g: Graph): Float64Array {
 
 /** Critical path first; ties: more successors, then list order. */
 function criticalPathOrder(g: Graph, cp = criticalPaths(g)): (a: number, b: number) => number {
-  const out = (i: number) => (g.succStart[i + 1] as number) - (g.succStart[i] as number);
-  return (a, b) => (cp[b] as number) - (cp[a] as number) || out(b) - out(a) || a - b;
+  const out = new Int32Array(g.tickets.length);
+  for (let i = 0; i < out.length; i++) out[i] = (g.succStart[i + 1] as number) - (g.succStart[i] as number);
+  return (a, b) => (cp[b] as number) - (cp[a] as number) || (out[b] as number) - (out[a] as number) || a - b;
 }
 
 const listOrder = (a: number, b: number): number => a - b;
