@@ -49,7 +49,9 @@ export async function startHarness(db: Db): Promise<Harness> {
     app,
     clock,
     async deliver(name, payload, id) {
-      await probot.receive({ id: id ?? `delivery-${++deliveries}`, name, payload } as Parameters<Probot["receive"]>[0]);
+      await probot.receive({ id: id ?? `delivery-${++deliveries}`, name, payload } as Parameters<
+        Probot["receive"]
+      >[0]);
     },
     drain: () => app.worker.drain(),
     close: () => app.close(),

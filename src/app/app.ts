@@ -1,0 +1,136 @@
+/** Builds the running App: store, pipeline, worker, routes; used by src/index.ts, the sandbox and tests. */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Probot } from "probot";
+import { readBuiltins } from "../builtins.js";
+import type { GitHub } from "../github/client.js";
+import { createPermissionChecker } from "../github/permissions.js";
+import type { AppIdentity, DomainEvent } from "../handlers/events.js";
+import * as checkRun from "../handlers/check-run.js";
+import * as installation from "../handlers/installation.js";
+import * as issueComment from "../handlers/issue-comment.js";
+import * as issues from "../handlers/issues.js";
+import * as projectsV2Item from "../handlers/projects-v2-item.js";
+import * as pullRequest from "../handlers/pull-request.js";
+import * as workflowRun from "../handlers/workflow-run.js";
+import { openDb, type Db, type OpenDbOptions } from "../store/db.js";
+import { createMetrics, type Metrics } from "./metrics.js";
+import { ingest } from "./process.js";
+import type { AppDeps } from "./runtime.js";
+import { createWorker, type Worker, type WorkerOptions } from "./worker.js";
+
+export interface TrellisAppOptions {
+  db?: Db;
+  dbOptions?: OpenDbOptions;
+  /** Start the background effect worker (default true; tests drain it by hand). */
+  worker?: boolean;
+  workerOptions?: WorkerOptions;
+  now?: () => number;
+  /** How long a collaborator's role is trusted before it is looked up again. */
+  permissionTtlMs?: number;
+}
+
+export interface TrellisApp {
+  deps: AppDeps;
+  worker: Worker;
+  /** GET /trellis/health and /trellis/metrics; answers false for other requests. */
+  routes: Handler;
+  /** Ingests a domain event as if a webhook delivered it. */
+  ingest(event: DomainEvent): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export type Handler = (req: IncomingMessage, res: ServerResponse) => void | boolean | Promise<void | boolean>;
+
+export async function createApp(
+  app: Probot,
+  addHandler: ((handler: Handler) => void) | undefined,
+  options: TrellisAppOptions = {},
+): Promise<TrellisApp> {
+  const db = options.db ?? (await openDb(options.dbOptions));
+  const metrics: Metrics = createMetrics();
+  const self: AppIdentity = {};
+  // The worker needs `deps` and `deps.wake` needs the worker: a late-bound reference closes the loop.
+  const workerRef: { current?: Worker } = {};
+  const deps: AppDeps = {
+    db,
+    github: async (installationId) => (await app.auth(installationId)) as unknown as GitHub,
+    self,
+    builtins: await readBuiltins(),
+    permissions: createPermissionChecker(options.permissionTtlMs ?? 60_000),
+    now: options.now ?? Date.now,
+    log: app.log,
+    metrics,
+    wake: () => workerRef.current?.wake(),
+  };
+  const worker = createWorker(deps, options.workerOptions);
+  workerRef.current = worker;
+
+  // The App's own identity, so its comments and check runs are recognised (best effort: the sandbox
+  // and tests may not serve GET /app).
+  void (async () => {
+    try {
+      const octokit = await app.auth();
+      const { data } = await octokit.request("GET /app");
+      if (data) {
+        self.id = data.id;
+        self.slug = data.slug ?? undefined;
+      }
+    } catch (error) {
+      app.log.debug({ err: String(error) }, "could not read the App's identity");
+    }
+  })();
+
+  const receive = async (event: DomainEvent | undefined): Promise<void> => {
+    if (event) await ingest(deps, event);
+  };
+  app.on(["issues.labeled", "issues.unlabeled", "issues.closed"], (c) =>
+    receive(issues.toDomainEvent(c.payload, c.id, self)),
+  );
+  app.on("issue_comment.created", (c) => receive(issueComment.toDomainEvent(c.payload, c.id, self)));
+  app.on("check_run.rerequested", (c) => receive(checkRun.toDomainEvent(c.payload, c.id, self)));
+  app.on("workflow_run", (c) => receive(workflowRun.toDomainEvent(c.payload, c.id, self)));
+  app.on(["pull_request.opened", "pull_request.closed"], (c) =>
+    receive(pullRequest.toDomainEvent(c.payload, c.id, self)),
+  );
+  app.on("projects_v2_item.edited", (c) => receive(projectsV2Item.toDomainEvent(c.payload, c.id, self)));
+  app.on(["installation.created", "installation.deleted"], (c) =>
+    receive(installation.toDomainEvent(c.payload, c.id, self)),
+  );
+
+  const routes: Handler = async (req, res) => {
+    const url = req.url?.split("?")[0];
+    if (req.method !== "GET" || (url !== "/trellis/health" && url !== "/trellis/metrics")) return false;
+    try {
+      if (url === "/trellis/health") {
+        await db.query("SELECT 1");
+        res
+          .writeHead(200, { "content-type": "application/json" })
+          .end(JSON.stringify({ status: "ok", db: db.kind }));
+      } else {
+        res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(await metrics.render(db));
+      }
+    } catch (error) {
+      res
+        .writeHead(503, { "content-type": "application/json" })
+        .end(JSON.stringify({ status: "unavailable", error: String(error) }));
+    }
+    return true;
+  };
+  try {
+    addHandler?.(routes);
+  } catch {
+    // Probot loaded without its HTTP server (tests, embedding): the routes are still on `routes`.
+  }
+
+  if (options.worker !== false) worker.start();
+  return {
+    deps,
+    worker,
+    routes,
+    ingest: (event) => ingest(deps, event),
+    async close() {
+      await worker.stop();
+      if (!options.db) await db.close();
+    },
+  };
+}

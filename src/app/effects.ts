@@ -1,0 +1,210 @@
+/**
+ * Carries one effect out against GitHub. Every executor is idempotent (stable keys, hidden markers,
+ * lookups before creates), so a retry after a crash or a transient failure never duplicates anything.
+ * Outcomes GitHub tells us (a PR number, a refused dispatch) go back into the run as events.
+ */
+import { branchName, toDispatchInputs, type DispatchSpec } from "../core/dispatch.js";
+import type { Definitions } from "../core/definitions.js";
+import type { Effect, RunState } from "../core/model.js";
+import { checkBudget } from "../core/policy.js";
+import { renderCheckRunSummary, renderStatusComment } from "../core/render.js";
+import { checkRunKey } from "../core/triggers.js";
+import { defaultBranch } from "../github/repos.js";
+import { checkRunName, upsertCheckRun } from "../github/check-runs.js";
+import { addReaction, reply, upsertMarkedComment } from "../github/comments.js";
+import type { GitHub } from "../github/client.js";
+import { dispatchWorkflow } from "../github/dispatch.js";
+import { marker } from "../github/markers.js";
+import { openPullRequest } from "../github/pull-requests.js";
+import { activeAttemptsByProfile } from "../store/attempts.js";
+import { monthlyCost, yearMonthOf } from "../store/costs.js";
+import { getRun } from "../store/runs.js";
+import { applyRunEvent, definitionsOf } from "./process.js";
+import { repoName, type AppDeps, type ShellEffect, type Target } from "./runtime.js";
+
+/** Thrown to put an effect back for later without counting it as a failure (e.g. no capacity now). */
+export class Deferred extends Error {
+  constructor(
+    readonly delayMs: number,
+    why: string,
+  ) {
+    super(why);
+    this.name = "Deferred";
+  }
+}
+
+const CAPACITY_RETRY_MS = 5_000;
+
+export async function executeEffect(deps: AppDeps, target: Target, effect: ShellEffect): Promise<void> {
+  const octokit = await deps.github(target.installationId);
+  switch (effect.type) {
+    case "reply":
+      await reply(octokit, target.repo, target.issue, effect.body);
+      return;
+    case "reaction":
+      await addReaction(octokit, target.repo, effect.commentId, effect.content);
+      return;
+    case "tick":
+      if (target.runId) await applyRunEvent(deps, target, target.runId, { type: "tick", at: deps.now() });
+      return;
+    case "audit":
+      return; // written in the reducer's transaction
+    case "board":
+      return; // the Projects board is configured per repository; see src/github/projects.ts
+    default:
+      break;
+  }
+  const run = target.runId ? (await getRun(deps.db, target.runId))?.state : undefined;
+  if (!run) {
+    deps.log.warn({ effect: effect.key }, "effect for a run that no longer exists; skipped");
+    return;
+  }
+  switch (effect.type) {
+    case "dispatch":
+      return dispatch(deps, octokit, target, run, effect);
+    case "check_run":
+      return checkRun(octokit, target, run, effect);
+    case "status_comment":
+      await upsertMarkedComment(
+        octokit,
+        target.repo,
+        run.issue,
+        statusMarker(run.id),
+        renderStatusComment(run, { marker: statusMarker(run.id) }),
+        { login: deps.self.slug ? `${deps.self.slug}[bot]` : undefined, appId: deps.self.id },
+      );
+      return;
+    case "open_pr": {
+      const base = await defaultBranch(octokit, target.repo);
+      const pr = await openPullRequest(octokit, target.repo, {
+        head: effect.branch,
+        base,
+        title: effect.title,
+        body: `Trellis opened this pull request for stage \`${effect.stage}\` of run \`${run.id}\`.`,
+        issue: run.issue,
+        runId: run.id,
+      });
+      await applyRunEvent(deps, target, run.id, {
+        type: "pr_opened",
+        at: deps.now(),
+        stage: effect.stage,
+        prNumber: pr.number,
+      });
+      return;
+    }
+  }
+}
+
+export const statusMarker = (runId: string): string => marker("status", runId);
+
+async function dispatch(
+  deps: AppDeps,
+  octokit: GitHub,
+  target: Target,
+  run: RunState,
+  effect: Extract<Effect, { type: "dispatch" }>,
+): Promise<void> {
+  const defs: Definitions = await definitionsOf(deps, target);
+  const repo = repoName(target.repo);
+  const verdict = checkBudget({
+    runCostUsd: run.costUsd,
+    runCapUsd: run.costCapUsd,
+    monthSpentUsd: await monthlyCost(deps.db, repo, yearMonthOf(deps.now())),
+    monthlyBudgetUsd: defs.config.budgets.monthly_usd,
+  });
+  if (!verdict.ok) {
+    await applyRunEvent(deps, target, run.id, {
+      type: "dispatch_refused",
+      at: deps.now(),
+      attemptId: effect.attemptId,
+      reason: `over budget: ${verdict.reason}. Raise the budget in .github/trellis.yml or wait, then \`/retry\`.`,
+    });
+    return;
+  }
+  const profile = defs.profiles.get(effect.profile);
+  const active = (await activeAttemptsByProfile(deps.db))[effect.profile] ?? 0;
+  // The attempt being dispatched is already recorded as dispatched: it is one of `active`.
+  if (profile && active - 1 >= profile.maxParallel)
+    throw new Deferred(
+      CAPACITY_RETRY_MS,
+      `profile ${effect.profile} is at its max_parallel (${profile.maxParallel})`,
+    );
+  const stageDef = run.workflow.stages.find((s) => s.id === effect.stage);
+  const stage = run.stages[effect.stage];
+  const baseRef = await defaultBranch(octokit, target.repo);
+  const spec: DispatchSpec = {
+    attemptId: effect.attemptId,
+    runId: run.id,
+    repo: { owner: target.repo.owner, name: target.repo.name },
+    issue: run.issue,
+    workflow: run.workflow.name,
+    stage: effect.stage,
+    profile: effect.profile,
+    attempt: effect.attempt,
+    branch: branchName(run.issue, run.issueTitle),
+    baseRef,
+    feedback: (stage?.feedback ?? []).slice(-5).map((f) => f.slice(0, 4_000)),
+    answers: (stage?.answers ?? []).slice(-5),
+    costCapUsd: Math.max(0, verdict.remainingUsd),
+    timeoutMinutes: stageDef?.timeoutMinutes ?? 30,
+  };
+  if (defs.config.dry_run) {
+    await reply(
+      octokit,
+      target.repo,
+      run.issue,
+      `Dry run: Trellis would now dispatch \`${defs.config.agent_workflow}\` for stage \`${effect.stage}\` (profile \`${effect.profile}\`). Set \`dry_run: false\` to run agents.`,
+    );
+    return;
+  }
+  await dispatchWorkflow(octokit, target.repo, {
+    workflowFile: defs.config.agent_workflow,
+    ref: baseRef,
+    inputs: toDispatchInputs(spec),
+  });
+  deps.metrics.inc("trellis_dispatches_total", { profile: effect.profile });
+}
+
+async function checkRun(
+  octokit: GitHub,
+  target: Target,
+  run: RunState,
+  effect: Extract<Effect, { type: "check_run" }>,
+): Promise<void> {
+  const stage = run.stages[effect.stage];
+  const attempt = stage?.attempts.find((a) => a.id === effect.attemptId);
+  const base = await defaultBranchSha(octokit, target);
+  let output = { title: effect.title, summary: effect.summary } as {
+    title: string;
+    summary: string;
+    text?: string;
+    annotations?: NonNullable<NonNullable<typeof attempt>["result"]>["annotations"];
+  };
+  if (effect.status === "completed" && stage && attempt?.result) {
+    const rendered = renderCheckRunSummary(stage, attempt);
+    output = { ...rendered, title: effect.title, annotations: attempt.result.annotations };
+  }
+  const fields = {
+    name: checkRunName(effect.stage),
+    externalId: checkRunKey(run.id, effect.stage),
+    status: effect.status,
+    ...(effect.conclusion ? { conclusion: effect.conclusion } : {}),
+    ...(effect.detailsUrl ? { detailsUrl: effect.detailsUrl } : {}),
+    output,
+  };
+  await upsertCheckRun(octokit, target.repo, { ...fields, headSha: base });
+  // The finished result also goes on the agent's own commit, where the pull request shows it.
+  const head = attempt?.result?.headSha;
+  if (effect.status === "completed" && head && head !== base)
+    await upsertCheckRun(octokit, target.repo, { ...fields, headSha: head });
+}
+
+async function defaultBranchSha(octokit: GitHub, target: Target): Promise<string> {
+  const branch = await defaultBranch(octokit, target.repo);
+  const { data } = await octokit.request("GET /repos/{owner}/{repo}/branches/{branch}", {
+    owner: target.repo.owner,
+    repo: target.repo.name,
+    branch,
+  });
+  return data.commit.sha;
+}

@@ -1,0 +1,68 @@
+/**
+ * What the imperative shell needs from the outside world, in one place, so the App, the sandbox and
+ * the tests wire the same pipeline with different GitHub clients, clocks and databases.
+ */
+import { randomBytes } from "node:crypto";
+import type { AppIdentity, DomainEvent } from "../handlers/events.js";
+import type { GitHub } from "../github/client.js";
+import type { PermissionChecker } from "../github/permissions.js";
+import type { Effect } from "../core/model.js";
+import type { Db } from "../store/db.js";
+import type { Metrics } from "./metrics.js";
+
+export interface Logger {
+  debug(obj: object | string, msg?: string): void;
+  info(obj: object | string, msg?: string): void;
+  warn(obj: object | string, msg?: string): void;
+  error(obj: object | string, msg?: string): void;
+}
+
+export interface AppDeps {
+  db: Db;
+  /** An installation-authenticated client (Probot's `app.auth(id)`). */
+  github(installationId: number | undefined): Promise<GitHub>;
+  self: AppIdentity;
+  /** Built-in profiles and templates by path (src/builtins.ts). */
+  builtins: ReadonlyMap<string, string>;
+  permissions: PermissionChecker;
+  now(): number;
+  log: Logger;
+  metrics: Metrics;
+  /** Nudges the effect worker: new rows are waiting. */
+  wake(): void;
+}
+
+/** Where an effect acts: the repository, the issue, and the run when there is one. */
+export interface Target {
+  installationId?: number;
+  repo: { owner: string; name: string };
+  issue: number;
+  runId?: string;
+}
+
+/** Outbox rows the shell stores: a received event to process, or an effect to carry out. */
+export type ShellEffect =
+  | Effect
+  | { type: "reaction"; key: string; commentId: number; content: "eyes" | "rocket" | "confused" }
+  | { type: "tick"; key: string; at: number };
+
+export type OutboxPayload =
+  { kind: "event"; event: DomainEvent } | { kind: "effect"; target: Target; effect: ShellEffect };
+
+export const repoName = (repo: { owner: string; name: string }): string => `${repo.owner}/${repo.name}`;
+
+/**
+ * Events of one repository are processed one at a time, in order (they can touch the same runs and
+ * batches); effects of one run are carried out in order, and different runs in parallel.
+ */
+export function eventAggregate(event: DomainEvent): string {
+  return "repo" in event ? `repo:${repoName(event.repo)}` : `installation:${event.installationId ?? 0}`;
+}
+
+export const runAggregate = (runId: string): string => `run:${runId}`;
+export const issueAggregate = (t: Target): string => `issue:${repoName(t.repo)}#${t.issue}`;
+
+/** Short, sortable-enough, unguessable ids: `run_…`, `att_…`. */
+export function newId(prefix: "run" | "att" | "bat"): string {
+  return `${prefix}_${Date.now().toString(36)}${randomBytes(8).toString("hex")}`;
+}

@@ -1,0 +1,144 @@
+/**
+ * The effect worker: claims outbox rows (FOR UPDATE SKIP LOCKED, with leases), carries them out, and
+ * retries transient failures with exponential backoff and jitter. Any number of App processes can
+ * run one against the same PostgreSQL: a row is only ever executed by the worker holding its lease.
+ */
+import { randomBytes } from "node:crypto";
+import { isTransient } from "../github/client.js";
+import { backoffMs } from "../store/backoff.js";
+import {
+  claimEffects,
+  completeEffect,
+  failEffect,
+  nextEffectDueInMs,
+  type OutboxRow,
+} from "../store/outbox.js";
+import { Deferred, executeEffect } from "./effects.js";
+import { applyRunEvent, processEvent } from "./process.js";
+import type { AppDeps, OutboxPayload } from "./runtime.js";
+
+export interface WorkerOptions {
+  concurrency?: number;
+  leaseMs?: number;
+  /** Longest sleep between polls when nothing wakes the worker (other replicas may add rows). */
+  idleMs?: number;
+  maxAttempts?: number;
+}
+
+export interface Worker {
+  readonly id: string;
+  wake(): void;
+  /** Claims and executes until nothing is due now (tests and the sandbox use this). */
+  drain(options?: { maxRounds?: number }): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export function createWorker(deps: AppDeps, options: WorkerOptions = {}): Worker & { start(): void } {
+  const id = `worker-${process.pid}-${randomBytes(3).toString("hex")}`;
+  const concurrency = options.concurrency ?? 8;
+  const leaseMs = options.leaseMs ?? 120_000;
+  const idleMs = options.idleMs ?? 2_000;
+  const maxAttempts = options.maxAttempts ?? 8;
+  let running = false;
+  let loop: Promise<void> | undefined;
+  let sleeper: { timer: NodeJS.Timeout; resolve: () => void } | undefined;
+
+  const wake = (): void => {
+    if (sleeper) {
+      clearTimeout(sleeper.timer);
+      sleeper.resolve();
+      sleeper = undefined;
+    }
+  };
+
+  async function execute(row: OutboxRow): Promise<void> {
+    const payload = row.payload as OutboxPayload;
+    try {
+      if (payload.kind === "event") {
+        await processEvent(deps, row, id);
+      } else {
+        await executeEffect(deps, payload.target, payload.effect);
+        await completeEffect(deps.db, row.id, { workerId: id });
+      }
+      deps.metrics.inc("trellis_effects_done_total", { type: row.type });
+    } catch (error) {
+      if (error instanceof Deferred) {
+        await failEffect(deps.db, row.id, error.message, { retryInMs: error.delayMs, workerId: id });
+        return;
+      }
+      deps.metrics.inc("trellis_effects_failed_total", { type: row.type });
+      const transient = isTransient(error) && row.attempts < maxAttempts;
+      deps.log.warn(
+        { effect: row.key, attempts: row.attempts, transient, err: String(error) },
+        "effect failed",
+      );
+      if (transient) {
+        const delay = backoffMs(row.attempts, { baseMs: 1_000, maxMs: 5 * 60_000 }, Math.random);
+        await failEffect(deps.db, row.id, error, { retryInMs: delay, workerId: id });
+        return;
+      }
+      await failEffect(deps.db, row.id, error, { permanent: true, workerId: id });
+      await giveUp(payload, error);
+    }
+  }
+
+  /** A dispatch that can never happen must not leave its stage waiting forever. */
+  async function giveUp(payload: OutboxPayload, error: unknown): Promise<void> {
+    if (payload.kind !== "effect" || payload.effect.type !== "dispatch" || !payload.target.runId) return;
+    const message = error instanceof Error ? error.message : String(error);
+    await applyRunEvent(deps, payload.target, payload.target.runId, {
+      type: "attempt_lost",
+      at: deps.now(),
+      attemptId: payload.effect.attemptId,
+      reason: `the agent workflow could not be dispatched (${message.slice(0, 300)}); is .github/workflows/trellis-agent.yml installed?`,
+    });
+  }
+
+  async function round(): Promise<number> {
+    const rows = await claimEffects(deps.db, { workerId: id, limit: concurrency, leaseMs });
+    await Promise.all(rows.map(execute));
+    return rows.length;
+  }
+
+  async function run(): Promise<void> {
+    while (running) {
+      let n = 0;
+      try {
+        n = await round();
+      } catch (error) {
+        deps.log.error({ err: String(error) }, "worker round failed");
+      }
+      if (n > 0 || !running) continue;
+      const due = await nextEffectDueInMs(deps.db).catch(() => null);
+      const ms = Math.min(due ?? idleMs, idleMs);
+      if (ms > 0)
+        await new Promise<void>((resolve) => {
+          sleeper = { timer: setTimeout(resolve, ms), resolve };
+        });
+    }
+  }
+
+  return {
+    id,
+    wake,
+    start() {
+      if (running) return;
+      running = true;
+      loop = run();
+    },
+    async drain({ maxRounds = 1_000 } = {}) {
+      let total = 0;
+      for (let i = 0; i < maxRounds; i++) {
+        const n = await round();
+        total += n;
+        if (n === 0) break;
+      }
+      return total;
+    },
+    async stop() {
+      running = false;
+      wake();
+      await loop;
+    },
+  };
+}

@@ -1,0 +1,67 @@
+/** The one logger: pino, with every place a secret could sit redacted before anything is written. */
+import { pino, type Logger } from "pino";
+
+export const REDACT_PATHS = [
+  "token",
+  "*.token",
+  "password",
+  "*.password",
+  "secret",
+  "*.secret",
+  "privateKey",
+  "*.privateKey",
+  "authorization",
+  "*.authorization",
+  "headers.authorization",
+  "req.headers.authorization",
+  "request.headers.authorization",
+  "*.headers.authorization",
+  "req.headers.cookie",
+  'req.headers["x-hub-signature"]',
+  'req.headers["x-hub-signature-256"]',
+  "env.PRIVATE_KEY",
+  "env.WEBHOOK_SECRET",
+  "env.ANTHROPIC_API_KEY",
+  "env.GITHUB_TOKEN",
+  "env.DATABASE_URL",
+  "databaseUrl",
+];
+
+/** Strings that look like credentials are masked even where they hide inside messages. */
+const SECRET_PATTERNS: RegExp[] = [
+  /gh[pousr]_[A-Za-z0-9]{20,}/g,
+  /github_pat_[A-Za-z0-9_]{20,}/g,
+  /sk-ant-[A-Za-z0-9_-]{10,}/g,
+  /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g,
+  /(postgres(?:ql)?:\/\/[^:/\s]+:)[^@\s]+@/g,
+  /(\bBearer\s+)[A-Za-z0-9._-]{12,}/gi,
+];
+
+export function scrubSecrets(text: string): string {
+  return SECRET_PATTERNS.reduce(
+    (t, re) =>
+      t.replace(re, (_m, keep?: string) => (typeof keep === "string" ? `${keep}[REDACTED]` : "[REDACTED]")),
+    text,
+  );
+}
+
+export function createLogger(options: { level?: string; destination?: pino.DestinationStream } = {}): Logger {
+  return pino(
+    {
+      level: options.level ?? process.env.LOG_LEVEL ?? "info",
+      redact: { paths: REDACT_PATHS, censor: "[REDACTED]" },
+      hooks: {
+        logMethod(args, method) {
+          method.apply(
+            this,
+            args.map((a) => (typeof a === "string" ? scrubSecrets(a) : a)) as Parameters<typeof method>,
+          );
+        },
+      },
+      formatters: {
+        log: (obj) => JSON.parse(scrubSecrets(JSON.stringify(obj))) as Record<string, unknown>,
+      },
+    },
+    options.destination,
+  );
+}

@@ -1,0 +1,257 @@
+/**
+ * A whole single-issue run through the real App: label → dispatch → workflow_run (started, then
+ * completed with the Action's result artifact) → check run completed → PR opened → PR merged → done.
+ * GitHub is nock (network disabled); every request is checked against GitHub's REST description.
+ */
+import nock from "nock";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { runName } from "../../src/core/dispatch.js";
+import { resultArtifactName } from "../../src/core/result.js";
+import { findRunsByIssue } from "../../src/store/runs.js";
+import type { Db } from "../../src/store/db.js";
+import { listAudit } from "../../src/store/audit.js";
+import {
+  agentResult,
+  INSTALLATION_ID,
+  resultZip,
+  startHarness,
+  type Harness,
+} from "../support/app-harness.js";
+import { engineCases } from "../support/engines.js";
+import { githubApi, useGitHubNock } from "../support/github-routes.js";
+import { examplePayload } from "../support/webhooks.js";
+
+const REPO = "/repos/Codertocat/Hello-World";
+const BASE_SHA = "a".repeat(40);
+const HEAD_SHA = "b".repeat(40);
+const BOT = { login: "trellis[bot]", type: "Bot", id: 9 };
+
+/** A small stateful slice of GitHub: what the App reads back (comments, check runs) follows what it wrote. */
+function fakeGitHub() {
+  const comments: { id: number; body: string; user: typeof BOT }[] = [];
+  const checkRuns: {
+    id: number;
+    head_sha: string;
+    external_id: string;
+    name: string;
+    status: string;
+    conclusion: string | null;
+  }[] = [];
+  const writes: { method: string; path: string; body: Record<string, unknown> }[] = [];
+  const pulls: { number: number; head: string }[] = [];
+  const api = githubApi().persist();
+  api
+    .post(`/app/installations/${INSTALLATION_ID}/access_tokens`)
+    .reply(201, { token: "ghs_testtoken", expires_at: "2099-01-01T00:00:00Z" });
+  api.get(/\/contents\//).reply(404, { message: "Not Found" });
+  api
+    .get(`${REPO}/collaborators/Codertocat/permission`)
+    .reply(200, { permission: "admin", role_name: "admin", user: { login: "Codertocat" } });
+  api
+    .get(REPO)
+    .reply(200, { id: 1, name: "Hello-World", full_name: "Codertocat/Hello-World", default_branch: "main" });
+  api.get(`${REPO}/branches/main`).reply(200, { name: "main", commit: { sha: BASE_SHA } });
+  api.get(/\/commits\/[0-9a-f]{40}\/check-runs/).reply((uri) => {
+    const sha = /commits\/([0-9a-f]{40})/.exec(uri)?.[1];
+    const runs = checkRuns.filter((r) => r.head_sha === sha);
+    return [200, { total_count: runs.length, check_runs: runs }];
+  });
+  api.post(`${REPO}/check-runs`).reply((_uri, body) => {
+    const b = body as Record<string, string>;
+    writes.push({ method: "POST", path: "check-runs", body: b });
+    const run = {
+      id: 700 + checkRuns.length,
+      head_sha: b.head_sha!,
+      external_id: b.external_id!,
+      name: b.name!,
+      status: b.status ?? "queued",
+      conclusion: b.conclusion ?? null,
+    };
+    checkRuns.push(run);
+    return [201, run];
+  });
+  api.patch(/\/check-runs\/\d+$/).reply((uri, body) => {
+    const b = body as Record<string, string>;
+    const run = checkRuns.find((r) => uri.endsWith(`/${r.id}`))!;
+    writes.push({ method: "PATCH", path: `check-runs/${run.id}`, body: b });
+    Object.assign(run, { status: b.status ?? run.status, conclusion: b.conclusion ?? run.conclusion });
+    return [200, run];
+  });
+  api
+    .get(`${REPO}/issues/1/comments`)
+    .query(true)
+    .reply(200, () => comments);
+  api.post(`${REPO}/issues/1/comments`).reply((_uri, body) => {
+    const b = body as { body: string };
+    writes.push({ method: "POST", path: "comments", body: b });
+    const c = { id: 900 + comments.length, body: b.body, user: BOT };
+    comments.push(c);
+    return [201, c];
+  });
+  api.patch(/\/issues\/comments\/\d+$/).reply((uri, body) => {
+    const b = body as { body: string };
+    const c = comments.find((x) => uri.endsWith(`/${x.id}`))!;
+    c.body = b.body;
+    writes.push({ method: "PATCH", path: `comments/${c.id}`, body: b });
+    return [200, c];
+  });
+  api.post(`${REPO}/actions/workflows/trellis-agent.yml/dispatches`).reply((_uri, body) => {
+    writes.push({ method: "POST", path: "dispatches", body: body as Record<string, unknown> });
+    return [204];
+  });
+  api
+    .get(`${REPO}/pulls`)
+    .query(true)
+    .reply(200, () =>
+      pulls.map((p) => ({
+        number: p.number,
+        html_url: `https://github.com/Codertocat/Hello-World/pull/${p.number}`,
+        node_id: "PR_x",
+        head: { ref: p.head },
+      })),
+    );
+  api.post(`${REPO}/pulls`).reply((_uri, body) => {
+    const b = body as { head: string };
+    writes.push({ method: "POST", path: "pulls", body: body as Record<string, unknown> });
+    pulls.push({ number: 2, head: b.head });
+    return [
+      201,
+      { number: 2, html_url: "https://github.com/Codertocat/Hello-World/pull/2", node_id: "PR_kw" },
+    ];
+  });
+  return { comments, checkRuns, writes, pulls, api };
+}
+
+describe.each(engineCases())("a single-issue run ($title)", ({ engine, skip }) => {
+  useGitHubNock();
+  let db: Db;
+  let h: Harness;
+  beforeAll(async () => {
+    if (skip) return;
+    db = await engine.open();
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+
+  test.skipIf(skip)("label → dispatch → result → check run → PR → merged → done", async () => {
+    githubApi().get("/app").reply(200, { id: 123, slug: "trellis", name: "Trellis" });
+    const gh = fakeGitHub();
+    h = await startHarness(db);
+    const installation = { id: INSTALLATION_ID, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==" };
+
+    // 1. A maintainer labels the issue.
+    await h.deliver(
+      "issues",
+      examplePayload("issues", "labeled", { label: { name: "agent:dev" }, installation }),
+    );
+    await h.drain();
+    const dispatch = gh.writes.find((w) => w.path === "dispatches")!;
+    expect(dispatch.body).toMatchObject({
+      ref: "main",
+      inputs: { issue: "1", stage: "dev", profile: "dev" },
+    });
+    const inputs = dispatch.body.inputs as Record<string, string>;
+    const attemptId = inputs.attempt_id!;
+    expect(JSON.parse(inputs.spec!)).toMatchObject({
+      attemptId,
+      issue: 1,
+      branch: "trellis/1-spelling-error-in-the-readme-file",
+      baseRef: "main",
+    });
+    expect(gh.checkRuns).toMatchObject([{ name: "Trellis / dev", status: "queued", head_sha: BASE_SHA }]);
+    expect(gh.comments).toHaveLength(1);
+    expect(gh.comments[0]!.body).toContain("<!-- trellis:status");
+
+    // A redelivery of the same webhook changes nothing.
+    const before = gh.writes.length;
+    await h.deliver(
+      "issues",
+      examplePayload("issues", "labeled", { label: { name: "agent:dev" }, installation }),
+      "redelivered-label",
+    );
+    await h.deliver(
+      "issues",
+      examplePayload("issues", "labeled", { label: { name: "agent:dev" }, installation }),
+      "redelivered-label",
+    );
+    await h.drain();
+    const runs = await findRunsByIssue(db, "Codertocat/Hello-World", 1);
+    expect(runs).toHaveLength(1); // the second label event found the active run and only replied once
+
+    // 2. The Actions run starts.
+    const workflowRun = (action: "requested" | "completed", conclusion: string | null) =>
+      examplePayload("workflow_run", action, {
+        installation,
+        workflow_run: {
+          id: 30433642,
+          display_title: runName({ stage: "dev", issue: 1, attemptId }),
+          status: action === "completed" ? "completed" : "queued",
+          conclusion,
+          html_url: "https://github.com/Codertocat/Hello-World/actions/runs/30433642",
+          head_repository: { full_name: "Codertocat/Hello-World" },
+          repository: { full_name: "Codertocat/Hello-World" },
+        },
+        repository: {
+          full_name: "Codertocat/Hello-World",
+          name: "Hello-World",
+          owner: { login: "Codertocat" },
+        },
+      });
+    await h.deliver("workflow_run", workflowRun("requested", null));
+    await h.drain();
+    expect(gh.checkRuns[0]).toMatchObject({ status: "in_progress" });
+
+    // 3. It completes; the App reads the result artifact.
+    const result = agentResult(attemptId);
+    githubApi()
+      .get("/repos/Codertocat/Hello-World/actions/runs/30433642/artifacts")
+      .query(true)
+      .reply(200, {
+        total_count: 1,
+        artifacts: [{ id: 55, name: resultArtifactName(attemptId), size_in_bytes: 600, expired: false }],
+      });
+    githubApi()
+      .get("/repos/Codertocat/Hello-World/actions/artifacts/55/zip")
+      .reply(302, "", { location: "https://blob.example.test/artifact.zip" });
+    githubApi("https://blob.example.test")
+      .get("/artifact.zip")
+      .reply(200, resultZip(result), { "content-type": "application/zip" });
+    await h.deliver("workflow_run", workflowRun("completed", "success"));
+    await h.drain();
+
+    const base = gh.checkRuns.find((r) => r.head_sha === BASE_SHA)!;
+    const head = gh.checkRuns.find((r) => r.head_sha === HEAD_SHA)!;
+    expect(base).toMatchObject({ status: "completed", conclusion: "success" });
+    expect(head).toMatchObject({ status: "completed", conclusion: "success", external_id: base.external_id });
+    const pr = gh.writes.find((w) => w.path === "pulls")!;
+    expect(pr.body).toMatchObject({ head: "trellis/1-spelling-error-in-the-readme-file", base: "main" });
+    expect(String(pr.body.body)).toContain("Closes #1");
+
+    // 4. A human merges the PR: the run is done.
+    await h.deliver(
+      "pull_request",
+      examplePayload("pull_request", "closed", {
+        installation,
+        pull_request: {
+          number: 2,
+          merged: true,
+          body: String(pr.body.body),
+          head: { ref: "trellis/1-spelling-error-in-the-readme-file" },
+        },
+      }),
+    );
+    await h.drain();
+    const [done] = await findRunsByIssue(db, "Codertocat/Hello-World", 1);
+    expect(done!.state.status).toBe("succeeded");
+    expect(done!.state.costUsd).toBeCloseTo(0.42);
+    expect(gh.comments).toHaveLength(1 + 1); // the status comment, edited in place, plus one reply to the second label
+    expect(gh.comments[0]!.body).toMatch(/succeeded|Done|✅/i);
+    expect(gh.writes.length).toBeGreaterThan(before);
+    const audit = await listAudit(db, { repo: "Codertocat/Hello-World" });
+    expect(audit.map((a) => a.action)).toEqual(expect.arrayContaining(["run_started", "dispatch"]));
+    await h.close();
+    // The persistent fake routes may be left unused by design; only one-off mocks must be consumed.
+    nock.cleanAll();
+  });
+});
