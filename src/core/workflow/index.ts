@@ -2,6 +2,7 @@ export {
   boardColumn,
   createRun,
   currentStage,
+  dispatchSpecFor,
   isTerminal,
   nextWake,
   reduceRun,

@@ -16,6 +16,7 @@ import type {
   WorkflowTemplate,
 } from "../model.js";
 import type { AgentResult } from "../result.js";
+import { branchName, type DispatchSpec } from "../dispatch.js";
 import { block, inline, renderCheckRunSummary } from "../render.js";
 
 export interface ReduceContext {
@@ -1136,22 +1137,39 @@ export function reduceRun(state: RunState, event: RunEvent, ctx: ReduceContext):
   const changed = visible(run) !== visible(state);
   if (changed) {
     effects.push({ type: "status_comment", key: `status:${run.id}:${step.seq}` });
-    const column = boardColumn(run);
-    if (column !== boardColumn(state)) {
-      const current = currentStage(run);
-      effects.push({
-        type: "board",
-        key: `board:${run.id}:${step.seq}`,
-        column,
-        ...(current ? { stage: current.id, agent: current.profile } : {}),
-        costUsd: run.costUsd,
-      });
-    }
+    // The card moves with the run, and its Stage/Agent/Cost fields follow the current stage.
+    const card = boardCard(run);
+    if (JSON.stringify(card) !== JSON.stringify(boardCard(state)))
+      effects.push({ type: "board", key: `board:${run.id}:${step.seq}`, ...card });
+  }
+  // A human whose command changed nothing still leaves a trace in the audit log.
+  // (Merges and closes of PRs that are not this run's are none of its business.)
+  if (
+    "actor" in event &&
+    event.type !== "pr_merged" &&
+    event.type !== "pr_closed" &&
+    !effects.some((e) => e.type === "audit" && e.actor === event.actor)
+  ) {
+    const reply = effects.find((e) => e.type === "reply");
+    step.audit(
+      event.actor,
+      `${event.type}_ignored`,
+      reply?.type === "reply" ? { reply: reply.body.slice(0, 500) } : {},
+    );
   }
   if (effects.length === 0 && !changed) return { state, effects };
   run.seq = step.seq;
   run.updatedAt = Math.max(state.updatedAt, event.at);
   return { state: run, effects };
+}
+
+function boardCard(run: RunState): { column: BoardColumn; stage?: string; agent?: string; costUsd: number } {
+  const current = isTerminal(run) ? undefined : currentStage(run);
+  return {
+    column: boardColumn(run),
+    ...(current ? { stage: current.id, agent: current.profile } : {}),
+    costUsd: run.costUsd,
+  };
 }
 
 /** The stage a human would say the run is "on": the first one not finished. */
@@ -1162,4 +1180,35 @@ export function currentStage(run: RunState): StageState | undefined {
     order.find((s) => s.status === "pending") ??
     order.at(-1)
   );
+}
+
+/**
+ * What the Action needs for one dispatched attempt, from the run's state: the stage's feedback and the
+ * human answers so far, the remaining run budget as the attempt's cost cap, and the stage's timeout.
+ */
+export function dispatchSpecFor(
+  run: RunState,
+  attemptId: string,
+  opts: { baseRef: string; branch?: string },
+): DispatchSpec | undefined {
+  const found = stageForAttempt(run, attemptId);
+  if (!found) return undefined;
+  const { stage, attempt } = found;
+  const def = defOf(run, stage.id);
+  return {
+    attemptId,
+    runId: run.id,
+    repo: { ...run.repo },
+    issue: run.issue,
+    workflow: run.workflow.name,
+    stage: stage.id,
+    profile: attempt.profile,
+    attempt: attempt.number,
+    branch: opts.branch ?? branchName(run.issue, run.issueTitle),
+    baseRef: opts.baseRef,
+    feedback: [...stage.feedback],
+    answers: stage.answers.map((a) => ({ ...a })),
+    costCapUsd: Math.max(0, run.costCapUsd - run.costUsd),
+    timeoutMinutes: Math.max(1, Math.round(def.timeoutMinutes)),
+  };
 }

@@ -574,3 +574,64 @@ describe("pull requests", () => {
     expect(h.state.status).toBe("succeeded");
   });
 });
+
+describe("board, audit and dispatch spec", () => {
+  it("moves the card's stage and agent along even when the column stays", () => {
+    const h = new Harness([stage("dev"), stage("docs", { profile: "docs", needs: ["dev"] })]);
+    h.start();
+    const fx = h.finish("dev", { costUsd: 0.3 });
+    expect(h.of("board", fx)).toMatchObject([
+      { column: "In progress", stage: "docs", agent: "docs", costUsd: 0.3 },
+    ]);
+    expect(h.of("board", h.started("docs"))).toEqual([]); // nothing on the card changed
+  });
+
+  it("audits a human command that changed nothing, with the reply it got", () => {
+    const h = new Harness([stage("dev")]);
+    h.start();
+    const fx = h.send({ type: "approve", at: h.now, actor: "mallory" });
+    expect(h.of("audit", fx)).toMatchObject([
+      {
+        actor: "mallory",
+        action: "approve_ignored",
+        detail: { reply: expect.stringMatching(/no stage is waiting/) },
+      },
+    ]);
+  });
+
+  it("builds the Action's dispatch spec from the state: feedback, answers, remaining budget", async () => {
+    const { DispatchSpecSchema } = await import("../../../src/core/dispatch.js");
+    const { dispatchSpecFor } = await import("../../../src/core/workflow/index.js");
+    const h = new Harness(
+      [
+        stage("dev", {
+          timeoutMinutes: 45,
+          onFailure: { retries: 1, backoffSeconds: 0, then: { kind: "abort_all" } },
+        }),
+      ],
+      { costCapUsd: 5 },
+    );
+    h.start();
+    h.finish("dev", { status: "needs_input", question: "Which DB?", costUsd: 1 });
+    h.send({ type: "answer", at: h.now, actor: "bob", text: "Postgres" });
+    h.finish("dev", { status: "failed", reason: "lint", costUsd: 0.5 });
+    const spec = dispatchSpecFor(h.state, h.attempt("dev"), { baseRef: "main" });
+    expect(DispatchSpecSchema.parse(spec)).toEqual({
+      attemptId: "att_0000000003",
+      runId: "run_1",
+      repo: { owner: "acme", name: "app" },
+      issue: 7,
+      workflow: "test",
+      stage: "dev",
+      profile: "dev",
+      attempt: 3,
+      branch: "trellis/7-add-login",
+      baseRef: "main",
+      feedback: ["Attempt 2 failed: lint"],
+      answers: [{ question: "Which DB?", answer: "Postgres", by: "bob" }],
+      costCapUsd: 3.5,
+      timeoutMinutes: 45,
+    });
+    expect(dispatchSpecFor(h.state, "att_missing", { baseRef: "main" })).toBeUndefined();
+  });
+});
