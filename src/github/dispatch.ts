@@ -24,6 +24,11 @@ export async function dispatchWorkflow(
   repo: Repo,
   request: DispatchRequest,
 ): Promise<DispatchOutcome> {
+  // Defence in depth: pull request refs may carry a fork's code, and agents run with the App's secrets.
+  if (/^(refs\/)?pull\//.test(request.ref))
+    throw new Error(
+      `refusing to dispatch on pull request ref "${request.ref}": agents never run a fork's code`,
+    );
   const response = await octokit.request(
     "POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches",
     {

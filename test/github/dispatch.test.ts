@@ -79,4 +79,11 @@ describe("dispatchWorkflow", () => {
     }).catch((e: unknown) => e);
     expect(isTransient(flaky)).toBe(true);
   });
+
+  it("never dispatches on a pull request ref (a fork's code)", async () => {
+    for (const ref of ["refs/pull/7/head", "refs/pull/7/merge", "pull/7/head"])
+      await expect(
+        dispatchWorkflow(testOctokit(), repo, { workflowFile: "trellis-agent.yml", ref, inputs }),
+      ).rejects.toThrow(/agents never run a fork's code/);
+  });
 });
