@@ -2,7 +2,7 @@
 // Ticket titles are untrusted: they are cut to length and every character that could end the quoted label or
 // be read as markup (or as a %%{init}%% directive) is written as a Mermaid entity (#NN;), so a title can never
 // add nodes, links, styles or configuration.
-import { displayTicket, type Ticket } from "./parse.js";
+import { displayTicket, ticketKind, type Ticket } from "./parse.js";
 import type { TicketState } from "./schedule.js";
 
 export const MAX_LABEL = 60;
@@ -60,7 +60,8 @@ export function renderMermaid(
   const byState = new Map<TicketState, string[]>();
   tickets.forEach((t, i) => {
     const nodeId = `n${i}`;
-    const label = t.kind === "text" ? t.title : t.title ? `${displayTicket(t)} ${t.title}` : displayTicket(t);
+    const label =
+      ticketKind(t) === "text" ? t.title : t.title ? `${displayTicket(t)} ${t.title}` : displayTicket(t);
     lines.push(`  ${nodeId}["${mermaidLabel(label)}"]`);
     const state = states.get(t.key) ?? (t.done ? "done" : "pending");
     byState.set(state, [...(byState.get(state) ?? []), nodeId]);

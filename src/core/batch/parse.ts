@@ -13,8 +13,11 @@ export interface Ticket {
   key: string;
   /** As written for output: "#123", "owner/repo#123", or the bracket key without brackets. */
   ref: string;
-  /** How the ticket was written: an issue reference, raw text with a `[key]`, or plain raw text. */
-  kind: "issue" | "keyed" | "text";
+  /**
+   * How the ticket was written: an issue reference, raw text with a `[key]`, or plain raw text. Always set by
+   * parseTaskList; optional so that tickets built elsewhere (e.g. from stored state) need not carry it.
+   */
+  kind?: "issue" | "keyed" | "text";
   issue?: IssueRef;
   /** The text without the leading reference/key and without the dependency and estimate clauses. */
   title: string;
@@ -49,6 +52,8 @@ export interface ParseOptions {
 
 export const MAX_TICKETS = 1_000;
 export const MAX_BYTES = 256 * 1024;
+/** Problems reported per parse; a hostile body could otherwise produce one per few bytes. */
+export const MAX_ERRORS = 100;
 
 const TASK_LINE = /^\s*(?:[-*+]|\d{1,9}[.)])\s+\[([ xX])\](?:\s+(.*))?$/;
 const FENCE = /^\s*(`{3,}|~{3,})(.*)$/;
@@ -112,7 +117,18 @@ function tidy(text: string): string {
   let out = text;
   if (out.includes("(")) out = out.replace(/\(\s*[,;:\s]*\)/g, " ");
   if (out.includes(",") || out.includes(";")) out = out.replace(/\s*([,;])(?:\s*[,;])+/g, "$1");
-  return out.replace(/\s+/g, " ").replace(/^[\s,;:|—–-]+|[\s,;:|—–-]+$/g, "");
+  return trimSeparators(out.replace(/\s+/g, " "));
+}
+
+const SEPARATOR_CHARS = new Set([" ", ",", ";", ":", "|", "—", "–", "-"]);
+
+/** Trims separators at both ends. A loop, not `/[…]+$/`, which backtracks quadratically on long runs. */
+function trimSeparators(text: string): string {
+  let start = 0;
+  let end = text.length;
+  while (start < end && SEPARATOR_CHARS.has(text[start] ?? "")) start++;
+  while (end > start && SEPARATOR_CHARS.has(text[end - 1] ?? "")) end--;
+  return text.slice(start, end);
 }
 
 interface LineParse {
@@ -277,6 +293,11 @@ export function parseTaskList(markdown: string, options: ParseOptions = {}): Bat
   }
 
   resolveDeps(tickets);
+  if (errors.length > MAX_ERRORS) {
+    const more = errors.length - MAX_ERRORS;
+    errors.length = MAX_ERRORS;
+    errors.push({ line: 0, message: `… and ${more} more problems` });
+  }
   return { tickets, errors };
 }
 
@@ -321,9 +342,14 @@ export function displayKey(key: string, byKey?: Map<string, Ticket>): string {
   return key.includes("#") ? key : `[${key}]`;
 }
 
+export function ticketKind(t: Ticket): NonNullable<Ticket["kind"]> {
+  return t.kind ?? (t.issue ? "issue" : t.key === `t${t.line}` ? "text" : "keyed");
+}
+
 export function displayTicket(t: Ticket): string {
-  if (t.kind === "issue") return t.ref;
-  if (t.kind === "keyed") return `[${t.key}]`;
+  const kind = ticketKind(t);
+  if (kind === "issue") return t.ref;
+  if (kind === "keyed") return `[${t.key}]`;
   const short = t.title.length > 40 ? `${t.title.slice(0, 39)}…` : t.title;
   return `"${short}" (line ${t.line})`;
 }
@@ -373,7 +399,7 @@ export function validateBatch(tickets: readonly Ticket[]): BatchValidation {
       if (pending[w] === 0) queue.push(w);
     }
   }
-  const cycles = queue.length === n ? [] : findCycles(tickets, byKey);
+  const cycles = queue.length === n ? [] : findTicketCycles(tickets, byKey);
   for (const cycle of cycles) {
     const names = [...cycle, cycle[0] ?? ""].map((k) => displayKey(k, byKey));
     errors.push(`dependency cycle: ${names.join(" → ")} (each depends on the next)`);
@@ -387,7 +413,7 @@ export function validateBatch(tickets: readonly Ticket[]): BatchValidation {
  * component could leave members of a tangle unnamed). Cycles follow "depends on" edges and start at the
  * member earliest in the list.
  */
-export function findCycles(tickets: readonly Ticket[], byKey?: Map<string, Ticket>): string[][] {
+export function findTicketCycles(tickets: readonly Ticket[], byKey?: Map<string, Ticket>): string[][] {
   const map = byKey ?? new Map(tickets.map((t) => [t.key, t]));
   const order = [...map.keys()];
   const position = new Map(order.map((k, i) => [k, i]));

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
-  findCycles,
+  findTicketCycles,
   MAX_BYTES,
   parseTaskList,
   validateBatch,
@@ -217,6 +217,27 @@ describe("parseTaskList: hostile input is bounded", () => {
     expect(parseTaskList("- [ ] [a] " + "e".repeat(MAX_BYTES / 2)).errors).toEqual([]);
   });
 
+  it.each([
+    ["separator runs", "- [ ] a" + "-|".repeat(60_000) + "b"],
+    ["comma runs", "- [ ] a" + " ,".repeat(60_000) + "b"],
+    ["slashes", "- [ ] " + "a/".repeat(60_000)],
+    ["an endless dependency list", "- [ ] x after " + "[a] and ".repeat(20_000) + "("],
+    ["brackets", "- [ ] " + "(".repeat(60_000) + ")".repeat(60_000)],
+    ["an unclosed key", "- [ ] [" + "a".repeat(200_000)],
+    ["a long URL", "- [ ] https://github.com/" + "a".repeat(200_000)],
+    ["whitespace after a keyword", "- [ ] depends" + " ".repeat(200_000) + "x"],
+  ])("parses %s in linear time", (_name, body) => {
+    const started = performance.now();
+    expect(parseTaskList(body).tickets).toHaveLength(1);
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  it("caps the number of reported problems", () => {
+    const { errors } = parseTaskList("- [ ] " + "est: x ".repeat(20_000));
+    expect(errors).toHaveLength(101);
+    expect(errors[100]).toEqual({ line: 0, message: "… and 19901 more problems" });
+  });
+
   it("stays fast on pathological clause text", () => {
     const line = "- [ ] [a] after " + "[b], ".repeat(5000) + "x".repeat(10000);
     const started = performance.now();
@@ -264,7 +285,7 @@ describe("validateBatch", () => {
     expect(result.ok).toBe(false);
     const text = result.ok ? "" : result.errors.join("\n");
     for (const k of ["[a]", "[b]", "[c]"]) expect(text).toContain(k);
-    expect(findCycles(tickets)).toEqual([
+    expect(findTicketCycles(tickets)).toEqual([
       ["a", "b"],
       ["c", "a"],
     ]);
@@ -285,6 +306,23 @@ describe("validateBatch", () => {
     const { tickets } = parseTaskList("- [ ] [a] after [b]\n- [ ] [b] after [a], [zz]\n- [ ] [b] dup");
     const result = validateBatch(tickets);
     expect(result.ok ? [] : result.errors).toHaveLength(3);
+  });
+
+  it("infers how a ticket was written when `kind` is absent (tickets built outside the parser)", () => {
+    const base = { title: "x", estimate: 1, done: false, line: 3 };
+    const tickets: Ticket[] = [
+      { ...base, key: "#9", ref: "#9", issue: { number: 9 }, deps: ["gone"] },
+      { ...base, key: "api", ref: "api", deps: ["#8"] },
+      { ...base, key: "t3", ref: "t3", deps: ["#7"] },
+    ];
+    expect(validateBatch(tickets)).toEqual({
+      ok: false,
+      errors: [
+        "line 3: #9 depends on [gone], which is not in the task list",
+        "line 3: [api] depends on #8, which is not in the task list",
+        'line 3: "x" (line 3) depends on #7, which is not in the task list',
+      ],
+    });
   });
 
   it("names raw-text tickets by their text and line", () => {
