@@ -66,6 +66,24 @@ export default async function setup(project: TestProject): Promise<(() => Promis
     return undefined;
   }
 
+  const server = await startTemporaryPostgres(bin);
+  project.provide("postgresUrl", server.url);
+  project.provide("postgresUnavailableReason", "");
+  return server.stop;
+}
+
+export interface TemporaryPostgres {
+  /** URL of the `trellis_test` database on the temporary server. */
+  url: string;
+  /** Stops the server and removes its directory. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Initialises and starts a throw-away PostgreSQL cluster from the binaries in `bin` (see the header);
+ * used by the global setup and by `npm run bench:ingest -- --db postgres`.
+ */
+export async function startTemporaryPostgres(bin: string): Promise<TemporaryPostgres> {
   const asRoot = process.getuid?.() === 0;
   const dir = mkdtempSync(join(tmpdir(), "trellis-pg-"));
   const data = join(dir, "data");
@@ -115,7 +133,5 @@ export default async function setup(project: TestProject): Promise<(() => Promis
     const detail = error instanceof Error ? error.message : String(error);
     throw new Error(`Could not start a temporary PostgreSQL server from ${bin}: ${detail}`);
   }
-  project.provide("postgresUrl", `postgres://postgres@127.0.0.1:${port}/trellis_test`);
-  project.provide("postgresUnavailableReason", "");
-  return stop;
+  return { url: `postgres://postgres@127.0.0.1:${port}/trellis_test`, stop };
 }
