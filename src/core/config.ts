@@ -4,13 +4,7 @@
  * Keys are snake_case in YAML and in the TypeScript type alike, so nothing is renamed on the way.
  */
 import { z } from "zod";
-import {
-  diagnostic,
-  parseLocatedYaml,
-  type Diagnostic,
-  type LocatedYaml,
-  type Validation,
-} from "./diagnostics.js";
+import { diagnostic, parseLocatedYaml, type Diagnostic, type Validation } from "./diagnostics.js";
 
 export const CONFIG_FILE = ".github/trellis.yml";
 
@@ -132,7 +126,7 @@ export function configJsonSchema(): Record<string, unknown> {
  * means that section's defaults. Unknown keys are warnings (ignored), everything else is an error.
  */
 export function parseConfig(file: string, text: string): Validation<TrellisConfig> {
-  const yaml = safeParseLocatedYaml(file, text);
+  const yaml = parseLocatedYaml(file, text);
   if (yaml.errors.length > 0) return { errors: yaml.errors, warnings: [] };
   const data = dropNulls(yaml.data) ?? {};
   const warnings: Diagnostic[] = [];
@@ -165,23 +159,6 @@ export function parseConfig(file: string, text: string): Validation<TrellisConfi
     errors.push(diagnostic("error", file, path, issueMessage(issue, getAt(data, path)), yaml));
   }
   return { errors: byLine(errors), warnings: byLine(warnings) };
-}
-
-/**
- * parseLocatedYaml, but turning the exceptions `yaml` raises while building values (an alias to a
- * missing anchor, an alias bomb past its alias limit) into a located error instead of a throw.
- */
-export function safeParseLocatedYaml(file: string, text: string): LocatedYaml {
-  try {
-    return parseLocatedYaml(file, text);
-  } catch (e) {
-    const message = e instanceof Error ? e.message.split("\n")[0] : String(e);
-    return {
-      data: undefined,
-      errors: [{ file, line: 1, column: 1, path: [], severity: "error", message: `YAML: ${message}` }],
-      locate: () => ({}),
-    };
-  }
 }
 
 function byLine(ds: Diagnostic[]): Diagnostic[] {

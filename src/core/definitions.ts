@@ -3,15 +3,14 @@
  * the agent profiles and the workflow templates, the repo's own files over the built-ins.
  * Pure: the caller reads the files (src/builtins.ts, the App's GitHub reader) and passes their texts.
  */
+import { CONFIG_FILE, defaultConfig, parseConfig, suggest, type TrellisConfig } from "./config.js";
 import {
-  CONFIG_FILE,
-  defaultConfig,
-  parseConfig,
-  safeParseLocatedYaml,
-  suggest,
-  type TrellisConfig,
-} from "./config.js";
-import { diagnostic, type Diagnostic, type LocatedYaml, type Validation } from "./diagnostics.js";
+  diagnostic,
+  parseLocatedYaml,
+  type Diagnostic,
+  type LocatedYaml,
+  type Validation,
+} from "./diagnostics.js";
 import type { AgentProfile, WorkflowTemplate } from "./model.js";
 import { mergeProfiles, parseProfile } from "./profiles.js";
 import { parseTemplate } from "./templates.js";
@@ -110,7 +109,7 @@ export function loadDefinitions(input: DefinitionFiles): Validation<Definitions>
 
   if (config) {
     const yaml =
-      configFile && configText !== undefined ? safeParseLocatedYaml(configFile, configText) : undefined;
+      configFile && configText !== undefined ? parseLocatedYaml(configFile, configText) : undefined;
     errors.push(...crossCheck(config, configFile ?? CONFIG_FILE, yaml, profiles, templates));
   }
 

@@ -76,7 +76,18 @@ export function parseLocatedYaml(file: string, text: string): LocatedYaml {
     const pos = lineCounter.linePos(offset);
     return { line: pos.line, column: pos.col };
   };
-  return { data: errors.length > 0 ? undefined : doc.toJS(), errors, locate };
+  if (errors.length > 0) return { data: undefined, errors, locate };
+  try {
+    // Building values can still fail: an alias to a missing anchor, or an alias bomb past the limit.
+    return { data: doc.toJS({ maxAliasCount: 100 }), errors, locate };
+  } catch (e) {
+    const message = e instanceof Error ? (e.message.split("\n")[0] ?? e.message) : String(e);
+    return {
+      data: undefined,
+      errors: [{ file, line: 1, column: 1, path: [], severity: "error", message: `YAML: ${message}` }],
+      locate,
+    };
+  }
 }
 
 export function diagnostic(
