@@ -171,7 +171,9 @@ export function renderStatusComment(run: RunState, opts: StatusCommentOptions): 
     let state = text;
     if (stage.waitingFor === "approval" && stage.status === "waiting" && def)
       state += ` (${stage.approvals.length}/${Math.max(def.approvals, 1)})`;
-    if (stage.reason && stage.status !== "succeeded") state += `: ${inline(stage.reason, 120)}`;
+    // A reason explains a stop; while a retry runs the check-run link tells the story.
+    if (stage.reason && ["waiting", "failed", "skipped", "aborted"].includes(stage.status))
+      state += `: ${inline(stage.reason, 120)}`;
     const producerAttempts = stage.attempts.filter((a) => a.reviewer === undefined).length;
     const reviews = stage.attempts.length - producerAttempts;
     const attempts = `${producerAttempts}${reviews > 0 ? ` + ${reviews} review${reviews === 1 ? "" : "s"}` : ""}`;

@@ -384,7 +384,9 @@ function outcomeSummary(step: Step, stage: StageState, attempt: Attempt): string
  * An attempt (or a review round, a rejection, a closed PR) failed: retry with backoff, then the stage's
  * terminal strategy. Nothing of the stage may be in flight when this is called.
  */
-function failAttempt(step: Step, stage: StageState, reason: string): void {
+function failAttempt(step: Step, stage: StageState, why: string): void {
+  // A reason is always present: an empty one would make an escalation look like a start gate.
+  const reason = why.trim() || "failed without a reason";
   const def = defOf(step.run, stage.id);
   const policy = def.onFailure;
   stage.reason = reason;
@@ -985,14 +987,14 @@ const onRetry: Handler<"retry"> = (step, e) => {
   delete stage.reason;
   delete stage.prNumber;
   if (run.status === "failed") {
-    // Reopen the run: whatever was skipped or aborted because of the failure may run again.
     delete run.reason;
     run.status = "active";
-    for (const s of Object.values(run.stages)) {
-      if (s.id !== stage.id && (s.status === "skipped" || s.status === "aborted")) {
-        s.status = "pending";
-        delete s.reason;
-      }
+  }
+  // Whatever was skipped or aborted because of a failure may run again; settling skips what is still blocked.
+  for (const s of Object.values(run.stages)) {
+    if (s.id !== stage.id && (s.status === "skipped" || s.status === "aborted")) {
+      s.status = "pending";
+      delete s.reason;
     }
   }
   requestDispatch(step, stage);

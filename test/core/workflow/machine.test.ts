@@ -635,3 +635,88 @@ describe("board, audit and dispatch spec", () => {
     expect(dispatchSpecFor(h.state, "att_missing", { baseRef: "main" })).toBeUndefined();
   });
 });
+
+describe("edge cases", () => {
+  it("/retry un-skips dependents even while another stage keeps the run waiting", () => {
+    const h = new Harness([
+      stage("a", { onFailure: { retries: 0, backoffSeconds: 0, then: { kind: "continue_others" } } }),
+      stage("a2", { needs: ["a"] }),
+      stage("b"),
+    ]);
+    h.start();
+    h.finish("a", { status: "failed" });
+    h.finish("b", { status: "failed" }); // escalates
+    expect(h.state.status).toBe("waiting");
+    expect(h.status("a2")).toBe("skipped");
+    h.send({ type: "retry", at: h.now, actor: "bob", stage: "a" });
+    expect(h.status("a2")).toBe("pending");
+    h.finish("a");
+    expect(h.status("a2")).toBe("queued");
+  });
+
+  it("an empty failure reason still escalates (not mistaken for a start gate)", () => {
+    const h = new Harness([stage("dev")]);
+    h.start();
+    h.finish("dev", { status: "failed", reason: "  " });
+    expect(h.state.stages.dev?.reason).toBe("failed without a reason");
+    const fx = h.send({ type: "approve", at: h.now, actor: "bob", stage: "dev" });
+    expect(h.of("dispatch", fx)).toEqual([]);
+    expect(h.of("reply", fx)[0]?.body).toMatch(/needs a human; use `\/retry dev`/);
+  });
+
+  it("a lost attempt fails like a failure, and a reviewer that never reports counts as not approving", () => {
+    const h = new Harness([
+      stage("design", {
+        iterate: { reviewers: ["r1", "r2"], threshold: 1, maxIterations: 1 },
+        onFailure: { retries: 0, backoffSeconds: 0, then: { kind: "continue_others" } },
+      }),
+    ]);
+    h.start();
+    h.finish("design");
+    h.finish("design", { review: { verdict: "approve", comments: "ok" } }, "r1");
+    const fx = h.send({
+      type: "attempt_lost",
+      at: h.now,
+      attemptId: h.attempt("design", "r2"),
+      reason: "runner died",
+    });
+    expect(h.of("check_run", fx)[0]).toMatchObject({ conclusion: "failure" });
+    expect(h.status("design")).toBe("failed");
+  });
+
+  it("holding during a review loop parks the reviewers until unhold", () => {
+    const h = new Harness([
+      stage("design", { iterate: { reviewers: ["r1"], threshold: 1, maxIterations: 2 } }),
+    ]);
+    h.start();
+    h.send({ type: "hold", at: h.now, actor: "bob" });
+    expect(h.of("dispatch", h.finish("design"))).toEqual([]);
+    const fx = h.send({ type: "unhold", at: h.now, actor: "bob" });
+    expect(h.of("dispatch", fx)).toMatchObject([{ reviewer: "r1" }]);
+  });
+
+  it("check-run keys stay unique across approval, acceptance and PR closure of one attempt", () => {
+    const h = new Harness([
+      stage("dev", {
+        approvals: 1,
+        openPr: true,
+        onFailure: { retries: 1, backoffSeconds: 0, then: { kind: "abort_all" } },
+      }),
+    ]);
+    h.start();
+    h.finish("dev", { branch: "b1" });
+    h.send({ type: "approve", at: h.now, actor: "bob" });
+    h.send({ type: "pr_opened", at: h.now, stage: "dev", prNumber: 3 });
+    h.send({ type: "pr_closed", at: h.now, prNumber: 3, actor: "bob" });
+    const keys = h
+      .of("check_run", h.effects)
+      .filter((c) => c.attemptId === "att_0000000001")
+      .map((c) => c.key);
+    expect(keys).toEqual([
+      "check:dev:att_0000000001:queued",
+      "check:dev:att_0000000001:completed:action_required",
+      "check:dev:att_0000000001:accepted",
+      "check:dev:att_0000000001:completed:failure",
+    ]);
+  });
+});
