@@ -4,14 +4,7 @@ import { repoParams, statusOf } from "./client.js";
 /** A repository role; custom organization roles are reported by their base permission. */
 export type Role = "admin" | "maintain" | "write" | "triage" | "read" | "none";
 
-export const DEFAULT_ALLOWED_ROLES: readonly Role[] = ["write", "maintain", "admin"];
-
 const ROLES = new Set<string>(["admin", "maintain", "write", "triage", "read", "none"]);
-
-/** Pure: may someone with `role` trigger or steer Trellis? */
-export function isAllowed(role: Role, allowedRoles: readonly string[] = DEFAULT_ALLOWED_ROLES): boolean {
-  return role !== "none" && allowedRoles.includes(role);
-}
 
 export type PermissionChecker = (octokit: GitHub, repo: Repo, username: string) => Promise<Role>;
 

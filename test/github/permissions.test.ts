@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createPermissionChecker, isAllowed } from "../../src/github/permissions.js";
+import { createPermissionChecker } from "../../src/github/permissions.js";
 import { githubApi, useGitHubNock } from "../support/github-routes.js";
 import { examplePayload } from "../support/webhooks.js";
 import { R, repo, testOctokit } from "./helpers.js";
@@ -8,21 +8,6 @@ useGitHubNock();
 
 const user = examplePayload("issue_comment", "created").sender;
 const permission = (role_name: string, permission = role_name) => ({ permission, role_name, user });
-
-describe("isAllowed", () => {
-  it("allows write, maintain and admin by default", () => {
-    expect(["admin", "maintain", "write"].every((r) => isAllowed(r as "write"))).toBe(true);
-    expect(isAllowed("triage")).toBe(false);
-    expect(isAllowed("read")).toBe(false);
-    expect(isAllowed("none")).toBe(false);
-  });
-
-  it("follows the configured roles, but never lets 'none' in", () => {
-    expect(isAllowed("triage", ["triage", "admin"])).toBe(true);
-    expect(isAllowed("write", ["admin"])).toBe(false);
-    expect(isAllowed("none", ["none"])).toBe(false);
-  });
-});
 
 describe("createPermissionChecker", () => {
   it("asks GitHub once per user within the TTL, and again after it", async () => {

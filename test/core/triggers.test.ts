@@ -1,0 +1,217 @@
+import { describe, expect, it } from "vitest";
+import { readBuiltins } from "../../src/builtins.js";
+import { loadDefinitions, type Definitions } from "../../src/core/definitions.js";
+import { runName } from "../../src/core/dispatch.js";
+import type { RunState } from "../../src/core/model.js";
+import { checkRunKey, decide, isAllowed, needsRole, type TriggerFacts } from "../../src/core/triggers.js";
+import { createRun, reduceRun } from "../../src/core/workflow/machine.js";
+import * as checkRun from "../../src/handlers/check-run.js";
+import type { DomainEvent } from "../../src/handlers/events.js";
+import * as issueComment from "../../src/handlers/issue-comment.js";
+import * as issues from "../../src/handlers/issues.js";
+import * as pullRequest from "../../src/handlers/pull-request.js";
+import * as workflowRun from "../../src/handlers/workflow-run.js";
+import { agentResult } from "../support/app-harness.js";
+import { examplePayload } from "../support/webhooks.js";
+
+const defs: Definitions = loadDefinitions({ builtins: await readBuiltins(), repo: new Map() }).value!;
+const AT = Date.parse("2026-11-21T10:00:00Z");
+
+const labeled = (label: string, sender: Record<string, unknown> = {}): DomainEvent =>
+  issues.toDomainEvent(examplePayload("issues", "labeled", { label: { name: label }, sender }), "d1")!;
+const comment = (body: string, sender: Record<string, unknown> = {}): DomainEvent =>
+  issueComment.toDomainEvent(
+    examplePayload("issue_comment", "created", { comment: { body }, sender }),
+    "d2",
+  )!;
+
+function facts(event: DomainEvent, patch: Partial<TriggerFacts> = {}): TriggerFacts {
+  return { event, defs, role: "admin", runs: [], at: AT, ...patch };
+}
+
+function startedRun(): RunState {
+  const run = createRun({
+    id: "run_1",
+    repo: { owner: "Codertocat", name: "Hello-World" },
+    issue: 1,
+    issueTitle: "Spelling error",
+    workflow: defs.templates.get("single-agent")!,
+    costCapUsd: 10,
+    at: AT,
+  });
+  let n = 0;
+  return reduceRun(
+    run,
+    { type: "start", at: AT, actor: "Codertocat" },
+    { newAttemptId: () => `att_${String(++n).padStart(10, "0")}` },
+  ).state;
+}
+
+describe("roles", () => {
+  it("allows only the configured roles, and nobody without a role", () => {
+    expect(["admin", "maintain", "write"].every((r) => isAllowed(r as "write", defs.config.roles))).toBe(
+      true,
+    );
+    expect(isAllowed("triage", defs.config.roles)).toBe(false);
+    expect(isAllowed("read", defs.config.roles)).toBe(false);
+    expect(isAllowed(undefined, defs.config.roles)).toBe(false);
+    expect(isAllowed("triage", ["triage"])).toBe(true);
+  });
+
+  it("looks a role up only for human actions that could steer", () => {
+    expect(needsRole(labeled("agent:dev"), defs)).toBe(true);
+    expect(needsRole(labeled("bug"), defs)).toBe(false);
+    expect(needsRole(comment("thanks!"), defs)).toBe(false);
+    expect(needsRole(comment("/status"), defs)).toBe(true);
+    expect(needsRole(comment("/status", { type: "Bot", login: "ci[bot]" }), defs)).toBe(false);
+  });
+});
+
+describe("labels", () => {
+  it("agent:<profile> starts a one-stage run of that profile", () => {
+    const [d] = decide(facts(labeled("agent:qa")));
+    expect(d).toMatchObject({
+      kind: "start_run",
+      issue: 1,
+      workflow: { stages: [{ id: "qa", profile: "qa" }] },
+    });
+  });
+
+  it("workflow:<template> starts that template", () => {
+    const [d] = decide(facts(labeled("workflow:feature")));
+    expect(d).toMatchObject({ kind: "start_run", workflow: { name: "feature" } });
+  });
+
+  it("an unknown profile gets a reply naming the known ones, and starts nothing", () => {
+    const out = decide(facts(labeled("agent:wizard")));
+    expect(out).toHaveLength(1);
+    expect(out[0]).toMatchObject({ kind: "reply" });
+    expect((out[0] as { body: string }).body).toMatch(/no agent profile .*wizard.*known: .*dev/);
+  });
+
+  it("a user without the role is refused politely, and audited", () => {
+    const out = decide(facts(labeled("agent:dev"), { role: "read" }));
+    expect(out.map((d) => d.kind)).toEqual(["reply", "audit"]);
+    expect((out[0] as { body: string }).body).toMatch(/only people with the admin, maintain, write role/);
+  });
+
+  it("bots never trigger", () => {
+    expect(decide(facts(labeled("agent:dev", { type: "Bot", login: "renovate[bot]" })))).toEqual([]);
+  });
+
+  it("a second trigger while a run is active only replies", () => {
+    const out = decide(facts(labeled("agent:dev"), { runs: [startedRun()] }));
+    expect(out).toMatchObject([{ kind: "reply" }]);
+  });
+
+  it("removing the trigger label holds the active run; the batch label starts a batch", () => {
+    const removed = issues.toDomainEvent(
+      examplePayload("issues", "unlabeled", { label: { name: "agent:dev" } }),
+      "d3",
+    )!;
+    expect(decide(facts(removed, { runs: [startedRun()] }))).toMatchObject([
+      { kind: "run_event", runId: "run_1", event: { type: "hold" } },
+    ]);
+    expect(decide(facts(labeled("trellis:batch")))).toMatchObject([
+      { kind: "batch", action: { kind: "create" } },
+    ]);
+  });
+});
+
+describe("slash commands", () => {
+  it("acknowledges with 👀, acts, and finishes with 🚀", () => {
+    const out = decide(facts(comment("/approve\n/status"), { runs: [startedRun()] }));
+    expect(out[0]).toMatchObject({ kind: "react", content: "eyes" });
+    expect(out).toContainEqual(
+      expect.objectContaining({ kind: "run_event", event: expect.objectContaining({ type: "approve" }) }),
+    );
+    expect(out).toContainEqual({ kind: "status", runId: "run_1" });
+    expect(out.at(-1)).toMatchObject({ kind: "react", content: "rocket" });
+  });
+
+  it("unknown commands and commands with no run get one reply with help, and 😕", () => {
+    const out = decide(facts(comment("/aprove\n/retry")));
+    const reply = out.find((d) => d.kind === "reply") as { body: string };
+    expect(reply.body).toMatch(/line 1/);
+    expect(reply.body).toMatch(/no Trellis run on this issue/);
+    expect(reply.body).toMatch(/\/help/);
+    expect(out.at(-1)).toMatchObject({ kind: "react", content: "confused" });
+  });
+
+  it("/help replies with the generated help", () => {
+    const out = decide(facts(comment("/help")));
+    expect(out).toContainEqual(
+      expect.objectContaining({ kind: "reply", body: expect.stringContaining("/approve") }),
+    );
+  });
+
+  it("refuses users without the role with 😕 and a polite reply, before acting", () => {
+    const out = decide(facts(comment("/abort"), { role: "triage", runs: [startedRun()] }));
+    expect(out.map((d) => d.kind)).toEqual(["react", "reply", "audit"]);
+    expect(out.some((d) => d.kind === "run_event")).toBe(false);
+  });
+
+  it("ignores quoted and fenced commands, and comments from the App itself", () => {
+    expect(decide(facts(comment("> /abort\n```\n/abort\n```"), { runs: [startedRun()] }))).toEqual([]);
+    expect(
+      decide(facts(comment("/abort", { type: "Bot", login: "trellis[bot]" }), { runs: [startedRun()] })),
+    ).toEqual([]);
+  });
+});
+
+describe("GitHub's reports", () => {
+  const run = startedRun();
+  const attemptId = run.stages.dev!.attempts[0]!.id;
+  const wr = (fork: boolean) =>
+    workflowRun.toDomainEvent(
+      examplePayload("workflow_run", "completed", {
+        workflow_run: {
+          display_title: runName({ stage: "dev", issue: 1, attemptId }),
+          head_repository: { full_name: fork ? "evil/Hello-World" : "Codertocat/Hello-World" },
+        },
+        repository: { full_name: "Codertocat/Hello-World" },
+      }),
+      "d4",
+    )!;
+
+  it("a completed run with a result finishes the attempt; without one, the attempt is lost with the reason", () => {
+    const ok = decide(
+      facts(wr(false), { runs: [run], result: { ok: true, result: agentResult(attemptId) } }),
+    );
+    expect(ok).toMatchObject([{ kind: "run_event", event: { type: "attempt_finished", attemptId } }]);
+    const lost = decide(facts(wr(false), { runs: [run], result: { ok: false, error: "no artifact" } }));
+    expect(lost).toMatchObject([
+      { kind: "run_event", event: { type: "attempt_lost", reason: expect.stringMatching(/no artifact/) } },
+    ]);
+  });
+
+  it("never acts on a run whose code comes from a fork", () => {
+    expect(
+      decide(facts(wr(true), { runs: [run], result: { ok: true, result: agentResult(attemptId) } })),
+    ).toEqual([]);
+  });
+
+  it("the check run's Re-run retries its stage", () => {
+    const event = checkRun.toDomainEvent(
+      examplePayload("check_run", "rerequested", {
+        check_run: { external_id: checkRunKey("run_1", "dev"), app: { id: 123 } },
+      }),
+      "d5",
+      { id: 123 },
+    )!;
+    expect(decide(facts(event, { runs: [run] }))).toMatchObject([
+      { kind: "run_event", runId: "run_1", event: { type: "retry", stage: "dev" } },
+    ]);
+  });
+
+  it("a merged PR of the run completes it; a PR from a fork is ignored", () => {
+    const withPr: RunState = { ...run, stages: { dev: { ...run.stages.dev!, prNumber: 2 } } };
+    const merged = pullRequest.toDomainEvent(
+      examplePayload("pull_request", "closed", { pull_request: { number: 2, merged: true } }),
+      "d6",
+    )!;
+    expect(decide(facts(merged, { runs: [withPr] }))).toMatchObject([
+      { kind: "run_event", event: { type: "pr_merged", prNumber: 2 } },
+    ]);
+  });
+});
