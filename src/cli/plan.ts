@@ -16,13 +16,16 @@ import {
 export interface PlanIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
-  readFile: (path: string) => Promise<string>;
+  /** Defaults to reading UTF-8 from disk (the CLI's dispatcher passes only stdout/stderr). */
+  readFile?: (path: string) => Promise<string>;
 }
+
+const readUtf8 = (path: string): Promise<string> => readFile(path, "utf8");
 
 const defaultIo: PlanIo = {
   stdout: (text) => void process.stdout.write(text),
   stderr: (text) => void process.stderr.write(text),
-  readFile: (path) => readFile(path, "utf8"),
+  readFile: readUtf8,
 };
 
 export const PLAN_USAGE = `Usage: trellis plan <file.md> [--strategy ${STRATEGIES.join("|")}] [--parallel N] [--batch-size N] [--repo owner/name] [--json]
@@ -183,7 +186,7 @@ export async function planCommand(argv: string[], io: PlanIo = defaultIo): Promi
 
   let markdown: string;
   try {
-    markdown = await io.readFile(args.file);
+    markdown = await (io.readFile ?? readUtf8)(args.file);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     io.stderr(`trellis plan: cannot read ${args.file}: ${reason}\n`);

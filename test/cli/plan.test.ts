@@ -164,3 +164,29 @@ describe("trellis plan usage errors (exit 2)", () => {
     expect(stderr).toContain("Usage: trellis plan");
   });
 });
+
+describe("trellis plan through the trellis dispatcher", () => {
+  it("reads the file from disk when the caller passes only stdout and stderr", async () => {
+    let stdout = "";
+    let stderr = "";
+    const code = await planCommand([FEATURE, "--json"], {
+      stdout: (s) => void (stdout += s),
+      stderr: (s) => void (stderr += s),
+    });
+    expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
+    expect(JSON.parse(stdout)).toMatchObject({ strategy: "dependency-aware", makespan: 8 });
+  });
+
+  it("is what `trellis plan` runs", async () => {
+    const { main } = await import("../../src/cli/main.js");
+    let stdout = "";
+    let stderr = "";
+    const code = await main(["plan", `${fixtures}cycle.md`], {
+      stdout: (s) => void (stdout += s),
+      stderr: (s) => void (stderr += s),
+    });
+    expect(code).toBe(1);
+    expect(stdout).toBe("");
+    expect(stderr).toContain("dependency cycle: [schema] → [api] → [client] → [schema]");
+  });
+});
