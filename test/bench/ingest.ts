@@ -1,0 +1,702 @@
+// `npm run bench:ingest [-- --json] [--db pglite|postgres] [--deliveries N] [--warmup N] [--concurrency N]`:
+// the App's webhook ingest path under load. The real Probot `Server` runs the real Trellis App (real store,
+// effect worker on as in production) in a child process on 127.0.0.1, so the RSS measured is the App's own;
+// in the same run the same load goes to a bare Probot app that does nothing, on the same `Server`. Signed
+// deliveries of real example payloads (5 % of them redeliveries of ids already sent) go out at a fixed
+// concurrency over keep-alive connections; afterwards the App's database is checked: every unique delivery
+// recorded once, one `event` outbox row per unique id. Exits 1 when a target is missed.
+//
+// GitHub is a local stub (in this parent process): it mints installation tokens, answers GET /app, and 404s
+// everything else, so the worker finds no `.github/trellis.yml` and processes each event with the default
+// definitions — the labels and comments of the examples trigger nothing, so no effects reach "GitHub".
+import { fork, type ChildProcess } from "node:child_process";
+import { createHmac, generateKeyPairSync, randomUUID } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { Agent, createServer, request, type Server as HttpServer } from "node:http";
+import { createServer as createNetServer } from "node:net";
+import { cpus, tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import pg from "pg";
+import { pino, type Logger } from "pino";
+import { Probot, Server } from "probot";
+import { trellis, type TrellisApp } from "../../src/index.js";
+import { REDACT_PATHS, scrubSecrets } from "../../src/logger.js";
+import type { OpenDbOptions } from "../../src/store/db.js";
+import { findPostgresBin, startTemporaryPostgres } from "../support/postgres.js";
+import { examplePayload } from "../support/webhooks.js";
+
+export interface IngestBenchOptions {
+  db: "pglite" | "postgres";
+  /** Measured deliveries, redeliveries included. */
+  deliveries: number;
+  /** Unmeasured deliveries sent first to each server (JIT, pools, caches). */
+  warmup: number;
+  concurrency: number;
+  /** Share of the measured deliveries that repeat an id already sent. */
+  redeliveryShare: number;
+  /** The servers' log level (production default: info, which logs every request). */
+  logLevel: string;
+}
+
+export const DEFAULT_OPTIONS: IngestBenchOptions = {
+  db: "pglite",
+  deliveries: 5_000,
+  warmup: 500,
+  concurrency: 32,
+  redeliveryShare: 0.05,
+  logLevel: "info",
+};
+
+export const TARGETS = { p99Ratio: 1.5, throughputPerS: 1_000, rssMb: 150 } as const;
+
+export interface IngestBenchResult {
+  p50_ms: number;
+  p99_ms: number;
+  throughput_per_s: number;
+  baseline_p50_ms: number;
+  baseline_p99_ms: number;
+  baseline_throughput_per_s: number;
+  p99_ratio: number;
+  /** Peak RSS (VmHWM) of the App's server process. */
+  rss_mb: number;
+  baseline_rss_mb: number;
+  deliveries: number;
+  unique_deliveries: number;
+  redeliveries: number;
+  /** Unique ids sent (warm-up included) that the inbox did not record. */
+  lost: number;
+  /** `event` outbox rows beyond one per unique id. */
+  duplicates_applied: number;
+  /** Redeliveries the inbox counted as duplicates (should equal `redeliveries`). */
+  duplicates_detected: number;
+  /** Non-2xx answers (App, baseline). */
+  errors: number;
+  baseline_errors: number;
+  /** Events the worker had processed when the load ended, and how long it then took to finish the rest. */
+  worker_done_at_end: number;
+  worker_drain_ms: number;
+  concurrency: number;
+  db: "pglite" | "postgres";
+  targets: Record<"p99_ratio" | "throughput" | "rss" | "lost" | "duplicates_applied", boolean>;
+  passed: boolean;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The load: signed deliveries of real example payloads.
+
+const SECRET = "bench-webhook-secret";
+const APP_ID = 4711;
+const INSTALLATION_ID = 4242;
+const REPOS = 16;
+
+interface Body {
+  event: string;
+  body: Buffer;
+  signature: string;
+}
+
+interface Delivery {
+  id: string;
+  body: Body;
+}
+
+/** Real payloads (adjusted: an installation, one of several repositories), each signed once. */
+function bodies(): Body[] {
+  const kinds: { event: string; make: (repo: Record<string, unknown>) => object }[] = [
+    { event: "issues", make: (repository) => examplePayload("issues", "labeled", { repository }) },
+    { event: "issues", make: (repository) => examplePayload("issues", "labeled", { repository }, 1) },
+    {
+      event: "issue_comment",
+      make: (repository) => examplePayload("issue_comment", "created", { repository }),
+    },
+    {
+      event: "workflow_run",
+      make: (repository) => examplePayload("workflow_run", "completed", { repository }),
+    },
+    { event: "pull_request", make: (repository) => examplePayload("pull_request", "opened", { repository }) },
+    { event: "pull_request", make: (repository) => examplePayload("pull_request", "closed", { repository }) },
+  ];
+  const out: Body[] = [];
+  for (let r = 0; r < REPOS; r++) {
+    for (const kind of kinds) {
+      const repository = { name: `bench-${r}`, full_name: `Codertocat/bench-${r}` };
+      const payload = {
+        ...kind.make(repository),
+        installation: { id: INSTALLATION_ID, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==" },
+      };
+      const body = Buffer.from(JSON.stringify(payload));
+      const signature = `sha256=${createHmac("sha256", SECRET).update(body).digest("hex")}`;
+      out.push({ event: kind.event, body, signature });
+    }
+  }
+  return out;
+}
+
+/** A deterministic plan: fresh ids, and every so often the id (and body) of an earlier delivery again. */
+function plan(
+  all: Body[],
+  count: number,
+  redeliveryShare: number,
+  seed: number,
+): { deliveries: Delivery[]; unique: number } {
+  let state = seed >>> 0;
+  const random = () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+  const deliveries: Delivery[] = [];
+  const redeliveries = Math.round(count * redeliveryShare);
+  const every = redeliveries > 0 ? count / redeliveries : Infinity;
+  let unique = 0;
+  for (let i = 0; i < count; i++) {
+    const isRedelivery = deliveries.length > 0 && Math.floor((i + 1) / every) > Math.floor(i / every);
+    if (isRedelivery) {
+      // Mostly ids answered a while ago (as GitHub redelivers), sometimes one still in flight.
+      const back = 1 + Math.floor(random() * Math.min(deliveries.length, 400));
+      const original = deliveries[deliveries.length - back];
+      if (original) {
+        deliveries.push({ ...original });
+        continue;
+      }
+    }
+    const body = all[i % all.length];
+    if (!body) throw new Error("no payloads");
+    deliveries.push({ id: randomUUID(), body });
+    unique++;
+  }
+  return { deliveries, unique };
+}
+
+interface LoadResult {
+  latenciesMs: number[];
+  errors: number;
+  wallMs: number;
+}
+
+async function sendAll(port: number, deliveries: Delivery[], concurrency: number): Promise<LoadResult> {
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  const latenciesMs: number[] = [];
+  let errors = 0;
+  let next = 0;
+  const send = (d: Delivery) =>
+    new Promise<number>((resolvePromise, reject) => {
+      const req = request(
+        {
+          host: "127.0.0.1",
+          port,
+          method: "POST",
+          path: "/api/github/webhooks",
+          agent,
+          headers: {
+            "content-type": "application/json",
+            "content-length": d.body.body.length,
+            "user-agent": "GitHub-Hookshot/bench",
+            "x-github-event": d.body.event,
+            "x-github-delivery": d.id,
+            "x-github-hook-id": "1",
+            "x-github-hook-installation-target-type": "integration",
+            "x-github-hook-installation-target-id": String(APP_ID),
+            "x-hub-signature-256": d.body.signature,
+          },
+        },
+        (res) => {
+          res.resume();
+          res.on("end", () => resolvePromise(res.statusCode ?? 0));
+          res.on("error", reject);
+        },
+      );
+      req.on("error", reject);
+      req.end(d.body.body);
+    });
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < deliveries.length) {
+        const d = deliveries[next++];
+        if (!d) break;
+        const start = performance.now();
+        const status = await send(d);
+        latenciesMs.push(performance.now() - start);
+        if (status < 200 || status >= 300) errors++;
+      }
+    }),
+  );
+  const wallMs = performance.now() - t0;
+  agent.destroy();
+  return { latenciesMs, errors, wallMs };
+}
+
+const percentile = (sorted: number[], p: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? 0;
+const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits;
+
+// ---------------------------------------------------------------------------------------------
+// GitHub, stubbed: just enough for the App to authenticate and find no repository config.
+
+async function startGitHubStub(): Promise<{
+  url: string;
+  requests: Map<string, number>;
+  close(): Promise<void>;
+}> {
+  const requests = new Map<string, number>();
+  const server: HttpServer = createServer((req, res) => {
+    const path = (req.url ?? "").split("?")[0] ?? "";
+    const route = `${req.method} ${path.replace(/\/contents\/.*/, "/contents/…")}`;
+    requests.set(route, (requests.get(route) ?? 0) + 1);
+    req.resume();
+    const json = (status: number, body: unknown) =>
+      res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+    if (req.method === "POST" && /^\/app\/installations\/\d+\/access_tokens$/.test(path)) {
+      json(201, {
+        token: "ghs_benchbenchbenchbenchbenchbenchbench",
+        expires_at: new Date(Date.now() + 3_600_000).toISOString(),
+        permissions: { issues: "write", contents: "write", checks: "write", actions: "write" },
+        repository_selection: "all",
+      });
+    } else if (req.method === "GET" && path === "/app") {
+      json(200, { id: APP_ID, slug: "trellis-bench", name: "Trellis bench" });
+    } else {
+      json(404, { message: "Not Found", documentation_url: "https://docs.github.com/rest" });
+    }
+  });
+  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    close: () => new Promise<void>((done) => server.close(() => done())),
+  };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createNetServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The server process (a child of the benchmark, so that its RSS is its own).
+
+interface ServeConfig {
+  mode: "app" | "bare";
+  port: number;
+  github: string;
+  logLevel: string;
+  dbOptions?: OpenDbOptions;
+}
+
+type ToChild = { type: "verify"; ids: string[] } | { type: "stop" };
+type FromChild =
+  | { type: "ready" }
+  | {
+      type: "verified";
+      recorded: number;
+      duplicates: number;
+      eventRows: number;
+      eventKeys: number;
+      done: number;
+    }
+  | { type: "stopped" }
+  | { type: "error"; message: string };
+
+/**
+ * The production logger's redaction, with the scrubbing of secrets done on each finished line
+ * (`streamWrite`): src/logger.ts's `formatters.log` JSON-stringifies the raw object before pino's
+ * serializers run, which throws on the req/res objects Probot's HTTP logger logs for every request.
+ */
+function serverLogger(level: string): Logger {
+  return pino({
+    level,
+    redact: { paths: REDACT_PATHS, censor: "[REDACTED]" },
+    hooks: { streamWrite: scrubSecrets },
+  });
+}
+
+async function serve(config: ServeConfig): Promise<void> {
+  const send = (message: FromChild) => process.send?.(message);
+  const { privateKey } = generateKeyPairSync("rsa", {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: "pkcs1", format: "pem" },
+    publicKeyEncoding: { type: "spki", format: "pem" },
+  });
+  const log = serverLogger(config.logLevel);
+  const server = new Server({
+    host: "127.0.0.1",
+    port: config.port,
+    log,
+    Probot: Probot.defaults({ appId: APP_ID, privateKey, secret: SECRET, baseUrl: config.github, log }),
+  });
+  let app: TrellisApp | undefined;
+  if (config.mode === "app") {
+    const fn = trellis(config.dbOptions ? { dbOptions: config.dbOptions } : {});
+    await server.load(fn);
+    app = await fn.ready;
+  } else {
+    await server.load((probot) => {
+      probot.onAny(() => undefined);
+    });
+  }
+  await server.start();
+
+  process.on("message", (message: ToChild) => {
+    void (async () => {
+      try {
+        if (message.type === "verify") {
+          if (!app) throw new Error("the bare server has no database");
+          send({ type: "verified", ...(await verify(app, message.ids)) });
+        } else {
+          await server.stop();
+          await app?.close();
+          // Exit once the parent has the answer: nothing else should keep a benchmark server alive.
+          process.send?.({ type: "stopped" } satisfies FromChild, () => process.exit(0));
+        }
+      } catch (error) {
+        send({
+          type: "error",
+          message: error instanceof Error ? (error.stack ?? error.message) : String(error),
+        });
+      }
+    })();
+  });
+  send({ type: "ready" });
+}
+
+/** What the App's database holds for the ids sent, once the worker has (nearly) caught up. */
+async function verify(
+  app: TrellisApp,
+  ids: string[],
+): Promise<Omit<Extract<FromChild, { type: "verified" }>, "type">> {
+  const db = app.deps.db;
+  const keys = ids.map((id) => `event:${id}`);
+  const inbox = await db.query<{ recorded: number; duplicates: number }>(
+    `SELECT count(*)::int AS recorded, COALESCE(sum(duplicates), 0)::int AS duplicates
+       FROM inbox WHERE delivery_id = ANY($1::text[])`,
+    [ids],
+  );
+  const outbox = await db.query<{ rows: number; keys: number; done: number }>(
+    `SELECT count(*)::int AS rows, count(DISTINCT key)::int AS keys,
+            count(*) FILTER (WHERE status = 'done')::int AS done
+       FROM outbox WHERE type = 'event' AND key = ANY($1::text[])`,
+    [keys],
+  );
+  return {
+    recorded: inbox.rows[0]?.recorded ?? 0,
+    duplicates: inbox.rows[0]?.duplicates ?? 0,
+    eventRows: outbox.rows[0]?.rows ?? 0,
+    eventKeys: outbox.rows[0]?.keys ?? 0,
+    done: outbox.rows[0]?.done ?? 0,
+  };
+}
+
+interface ChildHandle {
+  pid: number;
+  request<T extends FromChild["type"]>(message: ToChild, answer: T): Promise<Extract<FromChild, { type: T }>>;
+  stop(): Promise<void>;
+}
+
+const SELF = fileURLToPath(import.meta.url);
+const ROOT = resolve(dirname(SELF), "..", "..");
+
+async function startChild(config: ServeConfig): Promise<ChildHandle> {
+  const child: ChildProcess = fork(SELF, ["--serve", JSON.stringify(config)], {
+    cwd: ROOT,
+    execArgv: ["--import", "tsx"],
+    // Logs go nowhere (as cheap as a log shipper reading stdout gets); errors stay visible.
+    stdio: ["ignore", "ignore", "inherit", "ipc"],
+  });
+  const waitFor = <T extends FromChild["type"]>(type: T): Promise<Extract<FromChild, { type: T }>> =>
+    new Promise((resolveMessage, reject) => {
+      const onMessage = (m: FromChild) => {
+        if (m.type === type || m.type === "error") {
+          cleanup();
+          if (m.type === "error") reject(new Error(`the ${config.mode} server failed: ${m.message}`));
+          else resolveMessage(m as Extract<FromChild, { type: T }>);
+        }
+      };
+      const onExit = (code: number | null) => {
+        cleanup();
+        reject(new Error(`the ${config.mode} server exited (code ${code}) before answering "${type}"`));
+      };
+      const cleanup = () => {
+        child.off("message", onMessage);
+        child.off("exit", onExit);
+      };
+      child.on("message", onMessage);
+      child.on("exit", onExit);
+    });
+  await waitFor("ready");
+  if (child.pid === undefined) throw new Error("the server process has no pid");
+  return {
+    pid: child.pid,
+    request: (message, answer) => {
+      const reply = waitFor(answer);
+      child.send(message);
+      return reply;
+    },
+    stop: async () => {
+      const exited = new Promise<void>((done) => child.once("exit", () => done()));
+      if (child.exitCode === null) {
+        await waitForStop(child);
+        await Promise.race([exited, new Promise((done) => setTimeout(done, 10_000))]);
+        if (child.exitCode === null) child.kill("SIGKILL");
+      }
+    },
+  };
+}
+
+async function waitForStop(child: ChildProcess): Promise<void> {
+  await new Promise<void>((done) => {
+    const onMessage = (m: FromChild) => {
+      if (m.type === "stopped" || m.type === "error") done();
+    };
+    child.on("message", onMessage);
+    child.once("exit", () => done());
+    child.send({ type: "stop" } satisfies ToChild);
+  });
+}
+
+/** Peak and current resident set size of a process, in MB (Linux). */
+function memoryOf(pid: number): { hwmMb: number; rssMb: number } {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN);
+  return { hwmMb: kb("VmHWM") / 1024, rssMb: kb("VmRSS") / 1024 };
+}
+
+// ---------------------------------------------------------------------------------------------
+// One run: the bare Probot baseline, then the App, the same load against both.
+
+interface Database {
+  dbOptions: OpenDbOptions;
+  cleanup(): Promise<void>;
+}
+
+async function prepareDatabase(kind: "pglite" | "postgres"): Promise<Database> {
+  if (kind === "pglite") {
+    const dir = mkdtempSync(join(tmpdir(), "trellis-bench-"));
+    return {
+      dbOptions: { dataDir: join(dir, "db") },
+      cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+    };
+  }
+  const fromEnv = process.env.DATABASE_URL;
+  if (fromEnv) {
+    // A schema of its own, dropped afterwards: the benchmark never touches the user's tables.
+    const schema = `bench_${randomUUID().replaceAll("-", "").slice(0, 16)}`;
+    return {
+      dbOptions: { databaseUrl: fromEnv, schema },
+      cleanup: async () => {
+        const client = new pg.Client({ connectionString: fromEnv });
+        await client.connect();
+        await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+        await client.end();
+      },
+    };
+  }
+  const bin = findPostgresBin();
+  if (!bin)
+    throw new Error("--db postgres needs DATABASE_URL or PostgreSQL server binaries (initdb, pg_ctl)");
+  const server = await startTemporaryPostgres(bin);
+  return { dbOptions: { databaseUrl: server.url }, cleanup: server.stop };
+}
+
+interface Phase {
+  load: LoadResult;
+  memory: { hwmMb: number; rssMb: number };
+}
+
+async function measure(
+  child: ChildHandle,
+  port: number,
+  warmup: Delivery[],
+  measured: Delivery[],
+  concurrency: number,
+): Promise<Phase> {
+  await sendAll(port, warmup, concurrency);
+  const load = await sendAll(port, measured, concurrency);
+  return { load, memory: memoryOf(child.pid) };
+}
+
+export async function runIngestBenchmark(
+  partial: Partial<IngestBenchOptions> = {},
+): Promise<IngestBenchResult> {
+  const options = { ...DEFAULT_OPTIONS, ...partial };
+  const all = bodies();
+  const warmupPlan = plan(all, options.warmup, 0, 1);
+  const measuredPlan = plan(all, options.deliveries, options.redeliveryShare, 2);
+  const github = await startGitHubStub();
+  const database = await prepareDatabase(options.db);
+  try {
+    const common = { github: github.url, logLevel: options.logLevel };
+
+    const bareConfig: ServeConfig = { mode: "bare", port: await freePort(), ...common };
+    const bare = await startChild(bareConfig);
+    let baseline: Phase;
+    try {
+      baseline = await measure(
+        bare,
+        bareConfig.port,
+        warmupPlan.deliveries,
+        measuredPlan.deliveries,
+        options.concurrency,
+      );
+    } finally {
+      await bare.stop();
+    }
+
+    const appConfig: ServeConfig = {
+      mode: "app",
+      port: await freePort(),
+      ...common,
+      dbOptions: database.dbOptions,
+    };
+    const app = await startChild(appConfig);
+    try {
+      const phase = await measure(
+        app,
+        appConfig.port,
+        warmupPlan.deliveries,
+        measuredPlan.deliveries,
+        options.concurrency,
+      );
+      const ids = [...new Set([...warmupPlan.deliveries, ...measuredPlan.deliveries].map((d) => d.id))];
+      const atEnd = await app.request({ type: "verify", ids }, "verified");
+      // Let the worker finish the backlog (bounded): not a target, but it shows whether it keeps up.
+      const drainStart = performance.now();
+      let last = atEnd;
+      while (last.done < last.eventKeys && performance.now() - drainStart < 60_000) {
+        await new Promise((done) => setTimeout(done, 200));
+        last = await app.request({ type: "verify", ids }, "verified");
+      }
+      const drainMs = performance.now() - drainStart;
+      const latencies = [...phase.load.latenciesMs].sort((a, b) => a - b);
+      const baseLatencies = [...baseline.load.latenciesMs].sort((a, b) => a - b);
+      const p99 = percentile(latencies, 99);
+      const baseP99 = percentile(baseLatencies, 99);
+      const unique = ids.length;
+      const result = {
+        p50_ms: round(percentile(latencies, 50)),
+        p99_ms: round(p99),
+        throughput_per_s: Math.round(options.deliveries / (phase.load.wallMs / 1000)),
+        baseline_p50_ms: round(percentile(baseLatencies, 50)),
+        baseline_p99_ms: round(baseP99),
+        baseline_throughput_per_s: Math.round(options.deliveries / (baseline.load.wallMs / 1000)),
+        p99_ratio: round(baseP99 > 0 ? p99 / baseP99 : Infinity),
+        rss_mb: round(phase.memory.hwmMb, 1),
+        baseline_rss_mb: round(baseline.memory.hwmMb, 1),
+        deliveries: options.deliveries,
+        unique_deliveries: measuredPlan.unique,
+        redeliveries: options.deliveries - measuredPlan.unique,
+        lost: unique - atEnd.recorded,
+        duplicates_applied:
+          Math.max(atEnd.eventRows - atEnd.eventKeys, 0) + Math.max(atEnd.eventKeys - unique, 0),
+        duplicates_detected: atEnd.duplicates,
+        errors: phase.load.errors,
+        baseline_errors: baseline.load.errors,
+        worker_done_at_end: atEnd.done,
+        worker_drain_ms: Math.round(last.done >= last.eventKeys ? drainMs : -1),
+        concurrency: options.concurrency,
+        db: options.db,
+      };
+      const targets = {
+        p99_ratio: result.p99_ratio <= TARGETS.p99Ratio,
+        throughput: result.throughput_per_s >= TARGETS.throughputPerS,
+        rss: result.rss_mb <= TARGETS.rssMb,
+        lost: result.lost === 0 && result.errors === 0,
+        duplicates_applied: result.duplicates_applied === 0,
+      };
+      return { ...result, targets, passed: Object.values(targets).every(Boolean) };
+    } finally {
+      await app.stop();
+    }
+  } finally {
+    await database.cleanup();
+    await github.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Command line.
+
+function parseArgs(argv: string[]): Partial<IngestBenchOptions> & { json: boolean } {
+  const out: Partial<IngestBenchOptions> & { json: boolean } = { json: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${arg} needs a value`);
+      return v;
+    };
+    const count = () => {
+      const n = Number(value());
+      if (!Number.isInteger(n) || n < 0) throw new Error(`${arg} needs a whole number`);
+      return n;
+    };
+    if (arg === "--json") out.json = true;
+    else if (arg === "--db") {
+      const v = value();
+      if (v !== "pglite" && v !== "postgres") throw new Error(`--db is pglite or postgres, not "${v}"`);
+      out.db = v;
+    } else if (arg === "--deliveries") out.deliveries = Math.max(1, count());
+    else if (arg === "--warmup") out.warmup = count();
+    else if (arg === "--concurrency") out.concurrency = Math.max(1, count());
+    else if (arg === "--redeliveries") out.redeliveryShare = Math.min(1, Number(value()));
+    else if (arg === "--log-level") out.logLevel = value();
+    else throw new Error(`unknown argument ${arg}`);
+  }
+  return out;
+}
+
+function report(r: IngestBenchResult): string {
+  const mark = (ok: boolean) => (ok ? "pass" : "MISS");
+  return [
+    `Webhook ingest, ${r.db}, ${r.deliveries} deliveries (${r.redeliveries} redelivered) at concurrency ${r.concurrency}, ${cpus().length} CPUs`,
+    `                 p50 ms   p99 ms   deliveries/s   peak RSS MB`,
+    `  Trellis App  ${String(r.p50_ms).padStart(7)}  ${String(r.p99_ms).padStart(7)}  ${String(r.throughput_per_s).padStart(13)}  ${String(r.rss_mb).padStart(12)}`,
+    `  bare Probot  ${String(r.baseline_p50_ms).padStart(7)}  ${String(r.baseline_p99_ms).padStart(7)}  ${String(r.baseline_throughput_per_s).padStart(13)}  ${String(r.baseline_rss_mb).padStart(12)}`,
+    `Database: ${r.unique_deliveries} unique measured ids; lost ${r.lost}, duplicates applied ${r.duplicates_applied}, duplicates detected ${r.duplicates_detected}/${r.redeliveries}, non-2xx ${r.errors}`,
+    `Worker: ${r.worker_done_at_end} events processed when the load ended; backlog drained in ${r.worker_drain_ms < 0 ? "(not within 60 s)" : `${r.worker_drain_ms} ms`}`,
+    `Targets:`,
+    `  ${mark(r.targets.p99_ratio)}  p99 ≤ ${TARGETS.p99Ratio} × bare Probot p99 (ratio ${r.p99_ratio})`,
+    `  ${mark(r.targets.throughput)}  ≥ ${TARGETS.throughputPerS} deliveries/s (${r.throughput_per_s})`,
+    `  ${mark(r.targets.rss)}  RSS ≤ ${TARGETS.rssMb} MB (${r.rss_mb})`,
+    `  ${mark(r.targets.lost)}  0 lost, every delivery answered 2xx (${r.lost} lost, ${r.errors} non-2xx)`,
+    `  ${mark(r.targets.duplicates_applied)}  0 duplicates applied (${r.duplicates_applied})`,
+  ].join("\n");
+}
+
+async function main(argv: string[]): Promise<void> {
+  const serveAt = argv.indexOf("--serve");
+  if (serveAt >= 0) {
+    await serve(JSON.parse(argv[serveAt + 1] ?? "{}") as ServeConfig);
+    return;
+  }
+  let args: ReturnType<typeof parseArgs>;
+  try {
+    args = parseArgs(argv);
+  } catch (error) {
+    console.error(`bench:ingest: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 2;
+    return;
+  }
+  const { json, ...options } = args;
+  const result = await runIngestBenchmark(options);
+  console.log(json ? JSON.stringify(result) : report(result));
+  process.exitCode = result.passed ? 0 : 1;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === SELF) {
+  main(process.argv.slice(2)).catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+    if (process.argv.includes("--serve")) process.exit(1);
+  });
+}
