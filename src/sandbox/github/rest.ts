@@ -177,7 +177,11 @@ export async function handleRequest(state: GitHubState, req: SandboxRequest): Pr
       login: loginOf(state, actor),
       base,
     };
-    const isAppRoute = decoded === "/app" || decoded.startsWith("/app/");
+    // App JWTs are for /app routes and the installation look-ups of a repository, org or user.
+    const isAppRoute =
+      decoded === "/app" ||
+      decoded.startsWith("/app/") ||
+      /^\/(repos\/[^/]+\/[^/]+|orgs\/[^/]+|users\/[^/]+)\/installation$/.test(decoded);
     if (actor.kind === "app" && !isAppRoute)
       return json(401, {
         message: "A JSON web token could not be decoded (only /app routes accept an App JWT)",

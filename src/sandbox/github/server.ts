@@ -1,0 +1,165 @@
+import { createServer } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { GitHubState, Repository, StateEvent, WorkflowRun } from "./state.js";
+import { onStateEvent } from "./state.js";
+import { handleRequest } from "./rest.js";
+import { completeWorkflowRun, rerequestCheckRun, SandboxError, startWorkflowRun } from "./mutations.js";
+import { githubOperations } from "./openapi.js";
+import { githubSchema } from "./graphql.js";
+import type { Delivery } from "./webhooks.js";
+import { buildPayload, deliver } from "./webhooks.js";
+
+/** One line of the request log (`--record`). */
+export interface RequestLogEntry {
+  method: string;
+  url: string;
+  body: unknown;
+  status: number;
+}
+
+export interface GitHubServerOptions {
+  port?: number;
+  /** Where webhooks go (the App's webhook URL) and the secret they are signed with; without it none are sent. */
+  webhook?: { url: string; secret: string };
+  onRequest?: (entry: RequestLogEntry) => void;
+  /** Called for each delivery made (for logs and tests). */
+  onDelivery?: (delivery: Delivery) => void;
+}
+
+export interface GitHubServer {
+  state: GitHubState;
+  /** http://127.0.0.1:<port> */
+  url: string;
+  /** The GitHub Enterprise-style REST base URL: `<url>/api/v3` (Probot's GHE_HOST / Octokit's baseUrl). */
+  apiUrl: string;
+  port: number;
+  /** Deliveries made so far, in order. */
+  deliveries: Delivery[];
+  /** POSTs a webhook to the App now, like GitHub (the payload is sent as given). */
+  emit(event: string, payload: Record<string, unknown>): Promise<Delivery>;
+  /** Resolves when every queued webhook has been delivered. */
+  idle(): Promise<void>;
+  /** Called for each `workflow_dispatch`; the handler runs the workflow and reports with `completeWorkflowRun`. */
+  onWorkflowDispatch(handler: (run: WorkflowRun, repo: Repository) => void): () => void;
+  startWorkflowRun(runId: number): WorkflowRun;
+  completeWorkflowRun(runId: number, result: Parameters<typeof completeWorkflowRun>[3]): WorkflowRun;
+  /** A human pressing "Re-run" on a check run. */
+  rerequestCheckRun(checkRunId: number, sender: string): void;
+  close(): Promise<void>;
+}
+
+export async function createGitHubServer(
+  state: GitHubState,
+  options: GitHubServerOptions = {},
+): Promise<GitHubServer> {
+  // Load GitHub's API descriptions before the first request rather than during it.
+  githubOperations();
+  githubSchema();
+
+  const deliveries: Delivery[] = [];
+  let queue: Promise<unknown> = Promise.resolve();
+  const send = (event: string, payload: Record<string, unknown>): Promise<Delivery> => {
+    const webhook = options.webhook;
+    const next = queue.then(async () => {
+      const delivery = webhook
+        ? await deliver(webhook, event, payload)
+        : { id: "", event, status: "error" as const, error: "no webhook configured" };
+      deliveries.push(delivery);
+      options.onDelivery?.(delivery);
+      return delivery;
+    });
+    queue = next;
+    return next;
+  };
+  // Deliveries go out in the order the state changed, one at a time, as GitHub's are (roughly) ordered.
+  const unsubscribe = onStateEvent(state, (event: StateEvent) => {
+    if (options.webhook) void send(event.name, buildPayload(state, event));
+  });
+
+  const server: Server = createServer((req, res) => void serve(req, res));
+  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const raw = Buffer.concat(chunks).toString("utf8");
+    let status = 500;
+    let logged: unknown = raw === "" ? undefined : raw;
+    try {
+      logged = raw === "" ? undefined : (JSON.parse(raw) as unknown);
+    } catch {
+      // logged as text
+    }
+    try {
+      const response = await handleRequest(state, {
+        method: req.method ?? "GET",
+        path: req.url ?? "/",
+        headers: req.headers,
+        body: raw,
+      });
+      status = response.status;
+      const headers = { ...response.headers, "x-github-request-id": `SANDBOX:${Date.now().toString(16)}` };
+      if (response.body === undefined) res.writeHead(status, headers).end();
+      else if (response.body instanceof Uint8Array) res.writeHead(status, headers).end(response.body);
+      else if (typeof response.body === "string") res.writeHead(status, headers).end(response.body);
+      else res.writeHead(status, headers).end(JSON.stringify(response.body));
+    } catch (error) {
+      status = 500;
+      res
+        .writeHead(500, { "content-type": "application/json" })
+        .end(JSON.stringify({ message: `Sandbox error: ${String(error)}` }));
+    } finally {
+      options.onRequest?.({ method: req.method ?? "GET", url: req.url ?? "/", body: logged, status });
+    }
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, "127.0.0.1", () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${port}`;
+  state.apiBase = `${url}/api/v3`;
+  state.htmlBase = `${url}/_sandbox/web`;
+
+  const runRepo = (runId: number): Repository => {
+    for (const repo of state.repos.values()) if (repo.workflowRuns.has(runId)) return repo;
+    throw new SandboxError(404, `no workflow run ${runId}`);
+  };
+  const checkRepo = (id: number): Repository => {
+    for (const repo of state.repos.values()) if (repo.checkRuns.has(id)) return repo;
+    throw new SandboxError(404, `no check run ${id}`);
+  };
+
+  return {
+    state,
+    url,
+    apiUrl: `${url}/api/v3`,
+    port,
+    deliveries,
+    emit: (event, payload) => send(event, payload),
+    idle: async () => {
+      // Deliveries may cause requests that queue further deliveries; wait until the queue stops growing.
+      for (;;) {
+        const current = queue;
+        await current;
+        await new Promise((r) => setTimeout(r, 10));
+        if (current === queue) return;
+      }
+    },
+    onWorkflowDispatch: (handler) => {
+      state.dispatchHandlers.add(handler);
+      return () => state.dispatchHandlers.delete(handler);
+    },
+    startWorkflowRun: (runId) => startWorkflowRun(state, runRepo(runId), runId),
+    completeWorkflowRun: (runId, result) => completeWorkflowRun(state, runRepo(runId), runId, result),
+    rerequestCheckRun: (id, sender) => {
+      rerequestCheckRun(state, checkRepo(id), id, sender);
+    },
+    close: async () => {
+      unsubscribe();
+      await queue;
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+    },
+  };
+}
