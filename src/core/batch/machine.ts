@@ -1,0 +1,529 @@
+/**
+ * The batch reducer: `(state, event) → (state, effects)` for one tracking issue's batch of tickets.
+ * Pure: time comes from events, run ids from `ctx`. The planner (parse/schedule) decides what may start;
+ * this module keeps the batch's state, turns ticket outcomes into the next starts, and says what the shell
+ * must do (create or look up ticket issues, link them, start or abort ticket runs, refresh the status comment).
+ */
+import type { RunStatus } from "../model.js";
+import { inline } from "../render.js";
+import { displayTicket, parseTaskList, validateBatch, type IssueRef, type Ticket } from "./parse.js";
+import { blockedBy, nextToStart, STRATEGIES, type Strategy } from "./schedule.js";
+
+export type TicketStatus = "waiting" | "running" | "done" | "failed";
+
+export interface BatchTicket {
+  key: string;
+  /** As written: "#12", the bracket key, or for plain text the key "t<line>". */
+  ref: string;
+  kind: "issue" | "keyed" | "text";
+  title: string;
+  deps: string[];
+  estimate: number;
+  line: number;
+  /** The box was checked in the task list: done from the start. */
+  checked: boolean;
+  /** The issue the ticket is (a reference) or became (raw text); set once known. */
+  issue?: number;
+  /** Its REST id (sub-issues and "blocked by" take it). */
+  issueId?: number;
+  /** The ticket issue's own `workflow:` template, when it has one the repository knows. */
+  workflow?: string;
+  status: TicketStatus;
+  runId?: string;
+  /** A view of the ticket's run, for the status comment. */
+  stage?: string;
+  agent?: string;
+  prNumber?: number;
+  check?: string;
+  costUsd: number;
+  startedAt?: number;
+  finishedAt?: number;
+  reason?: string;
+}
+
+export type BatchStatus = "creating" | "active" | "succeeded" | "failed" | "aborted";
+
+export interface BatchState {
+  id: string;
+  repo: { owner: string; name: string };
+  trackingIssue: number;
+  title: string;
+  status: BatchStatus;
+  /** Paused by `/hold` or by removing the batch label: running tickets go on, nothing new starts. */
+  held: boolean;
+  strategy: Strategy;
+  parallel: number;
+  batchSize: number;
+  tickets: BatchTicket[];
+  createdAt: number;
+  updatedAt: number;
+  reason?: string;
+  /** Count of reducer steps that emitted effects; effect keys derive from it so none repeats. */
+  seq: number;
+}
+
+export type BatchEvent =
+  /** The ticket's issue was created (raw text) or looked up (a reference). */
+  | {
+      type: "ticket_issue";
+      at: number;
+      ticket: string;
+      issue: number;
+      issueId: number;
+      title?: string;
+      workflow?: string;
+    }
+  /** A ticket's run changed: its status and what a human would want to see of it. */
+  | {
+      type: "run_update";
+      at: number;
+      runId: string;
+      status: RunStatus;
+      stage?: string;
+      agent?: string;
+      prNumber?: number;
+      check?: string;
+      costUsd: number;
+      reason?: string;
+    }
+  | { type: "replan"; at: number; actor: string; strategy?: Strategy; parallel?: number }
+  | { type: "hold"; at: number; actor: string; reason?: string }
+  | { type: "unhold"; at: number; actor: string }
+  | { type: "abort"; at: number; actor: string; reason: string }
+  /** `/status`: re-render the status comment. */
+  | { type: "refresh"; at: number; actor: string };
+
+export type BatchEffect =
+  /** Find the ticket's issue (a reference: GET it; raw text: create it, unless one carries its marker). */
+  | { type: "batch_issue"; key: string; ticket: string; create?: { title: string; body: string } }
+  /** Make the ticket a sub-issue of the tracking issue and record its "blocked by" relations. */
+  | {
+      type: "batch_link";
+      key: string;
+      ticket: string;
+      issue: { number: number; id: number };
+      blockedBy: { number: number; id: number }[];
+    }
+  /** Start a run of the ticket's workflow on its issue (applied by the shell in the same transaction). */
+  | {
+      type: "start_ticket";
+      key: string;
+      ticket: string;
+      runId: string;
+      issue: number;
+      title: string;
+      workflow?: string;
+    }
+  /** Abort a ticket's run (applied by the shell in the same transaction). */
+  | { type: "abort_ticket"; key: string; ticket: string; runId: string; reason: string }
+  /** Re-render and upsert the tracking issue's status comment. */
+  | { type: "batch_status"; key: string }
+  | { type: "reply"; key: string; body: string }
+  | { type: "audit"; key: string; actor: string; action: string; detail: Record<string, unknown> };
+
+export interface BatchContext {
+  newRunId: () => string;
+}
+
+export interface BatchOutput {
+  state: BatchState;
+  effects: BatchEffect[];
+}
+
+export const BATCH_ACTOR = "trellis";
+
+// ---------------------------------------------------------------------------------------------
+// Views
+
+export const isBatchTerminal = (s: BatchState): boolean =>
+  s.status === "succeeded" || s.status === "failed" || s.status === "aborted";
+
+/** The status stored in the batches table: terminal states win over a hold. */
+export const storedStatus = (s: BatchState): string => (s.held && !isBatchTerminal(s) ? "held" : s.status);
+
+/** The tickets as the planner sees them (a checked box is done). */
+export function plannerTickets(state: BatchState): Ticket[] {
+  return state.tickets.map((t) => ({
+    key: t.key,
+    ref: t.ref,
+    kind: t.kind,
+    title: t.title,
+    deps: t.deps,
+    estimate: t.estimate,
+    done: t.checked,
+    line: t.line,
+  }));
+}
+
+export function batchProgress(state: BatchState): { running: string[]; done: string[]; failed: string[] } {
+  const of = (s: TicketStatus) => state.tickets.filter((t) => t.status === s).map((t) => t.key);
+  return { running: of("running"), done: of("done"), failed: of("failed") };
+}
+
+/** Tickets that can never start because something they (transitively) depend on failed. */
+export function blockedTickets(state: BatchState): Map<string, string[]> {
+  return blockedBy(plannerTickets(state), batchProgress(state).failed);
+}
+
+export const batchCost = (s: BatchState): number => s.tickets.reduce((sum, t) => sum + t.costUsd, 0);
+
+/** Whether a ticket needs an issue before the batch can run: every reference, and raw text still to do. */
+const needsIssue = (t: BatchTicket): boolean => t.kind === "issue" || !t.checked;
+
+// ---------------------------------------------------------------------------------------------
+// Creation
+
+export interface CreateBatchInput {
+  id: string;
+  repo: { owner: string; name: string };
+  trackingIssue: number;
+  title: string;
+  /** The tracking issue's body: its task list is the batch. */
+  body: string;
+  strategy: Strategy;
+  parallel: number;
+  batchSize: number;
+  at: number;
+  actor: string;
+}
+
+export type CreateBatchOutcome = ({ ok: true } & BatchOutput) | { ok: false; errors: string[] };
+
+/**
+ * Parses and validates the task list; on any problem returns every one of them and creates nothing.
+ * Otherwise the batch starts in `creating`: each ticket's issue is created or looked up first.
+ */
+export function createBatch(input: CreateBatchInput): CreateBatchOutcome {
+  const parsed = parseTaskList(input.body, { repo: input.repo });
+  const errors = parsed.errors.map((e) => (e.line > 0 ? `line ${e.line}: ${e.message}` : e.message));
+  if (parsed.tickets.length === 0 && errors.length === 0)
+    errors.push("the issue has no task list: write one ticket per line as `- [ ] …`");
+  const validation = validateBatch(parsed.tickets);
+  if (!validation.ok) errors.push(...validation.errors);
+  for (const t of parsed.tickets) {
+    if (t.issue && t.key !== `#${t.issue.number}`)
+      errors.push(
+        `line ${t.line}: ${displayTicket(t)} is in another repository; batch tickets must be issues of this repository`,
+      );
+  }
+  if (errors.length > 0) return { ok: false, errors };
+
+  const tickets: BatchTicket[] = parsed.tickets.map((t) => ({
+    key: t.key,
+    ref: t.ref,
+    kind: t.kind ?? "text",
+    title: t.title,
+    deps: [...t.deps],
+    estimate: t.estimate,
+    line: t.line,
+    checked: t.done,
+    ...(t.issue ? { issue: (t.issue as IssueRef).number } : {}),
+    status: t.done ? "done" : "waiting",
+    costUsd: 0,
+  }));
+  const state: BatchState = {
+    id: input.id,
+    repo: { ...input.repo },
+    trackingIssue: input.trackingIssue,
+    title: input.title,
+    status: "creating",
+    held: false,
+    strategy: input.strategy,
+    parallel: input.parallel,
+    batchSize: input.batchSize,
+    tickets,
+    createdAt: input.at,
+    updatedAt: input.at,
+    seq: 0,
+  };
+  const step = new Step(state, input.at, { newRunId: () => "" });
+  step.audit(input.actor, "batch_created", {
+    tickets: tickets.length,
+    strategy: state.strategy,
+    parallel: state.parallel,
+  });
+  for (const t of tickets) {
+    if (!needsIssue(t)) continue;
+    step.effects.push({
+      type: "batch_issue",
+      key: `batch:${state.id}:issue:${t.key}`,
+      ticket: t.key,
+      ...(t.kind === "issue" ? {} : { create: ticketIssue(state, t) }),
+    });
+  }
+  // A task list of checked boxes only has nothing to create: go straight on.
+  if (!tickets.some(needsIssue)) {
+    activate(step);
+    schedule(step);
+  }
+  step.effects.push({ type: "batch_status", key: `batch:${state.id}:status:${step.seq + 1}` });
+  step.state.seq = step.seq + 1;
+  return { ok: true, state: step.state, effects: step.effects };
+}
+
+/** A raw ticket becomes an issue verbatim, linked back to its tracking issue. */
+function ticketIssue(state: BatchState, t: BatchTicket): { title: string; body: string } {
+  const title = t.title || `Ticket ${t.ref}`;
+  const lines = [
+    title,
+    "",
+    `Part of #${state.trackingIssue} (batch ticket ${t.kind === "keyed" ? `\`${t.key}\`` : `on line ${t.line}`}, estimate ${t.estimate}).`,
+  ];
+  return { title, body: lines.join("\n") };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The reducer
+
+class Step {
+  readonly effects: BatchEffect[] = [];
+  seq: number;
+  constructor(
+    readonly state: BatchState,
+    readonly at: number,
+    readonly ctx: BatchContext,
+  ) {
+    this.seq = state.seq;
+  }
+  key(what: string): string {
+    return `batch:${this.state.id}:${this.seq + 1}:${what}`;
+  }
+  reply(body: string): void {
+    this.effects.push({ type: "reply", key: this.key(`reply:${this.effects.length}`), body });
+  }
+  audit(actor: string, action: string, detail: Record<string, unknown> = {}): void {
+    this.effects.push({
+      type: "audit",
+      key: this.key(`audit:${this.effects.length}`),
+      actor,
+      action,
+      detail: { batch: this.state.id, ...detail },
+    });
+  }
+}
+
+/** Every ticket has its issue: link them all, and start what may start. */
+function activate(step: Step): void {
+  const s = step.state;
+  s.status = "active";
+  const byKey = new Map(s.tickets.map((t) => [t.key, t]));
+  for (const t of s.tickets) {
+    if (t.issue === undefined || t.issueId === undefined) continue;
+    const blockers = t.deps
+      .map((d) => byKey.get(d))
+      .filter((d): d is BatchTicket => d?.issue !== undefined && d.issueId !== undefined)
+      .map((d) => ({ number: d.issue as number, id: d.issueId as number }));
+    step.effects.push({
+      type: "batch_link",
+      key: `batch:${s.id}:link:${t.key}`,
+      ticket: t.key,
+      issue: { number: t.issue, id: t.issueId },
+      blockedBy: blockers,
+    });
+  }
+}
+
+/** Starts what the planner allows now and ends the batch when nothing more can happen. */
+function schedule(step: Step): void {
+  const s = step.state;
+  if (s.status !== "active") return;
+  if (!s.held) {
+    const keys = nextToStart(plannerTickets(s), batchProgress(s), {
+      strategy: s.strategy,
+      parallel: s.parallel,
+      batchSize: Math.min(s.batchSize, s.parallel),
+    });
+    for (const key of keys) {
+      const t = s.tickets.find((x) => x.key === key);
+      if (!t || t.issue === undefined) continue;
+      const runId = step.ctx.newRunId();
+      t.status = "running";
+      t.runId = runId;
+      t.startedAt = step.at;
+      delete t.reason;
+      step.effects.push({
+        type: "start_ticket",
+        key: `batch:${s.id}:start:${t.key}:${runId}`,
+        ticket: t.key,
+        runId,
+        issue: t.issue,
+        title: t.title || `Ticket ${t.ref}`,
+        ...(t.workflow ? { workflow: t.workflow } : {}),
+      });
+    }
+  }
+  const progress = batchProgress(s);
+  if (progress.running.length > 0) return;
+  const blocked = blockedTickets(s);
+  const open = s.tickets.filter((t) => t.status === "waiting" && !blocked.has(t.key));
+  if (open.length > 0) return;
+  const failed = progress.failed.length;
+  s.status = failed === 0 ? "succeeded" : "failed";
+  const done = progress.done.length;
+  if (failed === 0) {
+    step.reply(`✅ Batch finished: all ${done} ticket${done === 1 ? "" : "s"} done.`);
+  } else {
+    s.reason = `${failed} ticket${failed === 1 ? "" : "s"} failed${blocked.size > 0 ? `, ${blocked.size} blocked` : ""}`;
+    step.reply(
+      `❌ Batch finished: ${done} done, ${s.reason}. Retry a failed ticket's run on its issue with \`/retry\`, or fix the task list and label the issue again.`,
+    );
+  }
+  step.audit(BATCH_ACTOR, `batch_${s.status}`, { done, failed, blocked: blocked.size });
+}
+
+function ticketIssueEvent(step: Step, e: Extract<BatchEvent, { type: "ticket_issue" }>): void {
+  const s = step.state;
+  const t = s.tickets.find((x) => x.key === e.ticket);
+  if (!t) return;
+  t.issue = e.issue;
+  t.issueId = e.issueId;
+  if (e.title && !t.title) t.title = e.title;
+  if (e.workflow) t.workflow = e.workflow;
+  if (s.status !== "creating") return;
+  if (s.tickets.every((x) => !needsIssue(x) || x.issueId !== undefined)) {
+    activate(step);
+    schedule(step);
+  }
+}
+
+function runUpdate(step: Step, e: Extract<BatchEvent, { type: "run_update" }>): void {
+  const t = step.state.tickets.find((x) => x.runId === e.runId);
+  if (!t) return;
+  t.costUsd = e.costUsd;
+  for (const field of ["stage", "agent", "check", "prNumber"] as const) {
+    if (e[field] === undefined) continue;
+    (t as unknown as Record<string, unknown>)[field] = e[field];
+  }
+  if (t.status !== "running") return;
+  if (e.status === "succeeded") {
+    t.status = "done";
+    t.finishedAt = e.at;
+  } else if (e.status === "failed" || e.status === "aborted") {
+    t.status = "failed";
+    t.finishedAt = e.at;
+    t.reason = e.reason ?? `run ${e.status}`;
+    step.audit(BATCH_ACTOR, "ticket_failed", { ticket: t.key, run: e.runId, status: e.status });
+  } else {
+    return;
+  }
+  schedule(step);
+}
+
+function replan(step: Step, e: Extract<BatchEvent, { type: "replan" }>): void {
+  const s = step.state;
+  if (isBatchTerminal(s)) {
+    step.reply(
+      `This batch has already ${s.status === "aborted" ? "been aborted" : "finished"}; nothing to re-plan.`,
+    );
+    return;
+  }
+  const before = { strategy: s.strategy, parallel: s.parallel };
+  if (e.strategy !== undefined) s.strategy = e.strategy;
+  if (e.parallel !== undefined) s.parallel = e.parallel;
+  step.audit(e.actor, "batch_replanned", { before, after: { strategy: s.strategy, parallel: s.parallel } });
+  schedule(step);
+}
+
+function hold(step: Step, e: Extract<BatchEvent, { type: "hold" }>): void {
+  const s = step.state;
+  if (isBatchTerminal(s) || s.held) return void step.audit(e.actor, "batch_hold_ignored");
+  s.held = true;
+  if (e.reason) s.reason = e.reason;
+  step.audit(e.actor, "batch_held", e.reason ? { reason: e.reason } : {});
+}
+
+function unhold(step: Step, e: Extract<BatchEvent, { type: "unhold" }>): void {
+  const s = step.state;
+  if (isBatchTerminal(s) || !s.held) return void step.audit(e.actor, "batch_unhold_ignored");
+  s.held = false;
+  delete s.reason;
+  step.audit(e.actor, "batch_unheld");
+  schedule(step);
+}
+
+function abort(step: Step, e: Extract<BatchEvent, { type: "abort" }>): void {
+  const s = step.state;
+  if (isBatchTerminal(s)) return void step.audit(e.actor, "batch_abort_ignored");
+  s.status = "aborted";
+  s.reason = e.reason;
+  for (const t of s.tickets) {
+    if (t.status !== "running" || !t.runId) continue;
+    t.status = "failed";
+    t.finishedAt = e.at;
+    t.reason = `batch aborted: ${e.reason}`;
+    step.effects.push({
+      type: "abort_ticket",
+      key: `batch:${s.id}:abort:${t.key}`,
+      ticket: t.key,
+      runId: t.runId,
+      reason: `batch #${s.trackingIssue} aborted: ${e.reason}`,
+    });
+  }
+  step.audit(e.actor, "batch_aborted", { reason: e.reason });
+}
+
+// What a human sees in the status comment; when it changes, the comment is re-rendered.
+const visible = (s: BatchState): string =>
+  JSON.stringify([s.status, s.held, s.reason, s.strategy, s.parallel, s.tickets]);
+
+/** Never throws: an event that does not apply leaves the state as it was. */
+export function reduceBatch(state: BatchState, event: BatchEvent, ctx: BatchContext): BatchOutput {
+  const next = structuredClone(state);
+  const step = new Step(next, event.at, ctx);
+  try {
+    switch (event.type) {
+      case "ticket_issue":
+        ticketIssueEvent(step, event);
+        break;
+      case "run_update":
+        runUpdate(step, event);
+        break;
+      case "replan":
+        replan(step, event);
+        break;
+      case "hold":
+        hold(step, event);
+        break;
+      case "unhold":
+        unhold(step, event);
+        break;
+      case "abort":
+        abort(step, event);
+        break;
+      case "refresh":
+        step.effects.push({ type: "batch_status", key: step.key("status") });
+        break;
+    }
+  } catch (error) {
+    const fallback = new Step(structuredClone(state), event.at, ctx);
+    fallback.audit(BATCH_ACTOR, "batch_reducer_error", {
+      event: event.type,
+      message: error instanceof Error ? error.message : String(error),
+    });
+    fallback.state.seq = fallback.seq + 1;
+    return { state: fallback.state, effects: fallback.effects };
+  }
+  const changed = visible(next) !== visible(state);
+  if (changed && !step.effects.some((x) => x.type === "batch_status"))
+    step.effects.push({ type: "batch_status", key: step.key("status") });
+  if (step.effects.length === 0 && !changed) return { state, effects: [] };
+  next.seq = step.seq + 1;
+  next.updatedAt = Math.max(state.updatedAt, event.at);
+  return { state: next, effects: step.effects };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers for the shell
+
+export function isStrategy(s: string): s is Strategy {
+  return (STRATEGIES as readonly string[]).includes(s);
+}
+
+/** The refusal reply for a task list that cannot become a batch. */
+export function refusalBody(errors: readonly string[]): string {
+  return [
+    "Trellis can't start this batch; nothing was created. Fix the task list and label the issue again:",
+    "",
+    ...errors.map((e) => `- ${inline(e, 500)}`),
+  ].join("\n");
+}
