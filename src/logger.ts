@@ -28,21 +28,17 @@ export const REDACT_PATHS = [
 ];
 
 /** Strings that look like credentials are masked even where they hide inside messages. */
-const SECRET_PATTERNS: RegExp[] = [
-  /gh[pousr]_[A-Za-z0-9]{20,}/g,
-  /github_pat_[A-Za-z0-9_]{20,}/g,
-  /sk-ant-[A-Za-z0-9_-]{10,}/g,
-  /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g,
-  /(postgres(?:ql)?:\/\/[^:/\s]+:)[^@\s]+@/g,
-  /(\bBearer\s+)[A-Za-z0-9._-]{12,}/gi,
+const SECRET_PATTERNS: [RegExp, string][] = [
+  [/gh[pousr]_[A-Za-z0-9]{20,}/g, "[REDACTED]"],
+  [/github_pat_[A-Za-z0-9_]{20,}/g, "[REDACTED]"],
+  [/sk-ant-[A-Za-z0-9_-]{10,}/g, "[REDACTED]"],
+  [/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g, "[REDACTED]"],
+  [/(postgres(?:ql)?:\/\/[^:/\s]+:)[^@\s]+@/g, "$1[REDACTED]@"],
+  [/(\bBearer\s+)[A-Za-z0-9._-]{12,}/gi, "$1[REDACTED]"],
 ];
 
 export function scrubSecrets(text: string): string {
-  return SECRET_PATTERNS.reduce(
-    (t, re) =>
-      t.replace(re, (_m, keep?: string) => (typeof keep === "string" ? `${keep}[REDACTED]` : "[REDACTED]")),
-    text,
-  );
+  return SECRET_PATTERNS.reduce((t, [re, replacement]) => t.replace(re, replacement), text);
 }
 
 export function createLogger(options: { level?: string; destination?: pino.DestinationStream } = {}): Logger {
