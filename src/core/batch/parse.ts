@@ -73,7 +73,8 @@ const DEP_CLAUSE = new RegExp(
   String.raw`(?<![\w])(?:depends\s+on|blocked\s+by|after)(?::\s*|\s+)(${ANY_REF_NC}(?:${SEP}${ANY_REF_NC})*)`,
   "gi",
 );
-const ONE_REF = new RegExp(ANY_REF, "gi");
+const SPLIT_SEP = new RegExp(SEP, "i");
+const EXACT_REF = new RegExp(`^${ANY_REF}$`, "i");
 const LEADING_REF = new RegExp(String.raw`^${ANY_REF}(?=\s|$|[:.,;—–-])`, "i");
 const ESTIMATE = /(?<![\w])est(?:imate)?\s*[:=]\s*([^\s,;)]*)/gi;
 const MAY_HAVE_DEPS = /depends|blocked|after/i;
@@ -168,7 +169,10 @@ function parseContent(content: string, line: number, repo: ParseOptions["repo"])
   // Cheap pre-checks: most lines have no clause, and the clause patterns are the costly part of a parse.
   if (MAY_HAVE_DEPS.test(rest))
     rest = rest.replace(DEP_CLAUSE, (_whole, list: string) => {
-      for (const m of list.matchAll(ONE_REF)) {
+      // The clause pattern has already checked the list's shape: split on separators, read each piece.
+      for (const piece of list.split(SPLIT_SEP)) {
+        const m = EXACT_REF.exec(piece);
+        if (!m) continue;
         const k = refKey(refFromMatch(m), repo);
         if (!deps.includes(k)) deps.push(k);
       }
