@@ -2,6 +2,7 @@
  * One database interface over two engines: a PostgreSQL server through node-postgres (`DATABASE_URL`)
  * or an embedded PGlite database in a data directory (zero set-up). The same SQL runs on both.
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import { mkdir } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
@@ -175,12 +176,26 @@ async function openPglite(dataDir: string): Promise<Db> {
   }
   const lite = await PGlite.create(dataDir, {
     parsers: { [INT8_OID]: toNumber, [NUMERIC_OID]: toNumber },
+    // PostgreSQL's default 128 MB of shared buffers lives inside the wasm heap; Trellis' working set
+    // is small, and 16 MB takes the App's resident memory from ~290 MB to ~170 MB.
+    postgresqlconf: ["shared_buffers=16MB"],
   });
 
   // PGlite is a single connection. Its own mutex keeps a transaction's statements together; the
   // queue here makes that explicit and keeps our ordering FIFO across concurrent callers.
   let queue: Promise<unknown> = Promise.resolve();
+  // Using the database (not `tx`) inside a transaction callback would wait for itself forever; the
+  // async context tells us, so that mistake fails fast instead. The flag object is switched off at
+  // the end, so work merely started inside a transaction may use the database afterwards.
+  const inTransaction = new AsyncLocalStorage<{ active: boolean }>();
   const serialised = <T>(task: () => Promise<T>): Promise<T> => {
+    if (inTransaction.getStore()?.active) {
+      return Promise.reject(
+        new Error(
+          "PGlite: the database was used inside its own transaction; use the transaction handle (tx)",
+        ),
+      );
+    }
     const next = queue.then(task, task);
     queue = next.then(
       () => undefined,
@@ -213,7 +228,17 @@ async function openPglite(dataDir: string): Promise<Db> {
       serialised(async () => {
         await lite.exec(sql);
       }),
-    transaction: (fn) => serialised(() => lite.transaction((tx) => fn(txDb(tx, 0)))),
+    transaction: (fn) =>
+      serialised(() =>
+        lite.transaction(async (tx) => {
+          const flag = { active: true };
+          try {
+            return await inTransaction.run(flag, () => fn(txDb(tx, 0)));
+          } finally {
+            flag.active = false;
+          }
+        }),
+      ),
     close: () => serialised(() => lite.close()),
   };
 }

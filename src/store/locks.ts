@@ -12,3 +12,11 @@ const AGGREGATE_LOCK = 7_357_002;
 export async function lockAggregate(tx: Db, key: string): Promise<void> {
   await tx.query("SELECT pg_advisory_xact_lock($1, hashtext($2))", [AGGREGATE_LOCK, key]);
 }
+
+/**
+ * Locks several aggregates (e.g. a ticket's run and its batch) in one canonical order, so two
+ * transactions locking the same pair from different ends cannot deadlock.
+ */
+export async function lockAggregates(tx: Db, keys: Iterable<string>): Promise<void> {
+  for (const key of [...new Set(keys)].sort()) await lockAggregate(tx, key);
+}

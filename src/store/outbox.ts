@@ -180,6 +180,41 @@ export async function failEffect(db: Db, id: number, error: unknown, options: Fa
 }
 
 /**
+ * Extends a running row's lease (a heartbeat for slow effects). Returns false when the worker no
+ * longer holds the row, in which case it should stop: another worker may have reclaimed it.
+ */
+export async function extendLease(db: Db, id: number, workerId: string, leaseMs: number): Promise<boolean> {
+  const r = await db.query(
+    `UPDATE outbox SET locked_until = now() + $3 * interval '1 millisecond'
+      WHERE id = $1 AND status = 'running' AND locked_by = $2`,
+    [id, workerId, Math.max(0, leaseMs)],
+  );
+  return r.rowCount > 0;
+}
+
+/**
+ * Hands a worker's running rows back at once (graceful shutdown), without counting the claim as an
+ * attempt. Returns how many rows were released.
+ */
+export async function releaseEffects(db: Db, workerId: string): Promise<number> {
+  const r = await db.query(
+    `UPDATE outbox SET status = 'pending', locked_by = NULL, locked_until = NULL,
+            attempts = GREATEST(attempts - 1, 0)
+      WHERE status = 'running' AND locked_by = $1`,
+    [workerId],
+  );
+  return r.rowCount;
+}
+
+/** Deletes finished rows (done or failed) older than `before`; keys become reusable. */
+export async function pruneOutbox(db: Db, before: Date): Promise<number> {
+  const r = await db.query("DELETE FROM outbox WHERE status IN ('done', 'failed') AND done_at < $1", [
+    before,
+  ]);
+  return r.rowCount;
+}
+
+/**
  * Milliseconds until some row becomes claimable (0 if one is now), or null when nothing is open:
  * lets a worker sleep until the next retry or lease expiry instead of polling.
  */

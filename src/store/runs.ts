@@ -45,9 +45,14 @@ interface RunRecord {
 const toStored = (r: RunRecord): StoredRun => ({ state: r.state, version: r.version, batchId: r.batch_id });
 
 export async function insertRun(tx: Db, state: RunState, options: { batchId?: string } = {}): Promise<void> {
+  const p = projection(state);
   await tx.query(
-    `INSERT INTO runs (id, repo, issue, status, state, batch_id, cost_usd, version, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9)`,
+    `WITH written AS (
+       INSERT INTO runs (id, repo, issue, status, state, batch_id, cost_usd, version, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9)
+       RETURNING id, version)
+     ${projectCtes({ updatedAt: 9, stages: 10, attempts: 11 })}
+     SELECT version FROM written`,
     [
       state.id,
       repoKey(state.repo),
@@ -58,9 +63,10 @@ export async function insertRun(tx: Db, state: RunState, options: { batchId?: st
       state.costUsd,
       new Date(state.createdAt),
       new Date(state.updatedAt),
+      p.stages,
+      p.attempts,
     ],
   );
-  await projectRun(tx, state);
 }
 
 export async function getRun(
@@ -121,11 +127,16 @@ export async function saveRun(
   state: RunState,
   options: { expectedVersion?: number; batchId?: string | null } = {},
 ): Promise<number> {
+  const p = projection(state);
+  // One statement for the state and its projections: the delivery path makes few round trips.
   const r = await tx.query<{ version: number }>(
-    `UPDATE runs SET status = $2, state = $3, cost_usd = $4, updated_at = $5, version = version + 1,
-            batch_id = CASE WHEN $7::boolean THEN $8 ELSE batch_id END
-      WHERE id = $1 AND ($6::integer IS NULL OR version = $6)
-      RETURNING version`,
+    `WITH written AS (
+       UPDATE runs SET status = $2, state = $3, cost_usd = $4, updated_at = $5, version = version + 1,
+              batch_id = CASE WHEN $7::boolean THEN $8 ELSE batch_id END
+        WHERE id = $1 AND ($6::integer IS NULL OR version = $6)
+        RETURNING id, version)
+     ${projectCtes({ updatedAt: 5, stages: 9, attempts: 10 })}
+     SELECT version FROM written`,
     [
       state.id,
       state.status,
@@ -135,6 +146,8 @@ export async function saveRun(
       options.expectedVersion ?? null,
       options.batchId !== undefined,
       options.batchId ?? null,
+      p.stages,
+      p.attempts,
     ],
   );
   const row = r.rows[0];
@@ -142,7 +155,6 @@ export async function saveRun(
     const current = await tx.query<{ version: number }>("SELECT version FROM runs WHERE id = $1", [state.id]);
     throw new StaleRunError(state.id, options.expectedVersion, current.rows[0]?.version);
   }
-  await projectRun(tx, state);
   return row.version;
 }
 
@@ -154,24 +166,41 @@ export function attemptStatus(attempt: RunState["stages"][string]["attempts"][nu
   return "dispatched";
 }
 
-// Two statements whatever the number of stages and attempts: the delivery path stays fast.
-async function projectRun(tx: Db, state: RunState): Promise<void> {
+/**
+ * Upserts of the stages and attempts projections, as CTEs that run only when the run row was
+ * written (CTE `written`), given the positions of the parameters they read.
+ */
+const projectCtes = (p: { updatedAt: number; stages: number; attempts: number }): string => `,
+     projected_stages AS (
+       INSERT INTO stages (run_id, stage, status, profile, updated_at)
+       SELECT w.id, x.e->>'stage', x.e->>'status', x.e->>'profile', $${p.updatedAt}
+         FROM written w, jsonb_array_elements($${p.stages}::jsonb) AS x(e)
+       ON CONFLICT (run_id, stage) DO UPDATE
+         SET status = EXCLUDED.status, profile = EXCLUDED.profile, updated_at = EXCLUDED.updated_at
+         WHERE stages.status IS DISTINCT FROM EXCLUDED.status OR stages.profile IS DISTINCT FROM EXCLUDED.profile),
+     projected_attempts AS (
+       INSERT INTO attempts (id, run_id, stage, number, profile, reviewer, status, run_url,
+                             dispatched_at, started_at, finished_at, cost_usd, input_tokens, output_tokens)
+       SELECT x.id, w.id, x.stage, x.number, x.profile, x.reviewer, x.status, x.run_url,
+              x.dispatched_at, x.started_at, x.finished_at, x.cost_usd, x.input_tokens, x.output_tokens
+         FROM written w, jsonb_to_recordset($${p.attempts}::jsonb) AS x(id text, stage text, number integer, profile text,
+              reviewer text, status text, run_url text, dispatched_at timestamptz, started_at timestamptz,
+              finished_at timestamptz, cost_usd numeric, input_tokens bigint, output_tokens bigint)
+       ON CONFLICT (id) DO UPDATE SET
+         status = EXCLUDED.status, profile = EXCLUDED.profile,
+         run_url = COALESCE(EXCLUDED.run_url, attempts.run_url),
+         started_at = COALESCE(EXCLUDED.started_at, attempts.started_at),
+         finished_at = COALESCE(EXCLUDED.finished_at, attempts.finished_at),
+         cost_usd = GREATEST(EXCLUDED.cost_usd, attempts.cost_usd),
+         input_tokens = GREATEST(EXCLUDED.input_tokens, attempts.input_tokens),
+         output_tokens = GREATEST(EXCLUDED.output_tokens, attempts.output_tokens))`;
+
+function projection(state: RunState): { stages: string; attempts: string } {
   const stages = Object.values(state.stages).map((s) => ({
     stage: s.id,
     status: s.status,
     profile: s.profile,
   }));
-  if (stages.length > 0) {
-    await tx.query(
-      `INSERT INTO stages (run_id, stage, status, profile, updated_at)
-       SELECT $1, x.e->>'stage', x.e->>'status', x.e->>'profile', $3
-         FROM jsonb_array_elements($2::jsonb) AS x(e)
-       ON CONFLICT (run_id, stage) DO UPDATE
-         SET status = EXCLUDED.status, profile = EXCLUDED.profile, updated_at = EXCLUDED.updated_at
-         WHERE stages.status IS DISTINCT FROM EXCLUDED.status OR stages.profile IS DISTINCT FROM EXCLUDED.profile`,
-      [state.id, JSON.stringify(stages), new Date(state.updatedAt)],
-    );
-  }
   const attempts = Object.values(state.stages).flatMap((s) =>
     s.attempts.map((a) => ({
       id: a.id,
@@ -189,24 +218,5 @@ async function projectRun(tx: Db, state: RunState): Promise<void> {
       output_tokens: a.result?.tokens.output ?? 0,
     })),
   );
-  if (attempts.length > 0) {
-    await tx.query(
-      `INSERT INTO attempts (id, run_id, stage, number, profile, reviewer, status, run_url,
-                             dispatched_at, started_at, finished_at, cost_usd, input_tokens, output_tokens)
-       SELECT x.id, $1, x.stage, x.number, x.profile, x.reviewer, x.status, x.run_url,
-              x.dispatched_at, x.started_at, x.finished_at, x.cost_usd, x.input_tokens, x.output_tokens
-         FROM jsonb_to_recordset($2::jsonb) AS x(id text, stage text, number integer, profile text,
-              reviewer text, status text, run_url text, dispatched_at timestamptz, started_at timestamptz,
-              finished_at timestamptz, cost_usd numeric, input_tokens bigint, output_tokens bigint)
-       ON CONFLICT (id) DO UPDATE SET
-         status = EXCLUDED.status, profile = EXCLUDED.profile,
-         run_url = COALESCE(EXCLUDED.run_url, attempts.run_url),
-         started_at = COALESCE(EXCLUDED.started_at, attempts.started_at),
-         finished_at = COALESCE(EXCLUDED.finished_at, attempts.finished_at),
-         cost_usd = GREATEST(EXCLUDED.cost_usd, attempts.cost_usd),
-         input_tokens = GREATEST(EXCLUDED.input_tokens, attempts.input_tokens),
-         output_tokens = GREATEST(EXCLUDED.output_tokens, attempts.output_tokens)`,
-      [state.id, JSON.stringify(attempts)],
-    );
-  }
+  return { stages: JSON.stringify(stages), attempts: JSON.stringify(attempts) };
 }

@@ -114,11 +114,43 @@ describe.each(engineCases())("db on $title", ({ engine, skip }) => {
     expect(r.rows[0]?.duplicates).toBe(20);
   });
 
+  it.skipIf(skip)(
+    "lets work started inside a transaction use the database once it has committed",
+    async () => {
+      let later: Promise<unknown> = Promise.resolve();
+      await db.transaction(async (tx) => {
+        await tx.query("INSERT INTO inbox (delivery_id, event) VALUES ('t', 'x')");
+        later = new Promise((resolve) => setTimeout(resolve, 20)).then(() =>
+          db.query("SELECT delivery_id FROM inbox"),
+        );
+      });
+      expect(await later).toMatchObject({ rows: [{ delivery_id: "t" }] });
+    },
+  );
+
   it.skipIf(skip)("keeps working after a failed statement outside a transaction", async () => {
     await expect(db.query("SELECT * FROM no_such_table")).rejects.toThrow(/no_such_table/);
     expect((await db.query("SELECT 1 AS one")).rows).toEqual([{ one: 1 }]);
   });
 });
+
+describe.each(engineCases().filter((c) => c.engine.name === "pglite"))(
+  "single connection on $title",
+  ({ engine }) => {
+    const getDb = useDb(engine, false);
+
+    it("fails fast, instead of hanging, when the database is used inside its own transaction", async () => {
+      const db = getDb();
+      await expect(
+        db.transaction(async (tx) => {
+          await tx.query("SELECT 1");
+          await db.query("SELECT 2");
+        }),
+      ).rejects.toThrow(/use the transaction handle/);
+      expect((await db.query("SELECT 3 AS n")).rows).toEqual([{ n: 3 }]);
+    });
+  },
+);
 
 describe.each(engineCases().filter((c) => c.engine.name === "postgres"))(
   "migrations racing on $title",

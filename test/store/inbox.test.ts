@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import type { Db } from "../../src/store/db.js";
 import { pruneInbox, recordDelivery } from "../../src/store/inbox.js";
-import { lockAggregate } from "../../src/store/locks.js";
+import { lockAggregate, lockAggregates } from "../../src/store/locks.js";
 import { engineCases, useDb } from "../support/engines.js";
 
 describe.each(engineCases())("inbox and locks on $title", ({ engine, skip }) => {
@@ -76,6 +76,33 @@ describe.each(engineCases())("inbox and locks on $title", ({ engine, skip }) => 
     }
   });
 });
+
+describe.each(engineCases().filter((c) => c.engine.name === "postgres"))(
+  "lock ordering on $title",
+  ({ engine, skip }) => {
+    it.skipIf(skip)("locking the same aggregates from opposite ends does not deadlock", async () => {
+      const a = await engine.open();
+      const b = await a.reopen({ migrate: false });
+      try {
+        const both = (db: Db, keys: string[]) =>
+          db.transaction(async (tx) => {
+            await lockAggregates(tx, keys);
+            await new Promise((resolve) => setTimeout(resolve, 30));
+            return "ok";
+          });
+        const results = await Promise.all(
+          Array.from({ length: 6 }, (_, i) =>
+            i % 2 ? both(a, ["run:r1", "batch:b1", "run:r1"]) : both(b, ["batch:b1", "run:r1"]),
+          ),
+        );
+        expect(results).toEqual(Array(6).fill("ok"));
+      } finally {
+        await b.close();
+        await a.close();
+      }
+    });
+  },
+);
 
 describe.each(engineCases().filter((c) => c.engine.name === "postgres"))(
   "locks across processes on $title",

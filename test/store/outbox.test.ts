@@ -4,10 +4,13 @@ import {
   claimEffects,
   completeEffect,
   enqueueEffects,
+  extendLease,
   failEffect,
   getEffect,
   listEffects,
   nextEffectDueInMs,
+  pruneOutbox,
+  releaseEffects,
 } from "../../src/store/outbox.js";
 import type { OutboxRow } from "../../src/store/outbox.js";
 import { engineCases, useDb } from "../support/engines.js";
@@ -126,6 +129,48 @@ describe.each(engineCases())("outbox on $title", ({ engine, skip }) => {
     expect(await failEffect(db, a!.id, "late", { permanent: true, workerId: "crashed" })).toBe(false);
     expect(await completeEffect(db, a!.id, { workerId: "w2" })).toBe(true);
     expect(await completeEffect(db, a!.id)).toBe(false);
+  });
+
+  it.skipIf(skip)("extends a lease only for the worker holding the row", async () => {
+    await enqueueEffects(db, "run:1", [effect("a")]);
+    const [a] = await claimEffects(db, { workerId: "w1", limit: 1, leaseMs: 1 });
+    expect(await extendLease(db, a!.id, "w1", 60_000)).toBe(true);
+    expect(await extendLease(db, a!.id, "w2", 60_000)).toBe(false);
+    await sleep(20);
+    // The extended lease holds: nobody reclaims the row.
+    expect(await claimEffects(db, { workerId: "w2", limit: 1, leaseMs: 60_000 })).toEqual([]);
+    await completeEffect(db, a!.id);
+    expect(await extendLease(db, a!.id, "w1", 60_000)).toBe(false);
+  });
+
+  it.skipIf(skip)("releases a stopping worker's rows without counting an attempt", async () => {
+    await enqueueEffects(db, "run:1", [effect("a")]);
+    await enqueueEffects(db, "run:2", [effect("b")]);
+    await claimEffects(db, { workerId: "w1", limit: 1, leaseMs: 60_000 });
+    await claimEffects(db, { workerId: "w2", limit: 1, leaseMs: 60_000 });
+    expect(await releaseEffects(db, "w1")).toBe(1);
+    const rows = await listEffects(db);
+    expect(rows.map((r) => [r.key, r.status, r.lockedBy, r.attempts])).toEqual([
+      ["a", "pending", null, 0],
+      ["b", "running", "w2", 1],
+    ]);
+    expect((await claimEffects(db, { workerId: "w3", limit: 5, leaseMs: 60_000 })).map((r) => r.key)).toEqual(
+      ["a"],
+    );
+  });
+
+  it.skipIf(skip)("prunes finished rows only", async () => {
+    await enqueueEffects(db, "run:1", [effect("a")]);
+    await enqueueEffects(db, "run:2", [effect("b")]);
+    await enqueueEffects(db, "run:3", [effect("c")]);
+    const [a, b] = await claimEffects(db, { workerId: "w", limit: 2, leaseMs: 60_000 });
+    await completeEffect(db, a!.id);
+    await failEffect(db, b!.id, "no", { permanent: true });
+    expect(await pruneOutbox(db, new Date(Date.now() - 60_000))).toBe(0);
+    expect(await pruneOutbox(db, new Date(Date.now() + 60_000))).toBe(2);
+    expect((await listEffects(db)).map((r) => r.key)).toEqual(["c"]);
+    // A pruned key may be enqueued again.
+    expect(await enqueueEffects(db, "run:1", [effect("a")])).toBe(1);
   });
 
   it.skipIf(skip)("does not reclaim a row whose lease is still valid", async () => {
