@@ -10,14 +10,18 @@ import { build } from "esbuild";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** Deterministic options: the staleness test rebuilds with these and compares bytes. */
+/**
+ * Deterministic options: the staleness test rebuilds with these and compares bytes. Code splitting
+ * keeps what is only needed after the agent (the criteria checkers) out of the start-up path.
+ */
 export async function buildAction(outdir = join(here, "dist")): Promise<string> {
   await rm(outdir, { recursive: true, force: true });
   await mkdir(outdir, { recursive: true });
-  const outfile = join(outdir, "index.js");
   await build({
-    entryPoints: [join(here, "src", "index.ts")],
-    outfile,
+    entryPoints: { index: join(here, "src", "index.ts") },
+    outdir,
+    splitting: true,
+    chunkNames: "chunks/[name]-[hash]",
     bundle: true,
     platform: "node",
     format: "esm",
@@ -31,7 +35,7 @@ export async function buildAction(outdir = join(here, "dist")): Promise<string> 
       js: "import { createRequire as __trellisCreateRequire } from 'node:module'; const require = __trellisCreateRequire(import.meta.url);",
     },
   });
-  return outfile;
+  return join(outdir, "index.js");
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

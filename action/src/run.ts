@@ -14,7 +14,6 @@ import { AgentResultSchema, RESULT_FILE, RESULT_VERSION } from "../../src/core/r
 import type { AgentResult, CriterionOutcome } from "../../src/core/result.js";
 import { claudeArgs, permissionModeFor, runClaude, splitArgs } from "./claude.js";
 import type { ClaudeRun } from "./claude.js";
-import { checkCriteria } from "./criteria/index.js";
 import type { CriteriaReport } from "./criteria/index.js";
 import { loadStageContext, subagentFiles } from "./definitions.js";
 import type { StageContext } from "./definitions.js";
@@ -26,7 +25,8 @@ import {
   commitStaged,
   headSha,
   materialiseAgents,
-  prepareWorkspace,
+  checkoutBranch,
+  fetchOrigin,
   protectedViolations,
   pushBranch,
   readQuestion,
@@ -95,7 +95,10 @@ export async function fetchIssue(spec: DispatchSpec, token: string): Promise<Iss
 
 const defaultDeps: RunDeps = {
   loadStage: loadStageContext,
-  checkCriteria,
+  // Loaded when needed, after the agent: the checkers (gherkin, cucumber messages…) are a separate
+  // chunk of the bundle, so they cost nothing before the agent starts.
+  checkCriteria: async (cwd, criteria, options) =>
+    (await import("./criteria/index.js")).checkCriteria(cwd, criteria, options),
   fetchIssue,
   log: (line) => core.info(line),
   now: () => Date.now(),
@@ -187,6 +190,7 @@ async function runAgents(
   issue: IssueText,
   inputs: RawInputs,
   deps: RunDeps,
+  phase: (name: string) => void,
 ): Promise<AgentWork> {
   const env = agentEnv(process.env, inputs.anthropicKey);
   const timeoutMs =
@@ -204,6 +208,8 @@ async function runAgents(
     });
     const args = claudeArgs({ prompt, profile, costCapUsd: costCap, extra: splitArgs(inputs.claudeArgs) });
     const mode = permissionModeFor(profile);
+    const cpu = process.cpuUsage();
+    phase(`spawn ${profile.name} (cpu ${Math.round((cpu.user + cpu.system) / 1000)} ms)`);
     return runClaude({
       cwd: dir,
       args,
@@ -240,6 +246,10 @@ async function runAgents(
 export async function run(overrides: Partial<RunDeps> = {}): Promise<AgentResult> {
   const deps: RunDeps = { ...defaultDeps, ...overrides };
   const started = deps.now();
+  core.debug(`trellis phase run() entered ${Math.round(performance.now())} ms after process start`);
+  // Phase timings go to the debug log (shown with ACTIONS_STEP_DEBUG); the benchmark reads them too.
+  const phase = (name: string): void =>
+    core.debug(`trellis phase ${name} +${Math.round(deps.now() - started)} ms`);
   const inputs = readInputs();
   for (const secret of [inputs.githubToken, inputs.anthropicKey]) if (secret) core.setSecret(secret);
   const cwd = process.env["GITHUB_WORKSPACE"] || process.cwd();
@@ -261,18 +271,26 @@ export async function run(overrides: Partial<RunDeps> = {}): Promise<AgentResult
       profile: spec.profile,
       baseRef: spec.baseRef,
     };
-    const ctx = await deps.loadStage(cwd, {
-      workflow: spec.workflow,
-      stage: spec.stage,
-      profiles: spec.profile.split("+").filter(Boolean),
-      timeoutMinutes: spec.timeoutMinutes,
-    });
-    for (const w of ctx.warnings) core.warning(w);
+    phase("spec");
     if (!inputs.githubToken) throw new Error("no GitHub token: set the `github_token` input");
-    const issue = await deps.fetchIssue(spec, inputs.githubToken).catch((error: unknown) => {
-      throw new Error(`could not read issue #${spec.issue}: ${(error as Error).message}`);
-    });
-    const prep = await prepareWorkspace(cwd, spec.branch, spec.baseRef);
+    // Independent, so concurrent. Definitions are read from the dispatch ref's checkout, before the
+    // attempt's branch is checked out: a PR branch cannot change the profiles, config or protected paths.
+    const [ctx, issue] = await Promise.all([
+      deps.loadStage(cwd, {
+        workflow: spec.workflow,
+        stage: spec.stage,
+        profiles: spec.profile.split("+").filter(Boolean),
+        timeoutMinutes: spec.timeoutMinutes,
+      }),
+      deps.fetchIssue(spec, inputs.githubToken).catch((error: unknown) => {
+        throw new Error(`could not read issue #${spec.issue}: ${(error as Error).message}`);
+      }),
+      fetchOrigin(cwd),
+    ]);
+    phase("definitions+issue+fetch");
+    for (const w of ctx.warnings) core.warning(w);
+    const prep = await checkoutBranch(cwd, spec.branch, spec.baseRef);
+    phase("workspace");
     if (prep.restored.length > 0)
       deps.log(
         `Restored ${prep.restored.join(", ")} from ${spec.baseRef} so the branch cannot reprogram the agent.`,
@@ -281,7 +299,7 @@ export async function run(overrides: Partial<RunDeps> = {}): Promise<AgentResult
     core.startGroup(`Claude Code: ${ctx.agents.map((a) => a.name).join(" + ")} on ${spec.stage}`);
     let work: AgentWork;
     try {
-      work = await runAgents(cwd, spec, ctx, issue, inputs, deps);
+      work = await runAgents(cwd, spec, ctx, issue, inputs, deps, phase);
     } finally {
       core.endGroup();
     }

@@ -41,14 +41,39 @@ export interface PrepareResult {
  * from `baseRef`. On an existing branch, the steering files are reset to the base ref's.
  */
 export async function prepareWorkspace(dir: string, branch: string, baseRef: string): Promise<PrepareResult> {
+  await fetchOrigin(dir);
+  return checkoutBranch(dir, branch, baseRef);
+}
+
+/** Update origin's refs (no working-tree change, so it can run alongside reading the checkout). */
+export async function fetchOrigin(dir: string): Promise<void> {
+  await git(dir)
+    .fetch(["origin", "--prune", "--quiet"])
+    .catch(() => undefined);
+}
+
+/** The second half of prepareWorkspace, after `fetchOrigin`. */
+export async function checkoutBranch(dir: string, branch: string, baseRef: string): Promise<PrepareResult> {
   const g = git(dir);
-  await g.fetch(["origin", "--prune", "--quiet"]).catch(() => undefined);
+  // One `show-ref` instead of a rev-parse per candidate ref: each git spawn costs.
+  const refs = new Map(
+    (await g.raw(["show-ref"]).catch(() => ""))
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => {
+        const [sha = "", ref = ""] = line.split(" ");
+        return [ref, sha] as const;
+      }),
+  );
   const remoteBase = `refs/remotes/origin/${baseRef}`;
-  const base = (await refExists(g, remoteBase)) ? remoteBase : baseRef;
-  if (!(await refExists(g, base)))
-    throw new Error(`base ref "${baseRef}" not found (fetched origin, looked for ${remoteBase})`);
+  const base = refs.has(remoteBase)
+    ? remoteBase
+    : refs.has(`refs/heads/${baseRef}`) || (await refExists(g, baseRef))
+      ? baseRef
+      : undefined;
+  if (!base) throw new Error(`base ref "${baseRef}" not found (fetched origin, looked for ${remoteBase})`);
   const remoteBranch = `refs/remotes/origin/${branch}`;
-  const existingBranch = await refExists(g, remoteBranch);
+  const existingBranch = refs.has(remoteBranch);
   await g.raw(["checkout", "--quiet", "-B", branch, existingBranch ? remoteBranch : base]);
   const restored: string[] = [];
   if (existingBranch) {
@@ -67,7 +92,7 @@ export async function prepareWorkspace(dir: string, branch: string, baseRef: str
     }
   }
   await ignoreTrellisDir(dir);
-  const baseSha = (await g.revparse([base])).trim();
+  const baseSha = refs.get(base) ?? (await g.revparse([base])).trim();
   return { existingBranch, baseSha, restored };
 }
 
