@@ -149,6 +149,8 @@ function stageDuration(stage: StageState, now: number): number | undefined {
 export interface StatusCommentOptions {
   marker: string;
   links?: { runUrl?(attempt: Attempt): string | undefined };
+  /** Trusted Markdown sections appended before the next steps (e.g. a batch's Mermaid DAG). */
+  extra?: string[];
 }
 
 /** The one status comment per issue, re-rendered from the state and edited in place. */
@@ -196,6 +198,7 @@ export function renderStatusComment(run: RunState, opts: StatusCommentOptions): 
     if (stage.status === "waiting" && stage.waitingFor === "answer" && stage.question)
       lines.push("", `#### ❓ The agent on ${code(stage.id)} asks`, "", block(stage.question, 8000));
   }
+  for (const section of opts.extra ?? []) lines.push("", section);
   const next = nextSteps(run, order);
   if (next.length > 0) lines.push("", "#### What you can do next", "", ...next.map((n) => `- ${n}`));
   return truncate(lines.join("\n"), MAX_OUTPUT_CHARS);

@@ -310,3 +310,16 @@ describe("annotationsFor", () => {
     expect(annotationsFor(result())).toEqual([]);
   });
 });
+
+describe("renderStatusComment extras", () => {
+  it("appends trusted sections such as a batch DAG before the next steps", () => {
+    const h = new Harness([stage("dev")]);
+    h.start();
+    const md = renderStatusComment(h.state, {
+      marker: "m",
+      extra: ["```mermaid\nflowchart TD\n  a --> b\n```"],
+    });
+    expect(md.indexOf("```mermaid")).toBeGreaterThan(md.indexOf("**Cost:**"));
+    expect(md.indexOf("```mermaid")).toBeLessThan(md.indexOf("What you can do next"));
+  });
+});

@@ -720,3 +720,29 @@ describe("edge cases", () => {
     ]);
   });
 });
+
+describe("robustness", () => {
+  it("survives a corrupted state and an unknown event without throwing", () => {
+    const h = new Harness([stage("dev")]);
+    const corrupted = { ...h.state, stages: null } as unknown as typeof h.state;
+    const ctx = { newAttemptId: () => "att_0000000099" };
+    const out = reduceRun(corrupted, { type: "start", at: 1, actor: "a" }, ctx);
+    expect(out.effects).toMatchObject([
+      { type: "audit", action: "reducer_error", detail: { event: "start" } },
+    ]);
+    const unknown = { type: "teleport", at: 1 } as unknown as Parameters<typeof reduceRun>[1];
+    expect(reduceRun(h.state, unknown, ctx)).toEqual({ state: h.state, effects: [] });
+  });
+
+  it("accepts a state stored before seq existed", () => {
+    const h = new Harness([stage("dev")]);
+    const { seq: _seq, ...old } = h.state;
+    const out = reduceRun(
+      old,
+      { type: "start", at: 1, actor: "a" },
+      { newAttemptId: () => "att_0000000001" },
+    );
+    expect(out.state.seq).toBe(1);
+    expect(out.effects.find((e) => e.type === "status_comment")?.key).toBe("status:run_1:1");
+  });
+});
