@@ -165,7 +165,7 @@ function parseContent(content: string, line: number, repo: ParseOptions["repo"])
     kind = "text";
   }
 
-  const deps: string[] = [];
+  const deps = new Set<string>();
   // Cheap pre-checks: most lines have no clause, and the clause patterns are the costly part of a parse.
   if (MAY_HAVE_DEPS.test(rest))
     rest = rest.replace(DEP_CLAUSE, (_whole, list: string) => {
@@ -173,8 +173,7 @@ function parseContent(content: string, line: number, repo: ParseOptions["repo"])
       for (const piece of list.split(SPLIT_SEP)) {
         const m = EXACT_REF.exec(piece);
         if (!m) continue;
-        const k = refKey(refFromMatch(m), repo);
-        if (!deps.includes(k)) deps.push(k);
+        deps.add(refKey(refFromMatch(m), repo));
       }
       return " ";
     });
@@ -186,7 +185,10 @@ function parseContent(content: string, line: number, repo: ParseOptions["repo"])
       estimates += 1;
       const n = Number(value);
       if (!NUMBER.test(value) || !Number.isFinite(n) || n <= 0) {
-        errors.push(`cannot read the estimate "${whole.trim()}" (expected a positive number, e.g. est: 2.5)`);
+        const shown = whole.trim().length > 24 ? `${whole.trim().slice(0, 23)}…` : whole.trim();
+        errors.push(
+          `cannot read the estimate ${JSON.stringify(shown)} (expected a positive number, e.g. est: 2.5)`,
+        );
       } else {
         estimate = n;
       }
@@ -196,7 +198,7 @@ function parseContent(content: string, line: number, repo: ParseOptions["repo"])
 
   const title = tidy(rest);
   if (kind === "text" && title === "") return { errors };
-  const ticket: Omit<Ticket, "line" | "done"> = { key, ref, kind, title, deps, estimate };
+  const ticket: Omit<Ticket, "line" | "done"> = { key, ref, kind, title, deps: [...deps], estimate };
   if (issue) ticket.issue = issue;
   return { ticket, errors };
 }

@@ -232,6 +232,23 @@ describe("parseTaskList: hostile input is bounded", () => {
     expect(performance.now() - started).toBeLessThan(1000);
   });
 
+  it("reads a huge list of distinct dependencies in linear time", () => {
+    const refs = Array.from({ length: 20_000 }, (_, i) => `[a${i}]`).join(", ");
+    const started = performance.now();
+    const { tickets } = parseTaskList(`- [ ] [x] after ${refs}`);
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(tickets[0]?.deps).toHaveLength(20_000);
+  });
+
+  it("quotes and shortens an unreadable estimate in its message", () => {
+    const { errors } = parseTaskList("- [ ] [a] est:\u001b[31m" + "9".repeat(1000) + "x");
+    expect(errors).toHaveLength(1);
+    // JSON-quoted: the escape character is spelled out, and only the first 23 characters are shown.
+    expect(errors[0]?.message).toBe(
+      `cannot read the estimate "est:\\u001b[31m${"9".repeat(14)}…" (expected a positive number, e.g. est: 2.5)`,
+    );
+  });
+
   it("caps the number of reported problems", () => {
     const { errors } = parseTaskList("- [ ] " + "est: x ".repeat(20_000));
     expect(errors).toHaveLength(101);
