@@ -365,6 +365,45 @@ describe("nextToStart", () => {
     ).toEqual([]);
   });
 
+  it("driving nextToStart with simulated completions reproduces planBatch's start times", () => {
+    fc.assert(
+      fc.property(
+        dagArbitrary,
+        fc.integer({ min: 1, max: 5 }),
+        fc.constantFrom<Strategy>(...STRATEGIES),
+        (ts, p, s) => {
+          const plan = planBatch(ts, { strategy: s, parallel: p });
+          const estimate = new Map(ts.map((t) => [t.key, t.estimate]));
+          const running = new Map<string, number>();
+          const done: string[] = [];
+          const started = new Map<string, number>();
+          let now = 0;
+          for (;;) {
+            for (const k of nextToStart(
+              ts,
+              { running: [...running.keys()], done },
+              { strategy: s, parallel: p },
+            )) {
+              started.set(k, now);
+              running.set(k, Math.round((now + (estimate.get(k) ?? 0)) * 1e9) / 1e9);
+            }
+            if (running.size === 0) break;
+            now = Math.min(...running.values());
+            for (const [k, end] of running) {
+              if (end !== now) continue;
+              running.delete(k);
+              done.push(k);
+            }
+          }
+          expect(Object.fromEntries(started)).toEqual(
+            Object.fromEntries(plan.schedule.map((x) => [x.key, x.start])),
+          );
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
   it("replaying nextToStart with instant completions runs every ticket exactly once, deps first", () => {
     fc.assert(
       fc.property(
