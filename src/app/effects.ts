@@ -19,6 +19,7 @@ import { openPullRequest } from "../github/pull-requests.js";
 import { activeAttemptsByProfile } from "../store/attempts.js";
 import { monthlyCost, yearMonthOf } from "../store/costs.js";
 import { getRun } from "../store/runs.js";
+import { executeBatchEffect, isBatchShellEffect } from "./batch.js";
 import { applyRunEvent, definitionsOf } from "./process.js";
 import { repoName, type AppDeps, type ShellEffect, type Target } from "./runtime.js";
 
@@ -37,6 +38,7 @@ const CAPACITY_RETRY_MS = 5_000;
 
 export async function executeEffect(deps: AppDeps, target: Target, effect: ShellEffect): Promise<void> {
   const octokit = await deps.github(target.installationId);
+  if (isBatchShellEffect(effect)) return executeBatchEffect(deps, octokit, target, effect);
   switch (effect.type) {
     case "reply":
       await reply(octokit, target.repo, target.issue, effect.body);

@@ -23,6 +23,7 @@ import { lockAggregate } from "../store/locks.js";
 import { completeEffect, enqueueEffects, type NewEffect, type OutboxRow } from "../store/outbox.js";
 import { findRunByAttempt, findRunsByIssue, getRun, insertRun, saveRun } from "../store/runs.js";
 import { appendAuditEntries, type AuditEntry } from "../store/audit.js";
+import { findBatchByTrackingIssue } from "../store/batches.js";
 import { recordCost } from "../store/costs.js";
 import {
   eventAggregate,
@@ -35,6 +36,7 @@ import {
   type ShellEffect,
   type Target,
 } from "./runtime.js";
+import { applyBatchDecision, batchRunChanged } from "./batch.js";
 
 /** Returns false for a duplicate delivery. */
 export async function ingest(deps: AppDeps, event: DomainEvent): Promise<boolean> {
@@ -99,7 +101,7 @@ export interface Pending {
   audit: AuditEntry[];
 }
 
-const enqueue = (
+export const enqueue = (
   p: Pending,
   aggregate: string,
   target: Target,
@@ -144,11 +146,15 @@ export async function processEvent(deps: AppDeps, row: OutboxRow, workerId: stri
   await deps.db.transaction(async (tx) => {
     await lockAggregate(tx, eventAggregate(event));
     const runs = await runsFor(tx, event, issueNumber);
+    const isBatch =
+      issueNumber !== undefined &&
+      (await findBatchByTrackingIssue(tx, event.repo, issueNumber)) !== undefined;
     const facts: TriggerFacts = {
       event,
       defs,
       ...(role !== undefined ? { role: role === "none" ? undefined : role } : {}),
       runs,
+      ...(isBatch ? { isBatch } : {}),
       ...(result ? { result } : {}),
       at: deps.now(),
     };
@@ -159,7 +165,8 @@ export async function processEvent(deps: AppDeps, row: OutboxRow, workerId: stri
       repo: event.repo,
       issue: issueNumber ?? 0,
     };
-    for (const d of decisions) await applyDecision(deps, tx, pending, target, defs, d, event.actor.login);
+    for (const d of decisions)
+      await applyDecision(deps, tx, pending, target, defs, d, event.actor.login, event);
     await flush(tx, pending);
     await completeEffect(tx, row.id, { workerId });
   });
@@ -206,6 +213,7 @@ async function applyDecision(
   defs: Definitions,
   d: Decision,
   actor: string,
+  event?: DomainEvent,
 ): Promise<void> {
   const repo = repoName(target.repo);
   switch (d.kind) {
@@ -289,6 +297,7 @@ async function applyDecision(
       return;
     case "batch":
       pending.audit.push({ repo, actor, action: `batch_${d.action.kind}`, detail: { issue: d.issue } });
+      await applyBatchDecision(deps, tx, pending, target, defs, d, actor, event);
       return;
   }
 }
@@ -302,9 +311,13 @@ export async function reduceAndStore(
   state: RunState,
   event: RunEvent,
   isNew: boolean,
+  options: { fromBatch?: boolean } = {},
 ): Promise<RunState> {
   const out = reduceRun(state, event, { newAttemptId: () => newId("att") });
   if (!isNew || out.state !== state) await saveRun(tx, out.state);
+  // A batch ticket's change may let the next tickets start (not when the batch itself caused it).
+  if (!options.fromBatch && out.state !== state)
+    await batchRunChanged(deps, tx, pending, target, state, out.state);
   const t: Target = { ...target, runId: state.id };
   for (const effect of out.effects) {
     if (effect.type === "audit") {
@@ -369,7 +382,7 @@ export async function applyRunEvent(
   deps.wake();
 }
 
-async function flush(tx: Db, pending: Pending): Promise<void> {
+export async function flush(tx: Db, pending: Pending): Promise<void> {
   for (const [aggregate, effects] of pending.effects) await enqueueEffects(tx, aggregate, effects);
   await appendAuditEntries(tx, pending.audit);
 }

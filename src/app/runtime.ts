@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import type { AppIdentity, DomainEvent } from "../handlers/events.js";
 import type { GitHub } from "../github/client.js";
 import type { PermissionChecker } from "../github/permissions.js";
+import type { BatchEffect } from "../core/batch/machine.js";
 import type { Effect } from "../core/model.js";
 import type { Db } from "../store/db.js";
 import type { Metrics } from "./metrics.js";
@@ -38,13 +39,16 @@ export interface Target {
   repo: { owner: string; name: string };
   issue: number;
   runId?: string;
+  /** The batch, for the effects of a tracking issue. */
+  batchId?: string;
 }
 
 /** Outbox rows the shell stores: a received event to process, or an effect to carry out. */
 export type ShellEffect =
   | Effect
   | { type: "reaction"; key: string; commentId: number; content: "eyes" | "rocket" | "confused" }
-  | { type: "tick"; key: string; at: number };
+  | { type: "tick"; key: string; at: number }
+  | Extract<BatchEffect, { type: "batch_issue" | "batch_link" | "batch_status" }>;
 
 export type OutboxPayload =
   { kind: "event"; event: DomainEvent } | { kind: "effect"; target: Target; effect: ShellEffect };
