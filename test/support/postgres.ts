@@ -9,7 +9,7 @@
  * - With neither, the PostgreSQL variants are skipped with a message — except on CI, where that fails.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -49,41 +49,54 @@ function freePort(): Promise<number> {
   });
 }
 
+export type PostgresPlan =
+  { kind: "url"; url: string } | { kind: "start"; bin: string } | { kind: "unavailable"; reason: string };
+
+/** What the setup will do, from the environment and the binaries found. */
+export function planPostgres(env: NodeJS.ProcessEnv, bin: string | undefined): PostgresPlan {
+  if (env.TEST_DATABASE_URL) return { kind: "url", url: env.TEST_DATABASE_URL };
+  if (bin) return { kind: "start", bin };
+  return {
+    kind: "unavailable",
+    reason: "no PostgreSQL server binaries (initdb, pg_ctl) found and TEST_DATABASE_URL is unset",
+  };
+}
+
+/** Outside CI a missing PostgreSQL only skips its test variants; on CI it fails the run. */
+export function unavailable(env: NodeJS.ProcessEnv, reason: string): { reason: string; fatal: boolean } {
+  return { reason, fatal: env.CI === "true" || env.CI === "1" };
+}
+
 export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
-  const fromEnv = process.env.TEST_DATABASE_URL;
-  if (fromEnv) {
-    project.provide("postgresUrl", fromEnv);
-    project.provide("postgresUnavailableReason", "");
-    return undefined;
-  }
-  const bin = findPostgresBin();
-  if (!bin) {
-    const reason = "no PostgreSQL server binaries (initdb, pg_ctl) found and TEST_DATABASE_URL is unset";
-    if (process.env.CI === "true") throw new Error(`PostgreSQL is required on CI: ${reason}`);
+  const plan = planPostgres(process.env, process.env.TEST_DATABASE_URL ? undefined : findPostgresBin());
+  const skip = (reason: string): undefined => {
+    const verdict = unavailable(process.env, reason);
+    if (verdict.fatal) throw new Error(`PostgreSQL is required on CI: ${reason}`);
     console.warn(`\n[store tests] PostgreSQL variants skipped: ${reason}\n`);
     project.provide("postgresUrl", null);
     project.provide("postgresUnavailableReason", reason);
     return undefined;
+  };
+  if (plan.kind === "url") {
+    project.provide("postgresUrl", plan.url);
+    project.provide("postgresUnavailableReason", "");
+    return undefined;
   }
-
-  const server = await startTemporaryPostgres(bin);
-  project.provide("postgresUrl", server.url);
-  project.provide("postgresUnavailableReason", "");
-  return server.stop;
+  if (plan.kind === "unavailable") return skip(plan.reason);
+  try {
+    const { url, stop } = await startTemporaryPostgres(plan.bin);
+    project.provide("postgresUrl", url);
+    project.provide("postgresUnavailableReason", "");
+    return stop;
+  } catch (error) {
+    return skip(error instanceof Error ? error.message : String(error));
+  }
 }
 
-export interface TemporaryPostgres {
-  /** URL of the `trellis_test` database on the temporary server. */
-  url: string;
-  /** Stops the server and removes its directory. */
-  stop(): Promise<void>;
-}
-
-/**
- * Initialises and starts a throw-away PostgreSQL cluster from the binaries in `bin` (see the header);
- * used by the global setup and by `npm run bench:ingest -- --db postgres`.
- */
-export async function startTemporaryPostgres(bin: string): Promise<TemporaryPostgres> {
+/** initdb + pg_ctl start into a fresh temp dir; `stop` stops the server and removes the dir. */
+export async function startTemporaryPostgres(
+  bin: string,
+): Promise<{ url: string; dir: string; stop: () => Promise<void> }> {
   const asRoot = process.getuid?.() === 0;
   const dir = mkdtempSync(join(tmpdir(), "trellis-pg-"));
   const data = join(dir, "data");
@@ -94,13 +107,6 @@ export async function startTemporaryPostgres(bin: string): Promise<TemporaryPost
       : [join(bin, cmd), args];
     execFileSync(file, argv, { stdio: "pipe", cwd: dir });
   };
-  if (asRoot) {
-    const uid = Number(execFileSync("id", ["-u", "postgres"], { encoding: "utf8" }).trim());
-    const gid = Number(execFileSync("id", ["-g", "postgres"], { encoding: "utf8" }).trim());
-    chownSync(dir, uid, gid);
-  }
-  chmodSync(dir, 0o700);
-
   const port = await freePort();
   const stop = async (): Promise<void> => {
     try {
@@ -111,6 +117,13 @@ export async function startTemporaryPostgres(bin: string): Promise<TemporaryPost
     rmSync(dir, { recursive: true, force: true });
   };
   try {
+    if (asRoot) {
+      // initdb refuses to run as root: the cluster belongs to the `postgres` user.
+      const uid = Number(execFileSync("id", ["-u", "postgres"], { encoding: "utf8" }).trim());
+      const gid = Number(execFileSync("id", ["-g", "postgres"], { encoding: "utf8" }).trim());
+      chownSync(dir, uid, gid);
+    }
+    chmodSync(dir, 0o700);
     run("initdb", ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]);
     run("pg_ctl", [
       "-D",
@@ -129,9 +142,10 @@ export async function startTemporaryPostgres(bin: string): Promise<TemporaryPost
     await admin.query("CREATE DATABASE trellis_test");
     await admin.end();
   } catch (error) {
+    const serverLog = existsSync(log) ? readFileSync(log, "utf8").split("\n").slice(-10).join("\n") : "";
     await stop();
-    const detail = error instanceof Error ? error.message : String(error);
-    throw new Error(`Could not start a temporary PostgreSQL server from ${bin}: ${detail}`);
+    const detail = `${error instanceof Error ? error.message : String(error)}${serverLog ? `\n${serverLog}` : ""}`;
+    throw new Error(`could not start a temporary PostgreSQL server from ${bin}: ${detail}`);
   }
-  return { url: `postgres://postgres@127.0.0.1:${port}/trellis_test`, stop };
+  return { url: `postgres://postgres@127.0.0.1:${port}/trellis_test`, dir, stop };
 }
