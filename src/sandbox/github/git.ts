@@ -20,7 +20,13 @@ const IDENTITY = {
 };
 
 function git(dir: string): SimpleGit {
-  return simpleGit({ baseDir: dir }).env({ ...process.env, ...IDENTITY, GIT_TERMINAL_PROMPT: "0" });
+  // A minimal environment: simple-git refuses variables such as EDITOR, and the user's git config must not matter.
+  const env: Record<string, string> = { ...IDENTITY, GIT_TERMINAL_PROMPT: "0", GIT_CONFIG_NOSYSTEM: "1" };
+  for (const key of ["PATH", "HOME", "TMPDIR", "LANG"]) {
+    const value = process.env[key];
+    if (value !== undefined) env[key] = value;
+  }
+  return simpleGit({ baseDir: dir }).env(env);
 }
 
 /** Creates a bare repository at `dir` whose default branch holds `files` in one commit, and its backend. */
@@ -130,17 +136,15 @@ export function gitBackend(dir: string): RepoBackend & { dir: string } {
         head.includes("/") || /^[0-9a-f]{40}$/.test(head) ? head : `refs/heads/${head}`,
       );
       if (!b || !h) throw new SandboxError(404, `Cannot merge ${head} into ${base}: unknown ref`);
-      let tip: string;
-      try {
-        await g.raw(["merge-base", "--is-ancestor", b, h]);
-        tip = h; // fast-forward
-      } catch {
-        let tree: string;
-        try {
-          tree = (await g.raw(["merge-tree", "--write-tree", b, h])).split("\n")[0]?.trim() ?? "";
-        } catch {
+      // simple-git does not reject on a silent non-zero exit, so outcomes are read from the output.
+      const mergeBase = (await g.raw(["merge-base", b, h])).trim();
+      let tip = h; // fast-forward
+      if (mergeBase !== b) {
+        const out = (await g.raw(["merge-tree", "--write-tree", "--name-only", b, h])).trim().split("\n");
+        const tree = out[0]?.trim() ?? "";
+        // A clean merge prints only the tree; conflicts add the conflicted paths and messages.
+        if (out.length > 1 || !/^[0-9a-f]{40}$/.test(tree))
           throw new SandboxError(405, "Pull Request is not mergeable (merge conflict)");
-        }
         tip = (await g.raw(["commit-tree", tree, "-p", b, "-p", h, "-m", message])).trim();
       }
       await g.raw(["update-ref", `refs/heads/${base}`, tip, b]);
