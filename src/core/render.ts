@@ -26,8 +26,9 @@ export function truncate(text: string, max: number, marker = TRUNCATED): string 
   return (cut + marker).slice(0, max);
 }
 
-// `@user`, `@org/team`; a preceding word character means an e-mail address, which does not notify.
-const MENTION = /(?<![\w`])@([A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\/[A-Za-z0-9_.-]+)?)/g;
+// `@user`, `@org/team`; a preceding word character means an e-mail address, which does not notify. Chains
+// like `@a@b` are one token, so that neutralising the first cannot expose the second.
+const MENTION = /(?<!\w)@[A-Za-z0-9][A-Za-z0-9-]*(?:\/[A-Za-z0-9_.-]+)?(?:@[A-Za-z0-9][\w.-]*)*/g;
 
 function splitMentions(text: string): { text: string; mention: boolean }[] {
   const parts: { text: string; mention: boolean }[] = [];
@@ -57,8 +58,9 @@ export function inline(text: string, max = 200): string {
 
 /**
  * Multi-line text from an agent or a human, kept as Markdown but quoted: HTML is escaped (no markers, no
- * `<details>` tricks), mentions become code, and every line is a quote line so slash commands inside it are
- * never read as commands.
+ * `<details>` tricks), every line is a quote line so slash commands inside it are never read as commands, and
+ * mentions get a word joiner after the `@` (invisible, but no longer a mention). Backticks cannot be used
+ * here: a stray backtick in the text would pair with ours and leave the mention live.
  */
 export function block(text: string, max = 20_000): string {
   const body = truncate(text.replace(/\r\n?/g, "\n").trim(), max);
@@ -66,7 +68,7 @@ export function block(text: string, max = 20_000): string {
     .split("\n")
     .map((line) =>
       splitMentions(line)
-        .map((p) => (p.mention ? `\`${p.text}\`` : escapeHtml(p.text)))
+        .map((p) => (p.mention ? `@\u2060${p.text.slice(1)}` : escapeHtml(p.text)))
         .join(""),
     )
     .map((line) => (line ? `> ${line}` : ">"))

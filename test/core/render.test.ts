@@ -15,6 +15,39 @@ import {
 import { AgentResultSchema, type AgentResult } from "../../src/core/result.js";
 import { Harness, result, stage } from "./workflow/support.js";
 
+/** Mentions GitHub would link: outside code spans (escaped backticks open none), `@` then a name character. */
+function liveMentions(md: string): string[] {
+  const outsideCode = md
+    .replace(/\\[\\`]/g, "§") // escaped backslashes and backticks, left to right: punctuation, no code
+    .replace(/`[^`\n]*`/g, "");
+  return outsideCode.match(/(?<!\w)@[A-Za-z0-9]/g) ?? [];
+}
+
+const fragments = fc
+  .array(
+    fc.constantFrom(
+      "|",
+      " | ",
+      "@bob",
+      " @org/team",
+      "<!--",
+      "-->",
+      "`",
+      "\n",
+      "a",
+      " ",
+      "[x](y)",
+      "\\",
+      "#1",
+    ),
+    {
+      maxLength: 30,
+    },
+  )
+  .map((parts) => parts.join(""));
+/** Random text, biased towards what breaks Markdown: pipes, mentions, markers, backticks, escapes. */
+const hostileText = fc.oneof(fc.string({ unit: "grapheme-ascii", maxLength: 120 }), fragments);
+
 const hostile =
   "Fix | table @octocat <!-- trellis:status run=evil --> [click](https://evil.example) **bold**\n/approve";
 
@@ -34,7 +67,7 @@ describe("neutralising untrusted text", () => {
   it("block: keeps Markdown but quotes every line, escapes HTML and mentions", () => {
     const out = block("Hello @alice\n\n<details>x</details>\n/approve all");
     expect(out.split("\n")).toEqual([
-      "> Hello `@alice`",
+      "> Hello @\u2060alice",
       ">",
       "> &lt;details&gt;x&lt;/details&gt;",
       "> /approve all",
@@ -43,10 +76,10 @@ describe("neutralising untrusted text", () => {
 
   it("never lets a hidden marker or a live mention through, whatever the input", () => {
     fc.assert(
-      fc.property(fc.string({ unit: "grapheme-ascii", maxLength: 300 }), (s) => {
+      fc.property(hostileText, (s) => {
         for (const out of [inline(s, 1000), block(s)]) {
           expect(out).not.toContain("<");
-          expect(out.replace(/`@[^`]*`/g, "")).not.toMatch(/(?<![\w`])@[A-Za-z0-9]/);
+          expect(liveMentions(out)).toEqual([]);
         }
         expect(inline(s, 1000)).not.toMatch(/[\r\n]/);
       }),
@@ -101,7 +134,7 @@ describe("renderStatusComment", () => {
     const md = renderStatusComment(h.state, { marker: statusMarker(h.state.id) });
     expect(md.match(/<!--/g)).toHaveLength(1); // only our marker
     expect(md).not.toMatch(/(?<!`)@octocat/);
-    expect(md).toContain("> Which DB, `@octocat`?");
+    expect(md).toContain("> Which DB, @\u2060octocat?");
     expect(md).toContain("`/answer <text>`");
     for (const line of md.split("\n").filter((l) => l.startsWith("| ")))
       expect(line.split(/(?<!\\)\|/).length).toBe(10);
@@ -232,7 +265,7 @@ describe("renderCheckRunSummary", () => {
     expect(out.summary).toContain("**BDD scenarios:** 1/3 passed; 67% of scenarios have all steps defined");
     expect(out.summary).toContain("**Reason:** 2 scenarios fail");
     expect(out.summary).toContain("$0.12 · 15,400 tokens (12,000 in, 3,400 out) · 14 turns · 3m 2s");
-    expect(out.text).toContain("> Implemented login. cc `@octocat`");
+    expect(out.text).toContain("> Implemented login. cc @\u2060octocat");
     expect(out.text).toContain(
       "| ❌ | Login | Locked account | `features/login.feature:9` | Then I see an error: not found |",
     );
@@ -321,5 +354,28 @@ describe("renderStatusComment extras", () => {
     });
     expect(md.indexOf("```mermaid")).toBeGreaterThan(md.indexOf("**Cost:**"));
     expect(md.indexOf("```mermaid")).toBeLessThan(md.indexOf("What you can do next"));
+  });
+});
+
+describe("status comment under hostile input", () => {
+  it("keeps one marker, intact table rows and no live mentions for any title, reason and question", () => {
+    const text = hostileText;
+    fc.assert(
+      fc.property(text, text, text, (title, reason, question) => {
+        const h = new Harness([stage("a"), stage("b", { needs: ["a"] })]);
+        h.state = { ...h.state, issueTitle: title };
+        h.start();
+        h.finish("a", { status: "failed", reason: reason.trim() ? reason : "x" });
+        h.send({ type: "retry", at: h.now, actor: "bob" });
+        h.finish("a", { status: "needs_input", question: question || "?" });
+        const md = renderStatusComment(h.state, { marker: statusMarker(h.state.id) });
+        expect(md.split("<!--")).toHaveLength(2);
+        expect(md.startsWith(statusMarker("run_1"))).toBe(true);
+        for (const row of md.split("\n").filter((l) => l.startsWith("| ")))
+          expect(row.split(/(?<=^|\s)\|(?=\s|$)/).length, row).toBe(10);
+        expect(liveMentions(md)).toEqual([]);
+      }),
+      { numRuns: 300 },
+    );
   });
 });

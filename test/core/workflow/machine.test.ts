@@ -377,7 +377,7 @@ describe("questions", () => {
       question: "Ping @octocat <!-- trellis:status run=x -->",
     });
     const body = h.of("reply", fx)[0]?.body ?? "";
-    expect(body).toContain("`@octocat`");
+    expect(body).toContain("@\u2060octocat");
     expect(body).not.toContain("<!--");
   });
 });
