@@ -7,7 +7,14 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import type { AgentProfile } from "../../src/core/model.js";
-import { agentFailureReason, emptyOutcome, foldEvent, parseStreamLine, renderEvent } from "./stream.js";
+import {
+  agentFailureReason,
+  emptyOutcome,
+  foldEvent,
+  formatUsd,
+  parseStreamLine,
+  renderEvent,
+} from "./stream.js";
 import type { AgentOutcome } from "./stream.js";
 
 export type PermissionMode = "acceptEdits" | "bypassPermissions" | "default" | "plan";
@@ -156,10 +163,14 @@ export async function runClaude(options: RunClaudeOptions): Promise<ClaudeRun> {
   const stderr = scrub(String(result.stderr ?? "").slice(-4_000), secrets);
   const durationMs = Date.now() - started;
   let failure: string | undefined;
+  const overCap =
+    options.costCapUsd !== undefined && options.costCapUsd > 0 && outcome.costUsd > options.costCapUsd;
   if (result.timedOut)
     failure = `timed out after ${Math.round(options.timeoutMs / 60_000)} min; the agent was stopped`;
-  else if (costKilled || (options.costCapUsd && outcome.costUsd > options.costCapUsd))
-    failure = `cost cap exceeded: $${outcome.costUsd.toFixed(2)} > $${options.costCapUsd?.toFixed(2)}`;
+  // The CLI's own reason first (it enforces --max-budget-usd and reports it), then our backstops.
+  else if (outcome.finished && outcome.isError) failure = agentFailureReason(outcome, options.maxTurns);
+  else if (costKilled || overCap)
+    failure = `cost cap exceeded: $${formatUsd(outcome.costUsd)} > $${formatUsd(options.costCapUsd ?? 0)}`;
   else if (!outcome.finished && result.exitCode !== 0)
     failure = `Claude Code exited with ${result.exitCode ?? result.signal ?? "?"}${stderr ? `: ${stderr.split("\n").filter(Boolean).slice(-3).join(" | ")}` : ""}`;
   else failure = agentFailureReason(outcome, options.maxTurns);

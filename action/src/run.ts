@@ -25,6 +25,7 @@ import {
   commitStaged,
   headSha,
   materialiseAgents,
+  changedSince,
   checkoutBranch,
   fetchOrigin,
   protectedViolations,
@@ -290,6 +291,7 @@ export async function run(overrides: Partial<RunDeps> = {}): Promise<AgentResult
     phase("definitions+issue+fetch");
     for (const w of ctx.warnings) core.warning(w);
     const prep = await checkoutBranch(cwd, spec.branch, spec.baseRef);
+    const startSha = await headSha(cwd);
     phase("workspace");
     if (prep.restored.length > 0)
       deps.log(
@@ -333,7 +335,9 @@ export async function run(overrides: Partial<RunDeps> = {}): Promise<AgentResult
     const agentTouched = touchedSteering.filter((p) => !p.startsWith(".claude/agents/"));
     if (agentTouched.length > 0)
       core.warning(`Ignored the agent's changes to agent set-up files: ${agentTouched.join(", ")}`);
-    const files = await stageChanges(cwd);
+    const staged = await stageChanges(cwd);
+    // This attempt's changes: staged work plus commits merged from sub-agent worktrees.
+    const files = [...new Set([...(await changedSince(cwd, startSha)), ...staged])].sort();
     result.filesChanged = files;
     const violations = ctx.config.allow_protected_paths
       ? []
@@ -358,7 +362,7 @@ export async function run(overrides: Partial<RunDeps> = {}): Promise<AgentResult
         );
       // Reports the criteria run wrote (coverage/, junit.xml) are not part of the agent's change.
       await unstageAll(cwd);
-      await stagePaths(cwd, files);
+      await stagePaths(cwd, staged);
       result = {
         ...result,
         criteria: criteria.criteria,
@@ -380,7 +384,7 @@ export async function run(overrides: Partial<RunDeps> = {}): Promise<AgentResult
         cwd,
         `trellis: ${spec.stage} for #${spec.issue} (${spec.profile}, attempt ${spec.attempt})\n\nTrellis-Attempt: ${spec.attemptId}`,
       );
-      if (sha || prep.existingBranch) {
+      if (sha || prep.existingBranch || (await headSha(cwd)) !== startSha) {
         await pushBranch(cwd, spec.branch);
         result.branch = spec.branch;
       }

@@ -153,13 +153,15 @@ export function foldEvent(outcome: AgentOutcome, event: Json): AgentOutcome {
   return sessionId && !outcome.sessionId ? { ...outcome, sessionId } : outcome;
 }
 
+export const formatUsd = (usd: number): string => (usd < 1 ? usd.toFixed(4) : usd.toFixed(2));
+
 /** Why an outcome is a failure, in one line, or undefined when it is not. */
 export function agentFailureReason(outcome: AgentOutcome, maxTurns?: number): string | undefined {
   if (!outcome.finished) return "Claude Code ended without a result";
   if (outcome.subtype === "error_max_turns")
     return `turn limit hit (${maxTurns ?? outcome.numTurns} turns) before the agent finished`;
   if (outcome.subtype === "error_max_budget_usd" || /budget/i.test(outcome.subtype ?? ""))
-    return `cost cap reached ($${outcome.costUsd.toFixed(2)})`;
+    return `cost cap reached: $${formatUsd(outcome.costUsd)} spent${outcome.errors[0] ? ` (${outcome.errors[0]})` : ""}`;
   if (outcome.isError) {
     const detail = outcome.errors[0] ?? outcome.resultText ?? outcome.subtype ?? "unknown error";
     return `agent error: ${truncate(detail.replace(/\s+/g, " "), 300)}`;

@@ -152,6 +152,12 @@ export async function stageChanges(dir: string): Promise<string[]> {
   return out.split("\n").filter(Boolean);
 }
 
+/** Files that differ between `sha` and HEAD (committed changes only). */
+export async function changedSince(dir: string, sha: string): Promise<string[]> {
+  const out = await git(dir).raw(["diff", "--name-only", "--no-renames", sha, "HEAD"]);
+  return out.split("\n").filter(Boolean);
+}
+
 /** Changed files matching the protected globs. */
 export function protectedViolations(files: string[], patterns: string[]): string[] {
   if (patterns.length === 0) return [];

@@ -3,7 +3,7 @@
  * Messages API (src/sandbox/fake-anthropic.ts), a real git repo with a local bare origin, GitHub's
  * API answered by nock. Each scenario is one short CLI run.
  */
-import { existsSync, readFileSync, symlinkSync } from "node:fs";
+import { existsSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { startFakeAnthropic, text, toolUse } from "../../src/sandbox/fake-anthropic.js";
@@ -150,6 +150,8 @@ describe("the Action end to end with the real Claude Code CLI", { timeout: 90_00
     ]);
     const run = await runAction({ work, spec: makeSpec(), fakeUrl: f.url });
 
+    // TRELLIS_E2E_SUMMARY=<file> keeps this run's job summary (for release notes and reviews).
+    if (process.env["TRELLIS_E2E_SUMMARY"]) writeFileSync(process.env["TRELLIS_E2E_SUMMARY"], run.summary);
     expect(run.result.status, `${run.result.reason}\n${run.log.join("\n")}`).toBe("succeeded");
     expect(run.result.summary).toBe("Tests ran: all pass. Token visible: false.");
     expect(run.result).toMatchObject({
@@ -396,6 +398,72 @@ describe("the Action end to end with the real Claude Code CLI", { timeout: 90_00
 
     expect(run.result.status).toBe("failed");
     expect(run.result.reason).toMatch(/^agent error: .*prompt is too long/i);
+  });
+
+  it("the cost cap: the CLI stops at the attempt's budget → failed with the reason", async () => {
+    const { work } = repo();
+    mockIssue();
+    const write =
+      (n: number): Turn =>
+      () => [toolUse("Write", { file_path: join(work, `notes/${n}.md`), content: `${n}\n` })];
+    const f = await start([write(1), write(2), write(3), write(4), write(5)]);
+    // Each scripted reply costs $0.00105 at Sonnet prices (100 in / 50 out tokens).
+    const run = await runAction({
+      work,
+      spec: makeSpec({ stage: "free", profile: "e2e-dev", costCapUsd: 0.002 }),
+      fakeUrl: f.url,
+    });
+
+    expect(run.result.status, `${run.result.reason}\n${run.log.join("\n")}`).toBe("failed");
+    expect(run.result.reason).toMatch(
+      /^cost cap reached: \$0\.00\d+ spent \(Reached maximum budget \(\$0\.002\)\)/,
+    );
+    expect(f.turnsUsed()).toBeLessThan(5);
+    expect(run.result.costUsd).toBeGreaterThan(0.002);
+  });
+
+  it("several profiles in one job: own worktrees, merged in order, a conflict reported in the result", async () => {
+    const { origin, work } = repo();
+    mockIssue();
+    // Both CLIs talk to one server at once, so route each request by the profile prompt it carries.
+    const steps: Record<string, number> = {};
+    const route: Turn = (req) => {
+      const system = JSON.stringify(req.system);
+      const who = system.includes("PROFILE-MARKER-E2E-DEV") ? "dev" : "docs";
+      const cwd = /Primary working directory: (\S+?)\\n/.exec(system)?.[1] ?? work;
+      const step = (steps[who] = (steps[who] ?? 0) + 1);
+      if (step > 1) return `${who} done`;
+      return who === "dev"
+        ? [
+            toolUse("Write", {
+              file_path: join(cwd, "src/sum.js"),
+              content: "export const sum = (a, b) => a + b;\n",
+            }),
+            toolUse("Write", { file_path: join(cwd, "CHANGELOG.md"), content: "- Added sum()\n" }),
+          ]
+        : [
+            toolUse("Write", { file_path: join(cwd, "docs/usage.md"), content: "# Usage\n" }),
+            toolUse("Write", { file_path: join(cwd, "CHANGELOG.md"), content: "- Documented usage\n" }),
+          ];
+    };
+    fake = await startFakeAnthropic({ script: [], afterScript: route });
+    const run = await runAction({
+      work,
+      spec: makeSpec({ stage: "free", profile: "e2e-locked+e2e-dev" }),
+      fakeUrl: fake.url,
+    });
+
+    expect(steps).toEqual({ dev: 2, docs: 2 });
+    expect(run.result.status).toBe("failed");
+    expect(run.result.reason).toBe("sub-agent work could not be merged: e2e-dev: CHANGELOG.md");
+    // e2e-locked merged first (the order given); e2e-dev's work stays on its own branch.
+    const tree = sh(origin, "ls-tree", "-r", "--name-only", "trellis/7-add-sum").split("\n");
+    expect(tree).toContain("docs/usage.md");
+    expect(tree).not.toContain("src/sum.js");
+    expect(run.result.filesChanged).toEqual(["CHANGELOG.md", "docs/usage.md"]);
+    expect(readFileSync(join(work, "CHANGELOG.md"), "utf8")).toBe("- Documented usage\n");
+    expect(run.summary).toContain("### Merge conflicts between sub-agents");
+    expect(run.log.some((l) => l.startsWith("[e2e-dev] 🔧 Write("))).toBe(true);
   });
 
   it("on an existing PR branch: steering files come from the base, protected paths are refused and not pushed", async () => {

@@ -104,6 +104,16 @@ describe("stream parsing", () => {
       num_turns: 1,
     });
     expect(agentFailureReason(apiError)).toBe("agent error: API Error: 400 boom");
+    const budget = applyResult(emptyOutcome(), {
+      type: "result",
+      subtype: "error_max_budget_usd",
+      is_error: true,
+      total_cost_usd: 0.0021,
+      errors: ["Reached maximum budget ($0.002)"],
+    });
+    expect(agentFailureReason(budget)).toBe(
+      "cost cap reached: $0.0021 spent (Reached maximum budget ($0.002))",
+    );
     const ok = applyResult(emptyOutcome(), {
       type: "result",
       subtype: "success",
