@@ -132,13 +132,14 @@ function trimSeparators(text: string): string {
   return text.slice(start, end);
 }
 
-interface LineParse {
-  ticket?: Omit<Ticket, "line" | "done">;
-  errors: string[];
-}
-
-function parseContent(content: string, line: number, repo: ParseOptions["repo"]): LineParse {
-  const errors: string[] = [];
+/** One task line's content → a ticket (none for an empty line); problems go to `errors`. */
+function parseContent(
+  content: string,
+  line: number,
+  done: boolean,
+  repo: ParseOptions["repo"],
+  errors: BatchError[],
+): Ticket | undefined {
   let rest = content.trim();
   let issue: IssueRef | undefined;
   let key: string;
@@ -186,21 +187,22 @@ function parseContent(content: string, line: number, repo: ParseOptions["repo"])
       const n = Number(value);
       if (!NUMBER.test(value) || !Number.isFinite(n) || n <= 0) {
         const shown = whole.trim().length > 24 ? `${whole.trim().slice(0, 23)}…` : whole.trim();
-        errors.push(
-          `cannot read the estimate ${JSON.stringify(shown)} (expected a positive number, e.g. est: 2.5)`,
-        );
+        errors.push({
+          line,
+          message: `cannot read the estimate ${JSON.stringify(shown)} (expected a positive number, e.g. est: 2.5)`,
+        });
       } else {
         estimate = n;
       }
       return " ";
     });
-  if (estimates > 1) errors.push("more than one estimate (est: N) on one line");
+  if (estimates > 1) errors.push({ line, message: "more than one estimate (est: N) on one line" });
 
   const title = tidy(rest);
-  if (kind === "text" && title === "") return { errors };
-  const ticket: Omit<Ticket, "line" | "done"> = { key, ref, kind, title, deps: [...deps], estimate };
+  if (kind === "text" && title === "") return undefined;
+  const ticket: Ticket = { key, ref, kind, title, deps: [...deps], estimate, done, line };
   if (issue) ticket.issue = issue;
-  return { ticket, errors };
+  return ticket;
 }
 
 /**
@@ -281,9 +283,8 @@ export function parseTaskList(markdown: string, options: ParseOptions = {}): Bat
     }
     const task = TASK_LINE.exec(text);
     if (!task) continue;
-    const parsed = parseContent(task[2] ?? "", line, options.repo);
-    for (const message of parsed.errors) errors.push({ line, message });
-    if (!parsed.ticket) continue;
+    const ticket = parseContent(task[2] ?? "", line, task[1] !== " ", options.repo, errors);
+    if (!ticket) continue;
     if (tickets.length >= maxTickets) {
       return {
         tickets: [],
@@ -295,7 +296,7 @@ export function parseTaskList(markdown: string, options: ParseOptions = {}): Bat
         ],
       };
     }
-    tickets.push({ ...parsed.ticket, done: task[1] !== " ", line });
+    tickets.push(ticket);
   }
 
   resolveDeps(tickets);
