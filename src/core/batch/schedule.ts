@@ -304,6 +304,11 @@ export function planBatch(tickets: readonly Ticket[], options: PlanOptions): Pla
       const cp = criticalPaths(g);
       return finish(strategy, parallel, g, listSchedule(g, parallel, criticalPathOrder(g, cp)), cp);
     }
+    default:
+      // Unreachable for typed callers; strategies may also arrive from untyped input (slash commands, JSON).
+      throw new RangeError(
+        `unknown strategy "${String(strategy satisfies never)}" (expected ${STRATEGIES.join(", ")})`,
+      );
   }
 }
 

@@ -189,6 +189,9 @@ describe("planBatch: known answers", () => {
     const ok = batch("- [ ] [a]");
     expect(() => planBatch(ok, { strategy: "dependency-aware", parallel: 0 })).toThrow(/parallel must be/);
     expect(() => planBatch(ok, { strategy: "parallel", parallel: 2, batchSize: 1.5 })).toThrow(/batchSize/);
+    expect(() => planBatch(ok, { strategy: "fastest" as Strategy, parallel: 2 })).toThrow(
+      'unknown strategy "fastest" (expected sequential, parallel, dependency-aware)',
+    );
   });
 
   it("copes with a parallel limit far above the number of tickets", () => {
