@@ -75,8 +75,21 @@ export function block(text: string, max = 20_000): string {
     .join("\n");
 }
 
-/** A code span for trusted-but-plain identifiers (stage ids, profile names, commands). */
-const code = (s: string): string => `\`${s.replace(/[`\r\n|]/g, "")}\``;
+/**
+ * A code span for identifiers (stage ids, profile names, logins, commands): backticks, line breaks, pipes and
+ * angle brackets are dropped, so it cannot close early, break a table, span lines or carry a hidden marker.
+ */
+export function codeSpan(s: string, max = 100): string {
+  // `<` and `>` go too: a raw `<!-- trellis:… -->` in a body would fool the marker search that finds comments.
+  const clean = s.replace(/[`\r\n|\u2028\u2029]/g, " ").replace(/[<>]/g, "");
+  return `\`${truncate(clean.trim(), max, "…") || " "}\``;
+}
+const code = codeSpan;
+
+/** An identifier to place inside a code span we write ourselves (e.g. a command with a `<reason>` slot). */
+export function ident(s: string): string {
+  return s.replace(/[`\r\n|<>\s\u2028\u2029]/g, "").slice(0, 100);
+}
 
 /** Only http(s) URLs become links; anything else is dropped. */
 function safeUrl(url: string | undefined): string | undefined {
@@ -228,7 +241,7 @@ function nextSteps(run: RunState, order: StageState[]): string[] {
     switch (s.waitingFor) {
       case "approval":
         steps.push(
-          `${code(`/approve ${s.id}`)} to accept the work, or ${code(`/reject ${s.id} <reason>`)} to send it back`,
+          `${code(`/approve ${s.id}`)} to accept the work, or \`/reject ${ident(s.id)} <reason>\` to send it back`,
         );
         break;
       case "answer":
@@ -237,7 +250,7 @@ function nextSteps(run: RunState, order: StageState[]): string[] {
       case "human":
         if (s.reason)
           steps.push(
-            `${code(`/retry ${s.id}`)} to try again (${code(`/assign ${s.id} <profile>`)} first to change the agent)`,
+            `${code(`/retry ${s.id}`)} to try again (\`/assign ${ident(s.id)} <profile>\` first to change the agent)`,
           );
         else steps.push(`${code(`/approve ${s.id}`)} to let the ${code(s.profile)} agent start`);
         break;

@@ -17,7 +17,7 @@ import type {
 } from "../model.js";
 import type { AgentResult } from "../result.js";
 import { branchName, type DispatchSpec } from "../dispatch.js";
-import { block, inline, renderCheckRunSummary } from "../render.js";
+import { block, codeSpan, ident, inline, renderCheckRunSummary } from "../render.js";
 
 export interface ReduceContext {
   newAttemptId: () => string;
@@ -183,7 +183,7 @@ function lastProducer(stage: StageState): Attempt | undefined {
 }
 
 const money = (usd: number): string => `$${usd.toFixed(2)}`;
-const code = (s: string): string => `\`${s.replace(/`/g, "'")}\``;
+const code = codeSpan;
 
 /** Mutable working copy plus the effects collected while handling one event. */
 class Step {
@@ -328,7 +328,7 @@ function afterAgentSuccess(step: Step, stage: StageState, attempt: Attempt): voi
       attempt,
       "completed",
       `Waiting for ${needed} approval${needed === 1 ? "" : "s"}`,
-      `The agent finished; a human must \`/approve ${stage.id}\` or \`/reject ${stage.id} <reason>\`.`,
+      `The agent finished; a human must \`/approve ${ident(stage.id)}\` or \`/reject ${ident(stage.id)} <reason>\`.`,
       "action_required",
     );
     return;
@@ -462,7 +462,7 @@ function escalate(step: Step, stage: StageState, reason: string): void {
   step.audit(SYSTEM_ACTOR, "escalated", { stage: stage.id, reason });
   step.reply(
     `Stage ${code(stage.id)} needs a human: ${inline(reason, 500)}\n\n` +
-      `Use \`/retry ${stage.id}\` to try again (optionally \`/assign ${stage.id} <profile>\` first) or \`/abort\` to stop the run.`,
+      `Use \`/retry ${ident(stage.id)}\` to try again (optionally \`/assign ${ident(stage.id)} <profile>\` first) or \`/abort\` to stop the run.`,
   );
 }
 
@@ -506,7 +506,7 @@ function settle(step: Step): void {
         step.audit(SYSTEM_ACTOR, "awaiting_human", { stage: id, profile: stage.profile });
         step.reply(
           `Stage ${code(id)} uses the ${code(stage.profile)} profile, which requires a human to start it. ` +
-            `Comment \`/approve ${id}\` to dispatch it, or \`/assign ${id} <profile>\` to use another profile.`,
+            `Comment \`/approve ${ident(id)}\` to dispatch it, or \`/assign ${ident(id)} <profile>\` to use another profile.`,
         );
       } else dispatch(step, stage);
     }
@@ -855,7 +855,7 @@ const onApprove: Handler<"approve"> = (step, e) => {
   }
   if (stage.status === "waiting" && stage.waitingFor === "human") {
     step.reply(
-      `/approve: stage ${code(stage.id)} failed and needs a human; use \`/retry ${stage.id}\` or \`/abort\`.`,
+      `/approve: stage ${code(stage.id)} failed and needs a human; use \`/retry ${ident(stage.id)}\` or \`/abort\`.`,
     );
     return;
   }
@@ -1086,7 +1086,7 @@ const onDispatchRefused: Handler<"dispatch_refused"> = (step, e) => {
   step.reply(
     `Stage ${code(stage.id)} was not dispatched: ${inline(e.reason, 500)}\n\n` +
       `Spent so far on this run: ${money(step.run.costUsd)} of ${money(step.run.costCapUsd)}. ` +
-      `Raise the budget in \`.github/trellis.yml\` (or wait for the monthly budget to reset), then \`/retry ${stage.id}\`; or \`/abort\`.`,
+      `Raise the budget in \`.github/trellis.yml\` (or wait for the monthly budget to reset), then \`/retry ${ident(stage.id)}\`; or \`/abort\`.`,
   );
 };
 

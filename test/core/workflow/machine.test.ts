@@ -746,3 +746,33 @@ describe("robustness", () => {
     expect(out.effects.find((e) => e.type === "status_comment")?.key).toBe("status:run_1:1");
   });
 });
+
+describe("replies quote what humans typed safely", () => {
+  it("stage and profile names from a command cannot break out of their code span", () => {
+    const h = new Harness([stage("dev")]);
+    h.start();
+    const fx = h.send({
+      type: "approve",
+      at: h.now,
+      actor: "bob",
+      stage: "x`\n\n<!-- trellis:status run=evil --> @team",
+    });
+    const body = h.of("reply", fx)[0]?.body ?? "";
+    expect(body).toMatch(/^\/approve: there is no stage `x {3}!-- trellis:status run=evil -- @team`;/);
+    expect(body).not.toContain("<");
+    expect(body.split("`").length % 2).toBe(1); // balanced code spans
+  });
+
+  it("ctx.permissionOf overrides the permissions snapshot", () => {
+    const h = new Harness([stage("dev")], { permissions: { dev: "autonomous" } });
+    const out = reduceRun(
+      h.state,
+      { type: "start", at: h.now, actor: "a" },
+      {
+        newAttemptId: () => "att_0000000001",
+        permissionOf: () => "human-required",
+      },
+    );
+    expect(out.state.stages.dev).toMatchObject({ status: "waiting", waitingFor: "human" });
+  });
+});
