@@ -291,7 +291,7 @@ export async function run(overrides: Partial<RunDeps> = {}): Promise<AgentResult
     phase("definitions+issue+fetch");
     for (const w of ctx.warnings) core.warning(w);
     const prep = await checkoutBranch(cwd, spec.branch, spec.baseRef);
-    const startSha = await headSha(cwd);
+    const startSha = prep.startSha;
     phase("workspace");
     if (prep.restored.length > 0)
       deps.log(

@@ -34,6 +34,8 @@ export interface PrepareResult {
   baseSha: string;
   /** Steering paths that were put back to the base branch's version. */
   restored: string[];
+  /** HEAD right after the checkout: what this attempt's changes are measured against. */
+  startSha: string;
 }
 
 /**
@@ -93,7 +95,8 @@ export async function checkoutBranch(dir: string, branch: string, baseRef: strin
   }
   await ignoreTrellisDir(dir);
   const baseSha = refs.get(base) ?? (await g.revparse([base])).trim();
-  return { existingBranch, baseSha, restored };
+  const startSha = (existingBranch ? refs.get(remoteBranch) : baseSha) ?? (await g.revparse(["HEAD"])).trim();
+  return { existingBranch, baseSha, restored, startSha };
 }
 
 /** `.trellis/` is scratch space for the agent (questions, verdicts) and never committed. */

@@ -29,6 +29,7 @@ describe("prepareWorkspace", () => {
     expect(prep.restored).toEqual([]);
     expect(sh(work, "rev-parse", "--abbrev-ref", "HEAD")).toBe("trellis/1-new");
     expect(prep.baseSha).toBe(sh(work, "rev-parse", "origin/main"));
+    expect(prep.startSha).toBe(sh(work, "rev-parse", "HEAD"));
   });
 
   it("continues an existing PR branch but restores the agent's set-up files from the base", async () => {
@@ -43,6 +44,7 @@ describe("prepareWorkspace", () => {
     const prep = await prepareWorkspace(work, "trellis/2-pr", "main");
     expect(prep.existingBranch).toBe(true);
     expect(prep.restored.sort()).toEqual([".claude", ".mcp.json", "CLAUDE.md"]);
+    expect(prep.startSha).toBe(sh(origin, "rev-parse", "refs/heads/trellis/2-pr"));
     // The branch's own work is kept …
     expect(readFileSync(join(work, "src/feature.ts"), "utf8")).toContain("x = 1");
     // … its steering files are the base's.
