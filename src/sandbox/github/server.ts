@@ -16,6 +16,8 @@ export interface RequestLogEntry {
   url: string;
   body: unknown;
   status: number;
+  /** Who made it: "app" (JWT), "installation", "user:<login>" or "anonymous" (for per-client counts). */
+  by?: string;
 }
 
 export interface GitHubServerOptions {
@@ -47,6 +49,16 @@ export interface GitHubServer {
   /** A human pressing "Re-run" on a check run. */
   rerequestCheckRun(checkRunId: number, sender: string): void;
   close(): Promise<void>;
+}
+
+/** Who sent a request, from its Authorization header (as the stand-in authenticates it). */
+function requester(state: GitHubState, authorization: string | undefined): string {
+  if (!authorization) return "anonymous";
+  const token = authorization.replace(/^(?:token|bearer)\s+/i, "").trim();
+  if (/^eyJ/.test(token)) return "app";
+  const known = state.tokens.get(token);
+  if (!known) return "unknown";
+  return known.kind === "user" ? `user:${known.login}` : known.kind;
 }
 
 export async function createGitHubServer(
@@ -108,7 +120,13 @@ export async function createGitHubServer(
         .writeHead(500, { "content-type": "application/json" })
         .end(JSON.stringify({ message: `Sandbox error: ${String(error)}` }));
     } finally {
-      options.onRequest?.({ method: req.method ?? "GET", url: req.url ?? "/", body: logged, status });
+      options.onRequest?.({
+        method: req.method ?? "GET",
+        url: req.url ?? "/",
+        body: logged,
+        status,
+        by: requester(state, req.headers.authorization),
+      });
     }
   }
 
