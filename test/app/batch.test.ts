@@ -1,0 +1,392 @@
+/**
+ * A batch through the real App: a tracking issue labeled `trellis:batch` → ticket issues created, made
+ * sub-issues, "blocked by" recorded → the first tickets dispatched under the parallel limit → each ticket's
+ * workflow run completes → PR → merged → its dependents start → the batch succeeds, with the Mermaid DAG
+ * in the tracking issue's status comment. And a cyclic task list refused with a reply naming the cycle.
+ * GitHub is nock (network disabled); every request is checked against GitHub's REST description.
+ */
+import nock from "nock";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import type { BatchState } from "../../src/core/batch/machine.js";
+import { runName } from "../../src/core/dispatch.js";
+import { resultArtifactName } from "../../src/core/result.js";
+import { listAudit } from "../../src/store/audit.js";
+import { findBatchByTrackingIssue, listTickets } from "../../src/store/batches.js";
+import type { Db } from "../../src/store/db.js";
+import { listRuns } from "../../src/store/runs.js";
+import {
+  agentResult,
+  INSTALLATION_ID,
+  resultZip,
+  startHarness,
+  type Harness,
+} from "../support/app-harness.js";
+import { engineCases } from "../support/engines.js";
+import { githubApi, useGitHubNock } from "../support/github-routes.js";
+import { examplePayload } from "../support/webhooks.js";
+
+const OWNER = "Codertocat";
+const REPO = `/repos/${OWNER}/Hello-World`;
+const BASE_SHA = "a".repeat(40);
+const BOT = { login: "trellis[bot]", type: "Bot", id: 9 };
+const installation = { id: INSTALLATION_ID, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==" };
+
+const CONFIG = "batch:\n  parallel_limit: 2\n  refine: false\n";
+
+const TASKS = [
+  "We ship the API in one go.",
+  "",
+  "- [ ] [schema] Design the schema est: 2",
+  "- [ ] [ui] Sketch the UI est: 1",
+  "- [ ] [api] Build the REST API (depends on [schema]) est: 3",
+  "- [ ] #7",
+  "- [ ] [docs] Write the docs after [api] and [ui] est: 1",
+].join("\n");
+
+interface FakeIssue {
+  number: number;
+  id: number;
+  title: string;
+  body: string;
+  labels: { name: string }[];
+}
+
+/** A stateful slice of GitHub: issues, comments, sub-issues, dependencies, check runs, dispatches, PRs, artifacts. */
+function fakeGitHub() {
+  const issues = new Map<number, FakeIssue>();
+  const add = (number: number, title: string, body = "") =>
+    issues.set(number, { number, id: 5000 + number, title, body, labels: [] });
+  add(1, "Ship the API", TASKS);
+  add(7, "Fix the login bug");
+  let nextIssue = 10;
+  let nextComment = 900;
+  let nextPr = 100;
+  const comments = new Map<number, { id: number; body: string; user: typeof BOT }[]>();
+  const subIssues = new Map<number, number[]>();
+  const blockedBy = new Map<number, number[]>();
+  const dispatches: Record<string, string>[] = [];
+  const created: { title: string; body: string }[] = [];
+  const pulls: { number: number; head: string; body: string }[] = [];
+  const checkRuns: { id: number; head_sha: string; external_id: string; name: string; status: string }[] = [];
+  const artifacts = new Map<number, { attemptId: string; zip: Buffer }>();
+  const byId = (id: number) => [...issues.values()].find((i) => i.id === id)!;
+  const issueOf = (uri: string) => Number(/\/issues\/(\d+)/.exec(uri)![1]);
+  const api = githubApi().persist();
+  api
+    .post(`/app/installations/${INSTALLATION_ID}/access_tokens`)
+    .reply(201, { token: "ghs_testtoken", expires_at: "2099-01-01T00:00:00Z" });
+  api.get(/\/contents\/\.github(\/|%2F)trellis\.yml/).reply(200, {
+    type: "file",
+    name: "trellis.yml",
+    path: ".github/trellis.yml",
+    size: CONFIG.length,
+    encoding: "base64",
+    content: Buffer.from(CONFIG).toString("base64"),
+  });
+  api.get(/\/contents\//).reply(404, { message: "Not Found" });
+  api
+    .get(`${REPO}/collaborators/Codertocat/permission`)
+    .reply(200, { permission: "admin", role_name: "admin", user: { login: "Codertocat" } });
+  api
+    .get(REPO)
+    .reply(200, { id: 1, name: "Hello-World", full_name: `${OWNER}/Hello-World`, default_branch: "main" });
+  api.get(`${REPO}/branches/main`).reply(200, { name: "main", commit: { sha: BASE_SHA } });
+  // Issues: the marker scan (newest first), creation, lookup.
+  api
+    .get(`${REPO}/issues`)
+    .query(true)
+    .reply(200, () => [...issues.values()].sort((a, b) => b.number - a.number));
+  api.post(`${REPO}/issues`).reply((_uri, body) => {
+    const b = body as { title: string; body: string };
+    created.push(b);
+    const number = nextIssue++;
+    issues.set(number, { number, id: 5000 + number, title: b.title, body: b.body, labels: [] });
+    return [
+      201,
+      { ...issues.get(number), node_id: `I_${number}`, html_url: `https://github.com/x/${number}` },
+    ];
+  });
+  api.get(/\/issues\/\d+$/).reply((uri) => {
+    const issue = issues.get(issueOf(uri));
+    return issue ? [200, { ...issue, node_id: `I_${issue.number}` }] : [404, { message: "Not Found" }];
+  });
+  // Comments.
+  api.get(/\/issues\/\d+\/comments/).reply((uri) => [200, comments.get(issueOf(uri)) ?? []]);
+  api.post(/\/issues\/\d+\/comments$/).reply((uri, body) => {
+    const list = comments.get(issueOf(uri)) ?? [];
+    const c = { id: nextComment++, body: (body as { body: string }).body, user: BOT };
+    list.push(c);
+    comments.set(issueOf(uri), list);
+    return [201, c];
+  });
+  api.patch(/\/issues\/comments\/\d+$/).reply((uri, body) => {
+    const c = [...comments.values()].flat().find((x) => uri.endsWith(`/${x.id}`))!;
+    c.body = (body as { body: string }).body;
+    return [200, c];
+  });
+  // Sub-issues and dependencies (REST ids in, issues out).
+  api.get(/\/issues\/\d+\/sub_issues/).reply((uri) => [200, (subIssues.get(issueOf(uri)) ?? []).map(byId)]);
+  api.post(/\/issues\/\d+\/sub_issues$/).reply((uri, body) => {
+    const list = subIssues.get(issueOf(uri)) ?? [];
+    list.push((body as { sub_issue_id: number }).sub_issue_id);
+    subIssues.set(issueOf(uri), list);
+    return [201, issues.get(issueOf(uri))];
+  });
+  api
+    .get(/\/issues\/\d+\/dependencies\/blocked_by/)
+    .reply((uri) => [200, (blockedBy.get(issueOf(uri)) ?? []).map(byId)]);
+  api.post(/\/issues\/\d+\/dependencies\/blocked_by$/).reply((uri, body) => {
+    const list = blockedBy.get(issueOf(uri)) ?? [];
+    list.push((body as { issue_id: number }).issue_id);
+    blockedBy.set(issueOf(uri), list);
+    return [201, issues.get(issueOf(uri))];
+  });
+  // Check runs.
+  api.get(/\/commits\/[0-9a-f]{40}\/check-runs/).reply((uri) => {
+    const sha = /commits\/([0-9a-f]{40})/.exec(uri)?.[1];
+    const runs = checkRuns.filter((r) => r.head_sha === sha);
+    return [200, { total_count: runs.length, check_runs: runs }];
+  });
+  api.post(`${REPO}/check-runs`).reply((_uri, body) => {
+    const b = body as Record<string, string>;
+    const run = {
+      id: 700 + checkRuns.length,
+      head_sha: b.head_sha!,
+      external_id: b.external_id!,
+      name: b.name!,
+      status: b.status ?? "queued",
+    };
+    checkRuns.push(run);
+    return [201, run];
+  });
+  api.patch(/\/check-runs\/\d+$/).reply((uri, body) => {
+    const run = checkRuns.find((r) => uri.endsWith(`/${r.id}`))!;
+    run.status = (body as Record<string, string>).status ?? run.status;
+    return [200, run];
+  });
+  // Dispatches, pull requests, result artifacts.
+  api.post(`${REPO}/actions/workflows/trellis-agent.yml/dispatches`).reply((_uri, body) => {
+    dispatches.push((body as { inputs: Record<string, string> }).inputs);
+    return [204];
+  });
+  api
+    .get(`${REPO}/pulls`)
+    .query(true)
+    .reply(200, (uri) => {
+      const head = new URL(uri, "https://api.github.com").searchParams.get("head")?.split(":").at(-1);
+      return pulls
+        .filter((p) => head === undefined || p.head === head)
+        .map((p) => ({
+          number: p.number,
+          html_url: `https://github.com/x/pull/${p.number}`,
+          node_id: "PR_x",
+          head: { ref: p.head },
+        }));
+    });
+  api.post(`${REPO}/pulls`).reply((_uri, body) => {
+    const b = body as { head: string; body: string };
+    const number = nextPr++;
+    pulls.push({ number, head: b.head, body: b.body });
+    return [201, { number, html_url: `https://github.com/x/pull/${number}`, node_id: `PR_${number}` }];
+  });
+  api.get(/\/actions\/runs\/\d+\/artifacts/).reply((uri) => {
+    const id = Number(/runs\/(\d+)/.exec(uri)![1]);
+    return [
+      200,
+      {
+        total_count: 1,
+        artifacts: [
+          {
+            id,
+            name: resultArtifactName(artifacts.get(id)?.attemptId ?? "none"),
+            size_in_bytes: 600,
+            expired: false,
+          },
+        ],
+      },
+    ];
+  });
+  api.get(/\/actions\/artifacts\/\d+\/zip/).reply((uri) => {
+    const id = /artifacts\/(\d+)/.exec(uri)![1];
+    return [302, "", { location: `https://blob.example.test/artifact-${id}.zip` }];
+  });
+  githubApi("https://blob.example.test")
+    .persist()
+    .get(/\/artifact-\d+\.zip/)
+    .reply((uri) => [
+      200,
+      artifacts.get(Number(/artifact-(\d+)/.exec(uri)![1]))?.zip,
+      { "content-type": "application/zip" },
+    ]);
+  return { issues, comments, subIssues, blockedBy, dispatches, created, pulls, artifacts };
+}
+
+describe.each(engineCases())("a batch of tickets ($title)", ({ engine, skip }) => {
+  useGitHubNock();
+  let db: Db;
+  let h: Harness;
+  beforeAll(async () => {
+    if (skip) return;
+    db = await engine.open();
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+
+  test.skipIf(skip)(
+    "label → ticket issues, sub-issues, blocked-by → 2 runs at a time → results, PRs, merges → all done",
+    async () => {
+      githubApi().get("/app").reply(200, { id: 123, slug: "trellis", name: "Trellis" });
+      const gh = fakeGitHub();
+      h = await startHarness(db);
+      let workflowRunId = 40_000;
+
+      await h.deliver(
+        "issues",
+        examplePayload("issues", "labeled", {
+          label: { name: "trellis:batch" },
+          issue: { number: 1, title: "Ship the API", body: TASKS },
+          installation,
+        }),
+      );
+      await h.drain();
+
+      // Raw tickets became issues verbatim, linked back; #7 was looked up, not created.
+      expect(gh.created.map((c) => c.title)).toEqual([
+        "Design the schema",
+        "Sketch the UI",
+        "Build the REST API",
+        "Write the docs",
+      ]);
+      expect(gh.created[0]!.body).toContain("Part of #1");
+      expect(gh.created[0]!.body).toMatch(/<!-- trellis:batch-ticket=bat_\w+:schema -->/);
+      const num = { schema: 10, ui: 11, api: 12, docs: 13, bug: 7 };
+      const id = (n: number) => 5000 + n;
+      expect(gh.subIssues.get(1)).toEqual([num.schema, num.ui, num.api, num.bug, num.docs].map(id));
+      expect(gh.blockedBy.get(num.api)).toEqual([id(num.schema)]);
+      expect(gh.blockedBy.get(num.docs)).toEqual([id(num.api), id(num.ui)]);
+      expect(gh.blockedBy.has(num.bug)).toBe(false);
+      // Only two run at once: the longest chain (schema → api → docs) first, then ui.
+      expect(gh.dispatches.map((d) => Number(d.issue))).toEqual([num.schema, num.ui]);
+      const status = () => gh.comments.get(1)!.find((c) => c.body.includes("trellis:batch-status"))!.body;
+      expect(status()).toContain("```mermaid\nflowchart TD");
+      expect(status()).toContain('click n0 "https://github.com/Codertocat/Hello-World/issues/10" _blank');
+      expect(status()).toMatch(/0\/5 done · 2 running · 3 waiting · 0 failed/);
+
+      /** The Action finishes the ticket's run; the App opens its PR; a human merges it. */
+      const complete = async (issue: number) => {
+        const inputs = gh.dispatches.find((d) => Number(d.issue) === issue)!;
+        const attemptId = inputs.attempt_id!;
+        const spec = JSON.parse(inputs.spec!) as { branch: string };
+        const runId = ++workflowRunId;
+        gh.artifacts.set(runId, {
+          attemptId,
+          zip: resultZip(agentResult(attemptId, { branch: spec.branch })),
+        });
+        const payload = (action: "requested" | "completed") =>
+          examplePayload("workflow_run", action, {
+            installation,
+            workflow_run: {
+              id: runId,
+              display_title: runName({ stage: "dev", issue, attemptId }),
+              status: action === "completed" ? "completed" : "queued",
+              conclusion: action === "completed" ? "success" : null,
+              html_url: `https://github.com/${OWNER}/Hello-World/actions/runs/${runId}`,
+              head_repository: { full_name: `${OWNER}/Hello-World` },
+              repository: { full_name: `${OWNER}/Hello-World` },
+            },
+            repository: { full_name: `${OWNER}/Hello-World`, name: "Hello-World", owner: { login: OWNER } },
+          });
+        await h.deliver("workflow_run", payload("requested"));
+        await h.deliver("workflow_run", payload("completed"));
+        await h.drain();
+        const pr = gh.pulls.find((p) => p.head === spec.branch)!;
+        expect(pr.body).toContain(`Closes #${issue}`);
+        await h.deliver(
+          "pull_request",
+          examplePayload("pull_request", "closed", {
+            installation,
+            pull_request: { number: pr.number, merged: true, body: pr.body, head: { ref: spec.branch } },
+          }),
+        );
+        await h.drain();
+      };
+      await complete(num.schema);
+      // schema done: api (on the critical path) starts; the limit keeps #7 waiting.
+      expect(gh.dispatches.map((d) => Number(d.issue))).toEqual([num.schema, num.ui, num.api]);
+      await complete(num.ui);
+      expect(gh.dispatches.map((d) => Number(d.issue))).toEqual([num.schema, num.ui, num.api, num.bug]);
+      await complete(num.api);
+      // docs waited for api and ui.
+      expect(gh.dispatches.map((d) => Number(d.issue)).slice(4)).toEqual([num.docs]);
+      await complete(num.bug);
+      await complete(num.docs);
+      expect(gh.dispatches).toHaveLength(5);
+
+      const batch = await findBatchByTrackingIssue<BatchState>(db, `${OWNER}/Hello-World`, 1);
+      expect(batch!.status).toBe("succeeded");
+      expect(batch!.state.tickets.every((t) => t.status === "done")).toBe(true);
+      const tickets = await listTickets(db, batch!.id);
+      expect(tickets.map((t) => [t.key, t.issue, t.status])).toEqual(
+        expect.arrayContaining([
+          ["schema", num.schema, "done"],
+          ["#7", num.bug, "done"],
+        ]),
+      );
+      const runs = await listRuns(db, { batchId: batch!.id });
+      expect(runs).toHaveLength(5);
+      expect(runs.every((r) => r.state.status === "succeeded" && r.state.batch === 1)).toBe(true);
+      expect(status()).toContain("### ✅ Succeeded");
+      expect(status()).toMatch(/5\/5 done · 0 running · 0 waiting · 0 failed · cost \$2\.10/);
+      expect(status()).toMatch(/class n0,n1,n2,n3,n4 done/);
+      expect(gh.comments.get(1)!.some((c) => /Batch finished: all 5 tickets done/.test(c.body))).toBe(true);
+      const audit = (await listAudit(db, { repo: `${OWNER}/Hello-World` })).map((a) => a.action);
+      expect(audit).toEqual(expect.arrayContaining(["batch_create", "batch_created", "batch_succeeded"]));
+
+      // A redelivered label changes nothing: the batch exists and is finished.
+      const before = gh.created.length;
+      await h.deliver(
+        "issues",
+        examplePayload("issues", "labeled", {
+          label: { name: "trellis:batch" },
+          issue: { number: 1, title: "Ship the API", body: TASKS },
+          installation,
+        }),
+      );
+      await h.drain();
+      expect(gh.created).toHaveLength(before);
+      await h.close();
+      nock.cleanAll();
+    },
+    240_000,
+  );
+
+  test.skipIf(skip)(
+    "a cyclic task list is refused with a reply naming the cycle; nothing is created",
+    async () => {
+      githubApi().get("/app").reply(200, { id: 123, slug: "trellis", name: "Trellis" });
+      const gh = fakeGitHub();
+      h = await startHarness(db);
+      const body =
+        "- [ ] [a] First after [c]\n- [ ] [b] Second after [a]\n- [ ] [c] Third after [b]\n- [ ] [d] Fine";
+      await h.deliver(
+        "issues",
+        examplePayload("issues", "labeled", {
+          label: { name: "trellis:batch" },
+          issue: { number: 2, title: "Loop", body },
+          installation,
+        }),
+      );
+      await h.drain();
+      const replies = gh.comments.get(2) ?? [];
+      expect(replies).toHaveLength(1);
+      expect(replies[0]!.body).toMatch(/nothing was created/);
+      expect(replies[0]!.body).toMatch(/dependency cycle: \\\[a\\\] → \\\[c\\\] → \\\[b\\\] → \\\[a\\\]/);
+      expect(gh.created).toEqual([]);
+      expect(gh.dispatches).toEqual([]);
+      expect(await findBatchByTrackingIssue(db, `${OWNER}/Hello-World`, 2)).toBeUndefined();
+      await h.close();
+      nock.cleanAll();
+    },
+  );
+});
