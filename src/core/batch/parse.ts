@@ -232,22 +232,25 @@ export function parseTaskList(markdown: string, options: ParseOptions = {}): Bat
   const tickets: Ticket[] = [];
   const errors: BatchError[] = [];
   const lines = markdown.split(/\r\n|\r|\n/);
-  let fence: { char: string; length: number } | undefined;
+  // GitHub's ```[tasklist] blocks hold tickets; any other fenced block is code.
+  let fence: { char: string; length: number; tasklist: boolean } | undefined;
   let inComment = false;
 
   for (let i = 0; i < lines.length; i++) {
     let text = lines[i] ?? "";
     const line = i + 1;
     if (fence) {
-      const close = FENCE.exec(text);
+      const close = text.includes(fence.char) ? FENCE.exec(text) : null;
       if (
         close?.[1] &&
         close[1][0] === fence.char &&
         close[1].length >= fence.length &&
         close[2]?.trim() === ""
-      )
+      ) {
         fence = undefined;
-      continue;
+        continue;
+      }
+      if (!fence.tasklist) continue;
     }
     // Strip HTML comments (possibly spanning lines): task lines inside them are not tickets.
     if (inComment || text.includes("<!--")) {
@@ -276,9 +279,10 @@ export function parseTaskList(markdown: string, options: ParseOptions = {}): Bat
       }
       text = out;
     }
-    const open = text.includes("```") || text.includes("~~~") ? FENCE.exec(text) : null;
+    const open = !fence && (text.includes("```") || text.includes("~~~")) ? FENCE.exec(text) : null;
     if (open?.[1]) {
-      fence = { char: open[1][0] ?? "`", length: open[1].length };
+      const tasklist = /^\s*\[tasklist\]\s*$/i.test(open[2] ?? "");
+      fence = { char: open[1][0] ?? "`", length: open[1].length, tasklist };
       continue;
     }
     const task = TASK_LINE.exec(text);

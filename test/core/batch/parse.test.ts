@@ -102,6 +102,23 @@ describe("parseTaskList: ticket forms", () => {
     expect(tickets.map((t) => [t.key, t.title, t.line])).toEqual([["real", "visible", 15]]);
   });
 
+  it("reads tickets inside GitHub ```[tasklist] blocks", () => {
+    const md = [
+      "```[tasklist]",
+      "### Tasks",
+      "- [ ] #12",
+      "- [x] #13 after #12",
+      "```",
+      "- [ ] [after] outside",
+    ].join("\n");
+    const { tickets } = parseTaskList(md);
+    expect(tickets.map((t) => [t.key, t.done, t.deps, t.line])).toEqual([
+      ["#12", false, [], 3],
+      ["#13", true, ["#12"], 4],
+      ["after", false, [], 6],
+    ]);
+  });
+
   it("does not take a Markdown link at the start for a key, nor an empty task for a ticket", () => {
     const { tickets } = parseTaskList("- [ ] [docs](https://example.com) read them\n- [ ]\n- [ ]   ");
     expect(tickets).toHaveLength(1);
