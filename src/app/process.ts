@@ -18,7 +18,7 @@ import type { Effect, RunEvent, RunState } from "../core/model.js";
 import { decide, needsRole, parseCheckRunKey, type Decision, type TriggerFacts } from "../core/triggers.js";
 import { createRun, nextWake, reduceRun } from "../core/workflow/machine.js";
 import type { Db } from "../store/db.js";
-import { recordDelivery } from "../store/inbox.js";
+import { recordDeliveryWithEvent } from "../store/inbox.js";
 import { lockAggregate } from "../store/locks.js";
 import { completeEffect, enqueueEffects, type NewEffect, type OutboxRow } from "../store/outbox.js";
 import { findRunByAttempt, findRunsByIssue, getRun, insertRun, saveRun } from "../store/runs.js";
@@ -37,17 +37,18 @@ import {
   type Target,
 } from "./runtime.js";
 import { applyBatchDecision, batchRunChanged } from "./batch.js";
+import { processBoardEvent } from "./board.js";
 
 /** Returns false for a duplicate delivery. */
 export async function ingest(deps: AppDeps, event: DomainEvent): Promise<boolean> {
   deps.metrics.inc("trellis_deliveries_total", { event: event.kind });
-  const fresh = await deps.db.transaction(async (tx) => {
-    if (!(await recordDelivery(tx, event.deliveryId, event.kind))) return false;
-    const payload: OutboxPayload = { kind: "event", event };
-    await enqueueEffects(tx, eventAggregate(event), [
-      { key: `event:${event.deliveryId}`, type: "event", payload },
-    ]);
-    return true;
+  // One statement (inbox + outbox): the request path's only database round trip.
+  const payload: OutboxPayload = { kind: "event", event };
+  const fresh = await recordDeliveryWithEvent(deps.db, event.deliveryId, event.kind, {
+    aggregate: eventAggregate(event),
+    key: `event:${event.deliveryId}`,
+    type: "event",
+    payload,
   });
   if (!fresh) deps.metrics.inc("trellis_duplicate_deliveries_total");
   else deps.wake();
@@ -117,6 +118,8 @@ export const enqueue = (
 /** Carries out one claimed `event` row. */
 export async function processEvent(deps: AppDeps, row: OutboxRow, workerId: string): Promise<void> {
   const { event } = row.payload as Extract<OutboxPayload, { kind: "event" }>;
+  // A card moved on the board: organisation-level, resolved to its issue by the board glue.
+  if (event.kind === "projects_v2_item_edited") return processBoardEvent(deps, row, workerId, event);
   if (!("repo" in event)) {
     await completeEffect(deps.db, row.id, { workerId });
     return;
@@ -205,7 +208,7 @@ async function runsFor(tx: Db, event: DomainEvent, issue: number | undefined): P
   return (await findRunsByIssue(tx, event.repo, issue)).map((r) => r.state).reverse();
 }
 
-async function applyDecision(
+export async function applyDecision(
   deps: AppDeps,
   tx: Db,
   pending: Pending,

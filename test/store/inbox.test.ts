@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import type { Db } from "../../src/store/db.js";
-import { pruneInbox, recordDelivery } from "../../src/store/inbox.js";
+import { pruneInbox, recordDelivery, recordDeliveryWithEvent } from "../../src/store/inbox.js";
 import { lockAggregate, lockAggregates } from "../../src/store/locks.js";
 import { engineCases, useDb } from "../support/engines.js";
 
@@ -20,6 +20,30 @@ describe.each(engineCases())("inbox and locks on $title", ({ engine, skip }) => 
     expect(r.rows).toEqual([
       { delivery_id: "d-1", event: "issues", duplicates: 2 },
       { delivery_id: "d-2", event: "issue_comment", duplicates: 0 },
+    ]);
+  });
+
+  it.skipIf(skip)("records a delivery with its event in one statement, exactly once", async () => {
+    const row = (id: string) => ({
+      aggregate: "repo:o/r",
+      key: `event:${id}`,
+      type: "event",
+      payload: { id },
+    });
+    const results = await Promise.all(
+      ["e-1", "e-1", "e-2", "e-1", "e-2"].map((id) => recordDeliveryWithEvent(db, id, "issues", row(id))),
+    );
+    expect(results.filter(Boolean)).toHaveLength(2);
+    expect(await recordDeliveryWithEvent(db, "e-1", "issues", row("e-1"))).toBe(false);
+    const inbox = await db.query("SELECT delivery_id, duplicates FROM inbox ORDER BY delivery_id");
+    expect(inbox.rows).toEqual([
+      { delivery_id: "e-1", duplicates: 3 },
+      { delivery_id: "e-2", duplicates: 1 },
+    ]);
+    const outbox = await db.query("SELECT aggregate, key, type, payload, status FROM outbox ORDER BY key");
+    expect(outbox.rows).toEqual([
+      { aggregate: "repo:o/r", key: "event:e-1", type: "event", payload: { id: "e-1" }, status: "pending" },
+      { aggregate: "repo:o/r", key: "event:e-2", type: "event", payload: { id: "e-2" }, status: "pending" },
     ]);
   });
 
