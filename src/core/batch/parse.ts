@@ -1,5 +1,16 @@
 // Parses a tracking issue's task list into batch tickets, and validates the dependency graph.
-// Pure: no I/O. Ticket text is untrusted (anyone who can edit the issue writes it), so input is bounded.
+// Pure: no I/O. Ticket text is untrusted (anyone who can edit the issue writes it), so input is bounded
+// (1,000 tickets, 256 KiB, 100 reported problems) and every pattern runs in linear time.
+//
+// Grammar, per task-list line (`- [ ] …`, `* [x] …`, `1. [ ] …`, any indentation; not in code blocks or
+// HTML comments; inside GitHub ```[tasklist] blocks too):
+//   ticket     := [lead] text            lead at the very start of the text
+//   lead       := #N | owner/repo#N | https://github.com/owner/repo/issues/N | [key]
+//   clause     := ("depends on" | "blocked by" | "after") [":"] ref (sep ref)*   anywhere, case-insensitive
+//   ref        := #N | owner/repo#N | issue URL | [key]
+//   sep        := "," ["and"] | "and" | "&"
+//   estimate   := ("est" | "estimate") (":" | "=") positive-number              anywhere, default 1
+// Clauses and the estimate are cut out of the title; a checked box is a done ticket.
 import { stronglyConnectedComponents } from "../graph.js";
 
 export interface IssueRef {
