@@ -20,6 +20,7 @@ import { activeAttemptsByProfile } from "../store/attempts.js";
 import { monthlyCost, yearMonthOf } from "../store/costs.js";
 import { getRun } from "../store/runs.js";
 import { executeBatchEffect, isBatchShellEffect } from "./batch.js";
+import { executeBoardEffect } from "./board.js";
 import { applyRunEvent, definitionsOf } from "./process.js";
 import { repoName, type AppDeps, type ShellEffect, type Target } from "./runtime.js";
 
@@ -52,7 +53,7 @@ export async function executeEffect(deps: AppDeps, target: Target, effect: Shell
     case "audit":
       return; // written in the reducer's transaction
     case "board":
-      return; // the Projects board is configured per repository; see src/github/projects.ts
+      return executeBoardEffect(deps, octokit, target);
     default:
       break;
   }
