@@ -126,10 +126,11 @@ function refKey(ref: RawRef, repo: ParseOptions["repo"]): string {
 
 /** Tidies what is left of a line once clauses are cut out: empty brackets, doubled separators, dangling dashes. */
 function tidy(text: string): string {
-  let out = text;
-  if (out.includes("(")) out = out.replace(/\(\s*[,;:\s]*\)/g, " ");
-  if (out.includes(",") || out.includes(";")) out = out.replace(/\s*([,;])(?:\s*[,;])+/g, "$1");
-  return trimSeparators(out.replace(/\s+/g, " "));
+  // Whitespace is collapsed first: `\s*` next to other repetitions backtracks quadratically on long runs.
+  let out = text.replace(/\s+/g, " ");
+  if (out.includes("(")) out = out.replace(/\([,;: ]*\)/g, " ");
+  if (out.includes(",") || out.includes(";")) out = out.replace(/ ?([,;])(?: ?[,;])+/g, "$1");
+  return trimSeparators(out.replace(/ {2,}/g, " "));
 }
 
 const SEPARATOR_CHARS = new Set([" ", ",", ";", ":", "|", "—", "–", "-"]);
@@ -151,7 +152,7 @@ function parseContent(
   repo: ParseOptions["repo"],
   errors: BatchError[],
 ): Ticket | undefined {
-  let rest = content.trim();
+  let rest = content.replace(/\s+/g, " ").trim();
   let issue: IssueRef | undefined;
   let key: string;
   let ref: string;

@@ -243,6 +243,9 @@ describe("parseTaskList: hostile input is bounded", () => {
     ["an unclosed key", "- [ ] [" + "a".repeat(200_000)],
     ["a long URL", "- [ ] https://github.com/" + "a".repeat(200_000)],
     ["whitespace after a keyword", "- [ ] depends" + " ".repeat(200_000) + "x"],
+    ["whitespace after a bracket", "- [ ] x (" + " ".repeat(200_000) + "y"],
+    ["whitespace after a comma", "- [ ] x ," + " ".repeat(200_000) + "y"],
+    ["whitespace after an estimate keyword", "- [ ] x " + "est ".repeat(50_000)],
   ])("parses %s in linear time", (_name, body) => {
     const started = performance.now();
     expect(parseTaskList(body).tickets).toHaveLength(1);
