@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   findTicketCycles,
@@ -266,6 +267,37 @@ describe("parseTaskList: hostile input is bounded", () => {
     // JSON-quoted: the escape character is spelled out, and only the first 23 characters are shown.
     expect(errors[0]?.message).toBe(
       `cannot read the estimate "est:\\u001b[31m${"9".repeat(14)}…" (expected a positive number, e.g. est: 2.5)`,
+    );
+  });
+
+  it("parses any long repetition of grammar fragments quickly (no catastrophic backtracking)", () => {
+    const fragment = fc.constantFrom(
+      ..." ,;()[]#1a/-—:=&|.?x\t".split(""),
+      "est",
+      "after",
+      "depends on",
+      "blocked by",
+      " and ",
+      "[k]",
+      "#12",
+      "o/r#3",
+      "https://github.com/o/r/issues/4",
+      "<!--",
+      "-->",
+    );
+    fc.assert(
+      fc.property(
+        fc.array(fragment, { maxLength: 3 }),
+        fc.array(fragment, { minLength: 1, maxLength: 4 }),
+        (pre, motif) => {
+          const unit = motif.join("");
+          const body = `- [ ] ${pre.join("")}${unit.repeat(Math.ceil(20_000 / unit.length))}`;
+          const started = performance.now();
+          parseTaskList(body);
+          expect(performance.now() - started).toBeLessThan(500);
+        },
+      ),
+      { numRuns: 60 },
     );
   });
 
