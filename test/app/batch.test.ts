@@ -23,7 +23,7 @@ import {
 } from "../support/app-harness.js";
 import { engineCases } from "../support/engines.js";
 import { githubApi, useGitHubNock } from "../support/github-routes.js";
-import { examplePayload } from "../support/webhooks.js";
+import { examplePayload, examplePayloadAs } from "../support/webhooks.js";
 
 const OWNER = "Codertocat";
 const REPO = `/repos/${OWNER}/Hello-World`;
@@ -124,6 +124,7 @@ function fakeGitHub() {
     c.body = (body as { body: string }).body;
     return [200, c];
   });
+  api.post(/\/issues\/comments\/\d+\/reactions$/).reply(201, { id: 1, content: "eyes" });
   // Sub-issues and dependencies (REST ids in, issues out).
   api.get(/\/issues\/\d+\/sub_issues/).reply((uri) => [200, (subIssues.get(issueOf(uri)) ?? []).map(byId)]);
   api.post(/\/issues\/\d+\/sub_issues$/).reply((uri, body) => {
@@ -355,6 +356,73 @@ describe.each(engineCases())("a batch of tickets ($title)", ({ engine, skip }) =
       );
       await h.drain();
       expect(gh.created).toHaveLength(before);
+      await h.close();
+      nock.cleanAll();
+    },
+    240_000,
+  );
+
+  test.skipIf(skip)(
+    "steering from the tracking issue: unlabel holds, /batch re-plans, /unhold resumes, closing aborts",
+    async () => {
+      githubApi().get("/app").reply(200, { id: 123, slug: "trellis", name: "Trellis" });
+      const gh = fakeGitHub();
+      h = await startHarness(db);
+      const body = "- [ ] [a] Alpha\n- [ ] [b] Beta\n- [ ] [c] Gamma\n- [ ] [d] Delta after [a]";
+      const issue = { number: 3, title: "Three at once", body };
+      await h.deliver(
+        "issues",
+        examplePayload("issues", "labeled", { label: { name: "trellis:batch" }, issue, installation }),
+      );
+      await h.drain();
+      expect(gh.dispatches).toHaveLength(2);
+      const stored = () => findBatchByTrackingIssue<BatchState>(db, `${OWNER}/Hello-World`, 3);
+      const status = () => gh.comments.get(3)!.find((c) => c.body.includes("trellis:batch-status"))!.body;
+
+      // Removing the label holds the batch; a re-plan under hold starts nothing.
+      await h.deliver(
+        "issues",
+        examplePayload("issues", "unlabeled", { label: { name: "trellis:batch" }, issue, installation }),
+      );
+      let n = 0;
+      const comment = (text: string) =>
+        h.deliver(
+          "issue_comment",
+          examplePayload("issue_comment", "created", {
+            issue,
+            comment: { id: 800 + ++n, body: text },
+            installation,
+          }),
+        );
+      await comment("/batch --parallel 3\n/status");
+      await h.drain();
+      expect((await stored())!.status).toBe("held");
+      expect((await stored())!.parallel).toBe(3);
+      expect(gh.dispatches).toHaveLength(2);
+      expect(status()).toContain("⏸️ on hold");
+      expect(status()).toContain("at most 3 at once");
+
+      // /unhold: the new limit lets the third ticket start.
+      await comment("/unhold");
+      await h.drain();
+      expect(gh.dispatches).toHaveLength(3);
+      expect((await stored())!.status).toBe("active");
+
+      // Closing the tracking issue aborts the batch and every running ticket's run.
+      await h.deliver(
+        "issues",
+        examplePayloadAs("issues", "closed", "reopened", {
+          issue: { ...issue, state: "closed", state_reason: "not_planned" },
+          installation,
+        }),
+      );
+      await h.drain();
+      const batch = (await stored())!;
+      expect(batch.status).toBe("aborted");
+      const runs = await listRuns(db, { batchId: batch.id });
+      expect(runs.map((r) => r.state.status)).toEqual(["aborted", "aborted", "aborted"]);
+      expect(status()).toContain("### 🛑 Aborted");
+      expect(gh.dispatches).toHaveLength(3); // d never started
       await h.close();
       nock.cleanAll();
     },
