@@ -3,10 +3,15 @@
  * Messages API (src/sandbox/fake-anthropic.ts), a real git repo with a local bare origin, GitHub's
  * API answered by nock. Each scenario is one short CLI run.
  */
-import { existsSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { execa } from "execa";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { startFakeAnthropic, text, toolUse } from "../../src/sandbox/fake-anthropic.js";
+import type { AgentResult } from "../../src/core/result.js";
+import { cliEnv, startFakeAnthropic, text, toolUse } from "../../src/sandbox/fake-anthropic.js";
 import type { FakeAnthropic, Turn } from "../../src/sandbox/fake-anthropic.js";
 import { githubApi, useGitHubNock } from "../support/github-routes.js";
 import { makeRepo, pushBranchWith, sh } from "./git-fixture.js";
@@ -494,6 +499,84 @@ describe("the Action end to end with the real Claude Code CLI", { timeout: 90_00
     expect(run.result.status).toBe("failed");
     expect(run.result.reason).toMatch(/refused changes to protected paths: \.github\/workflows\/evil\.yml/);
     expect(sh(origin, "rev-parse", "refs/heads/trellis/7-add-sum")).toBe(before);
+  });
+
+  it("the committed bundle: `node action/dist/index.js` as a runner starts it, with the real CLI", async () => {
+    const { origin, work } = repo();
+    const f = await start([
+      () => [
+        toolUse("Write", {
+          file_path: join(work, "src/sum.js"),
+          content: "export const sum = (a, b) => a + b;\n",
+        }),
+        toolUse("Write", {
+          file_path: join(work, "test/sum.test.js"),
+          content:
+            'import { test } from "node:test";\nimport assert from "node:assert";\nimport { sum } from "../src/sum.js";\n' +
+            'test("adds", () => assert.equal(sum(2, 3), 5));\n',
+        }),
+      ],
+      () => "Done from the bundle.",
+    ]);
+    // A child process is out of nock's reach, so GitHub's API is a local server here.
+    const seen: string[] = [];
+    const api = createServer((req, res) => {
+      seen.push(`${req.method} ${req.url} ${req.headers.authorization ?? ""}`);
+      res.setHeader("content-type", "application/json");
+      res.end(
+        req.url?.includes("/comments")
+          ? "[]"
+          : JSON.stringify({ number: 7, title: "Add sum", body: ISSUE_BODY, user: { login: "a" } }),
+      );
+    });
+    await new Promise<void>((r) => api.listen(0, "127.0.0.1", r));
+    try {
+      const spec = makeSpec();
+      const temp = mkdtempSync(join(tmpdir(), "trellis-runner-"));
+      for (const name of ["output", "summary"]) writeFileSync(join(temp, name), "");
+      const child = await execa(process.execPath, [join(REPO_ROOT, "action", "dist", "index.js")], {
+        cwd: work,
+        reject: false,
+        extendEnv: false,
+        env: {
+          ...cliEnv(f.url, join(temp, "home")),
+          PATH: process.env["PATH"],
+          CLAUDE_PATH: join(REPO_ROOT, "node_modules", ".bin", "claude"),
+          GITHUB_API_URL: `http://127.0.0.1:${(api.address() as AddressInfo).port}`,
+          GITHUB_WORKSPACE: work,
+          GITHUB_OUTPUT: join(temp, "output"),
+          GITHUB_STEP_SUMMARY: join(temp, "summary"),
+          RUNNER_TEMP: temp,
+          INPUT_SPEC: JSON.stringify(spec),
+          INPUT_ATTEMPT_ID: spec.attemptId,
+          INPUT_ISSUE: String(spec.issue),
+          INPUT_STAGE: spec.stage,
+          INPUT_PROFILE: spec.profile,
+          INPUT_GITHUB_TOKEN: GITHUB_TOKEN,
+          INPUT_ANTHROPIC_API_KEY: "test",
+        },
+      });
+      const result = JSON.parse(readFileSync(join(temp, "trellis", "result.json"), "utf8")) as AgentResult;
+      expect(result.status, `${result.reason}\n${child.stdout}`).toBe("succeeded");
+      expect(child.exitCode).toBe(0);
+      expect(result.summary).toBe("Done from the bundle.");
+      expect(result.tests).toMatchObject({ passed: 1, failed: 0 }); // the lazily loaded criteria chunk ran
+      expect(sh(origin, "rev-parse", "refs/heads/trellis/7-add-sum")).toBe(result.headSha);
+      expect(child.stdout).toContain("🔧 Write(");
+      // `::add-mask::` is how core.setSecret tells the runner what to mask; nothing else may show it.
+      const leaks = child.stdout
+        .split("\n")
+        .filter((l) => l.includes(GITHUB_TOKEN) && !l.startsWith("::add-mask::"));
+      expect(leaks).toEqual([]);
+      expect(child.stdout).toContain(`::add-mask::${GITHUB_TOKEN}`);
+      expect(readFileSync(join(temp, "summary"), "utf8")).toContain("| Outcome | ✅ succeeded |");
+      expect(seen.sort()).toEqual([
+        `GET /repos/acme/shop/issues/7 token ${GITHUB_TOKEN}`,
+        `GET /repos/acme/shop/issues/7/comments?per_page=100 token ${GITHUB_TOKEN}`,
+      ]);
+    } finally {
+      api.close();
+    }
   });
 
   it("errors before the agent still write a result: a bad spec → status error with a clear message", async () => {
