@@ -344,6 +344,36 @@ describe.each(engineCases())("the board ($title)", ({ engine, skip }) => {
       detail: { issue: 1, to: "Ready", column: "Ready" },
     });
     expect(audit.map((a) => a.action)).toContain("run_started");
+
+    // Back to Backlog (this payload names the option): the run is held and the card stays in Backlog,
+    // with no read (the item is known) and no write (the card already shows it).
+    gh.graphql.length = 0;
+    await h.deliver(
+      "projects_v2_item",
+      examplePayload("projects_v2_item", "edited", {
+        installation,
+        projects_v2_item: { node_id: "PVTI_issue1", project_node_id: "PVT_1", content_type: "Issue" },
+        changes: {
+          field_value: {
+            field_node_id: "F_status",
+            field_type: "single_select",
+            to: { id: "s0", name: "Backlog" },
+          },
+        },
+        sender: { login: "wolfy1339", type: "User" },
+      }),
+    );
+    await h.drain();
+    const [held] = await findRunsByIssue(db, "Codertocat/Hello-World", 1);
+    expect(held!.state).toMatchObject({
+      status: "held",
+      reason: "held by wolfy1339: moved to Backlog on the board",
+    });
+    expect(gh.graphql).toEqual([]);
+    expect(await findBoardItem(db, "PVT_1", "PVTI_issue1")).toMatchObject({
+      pinned: "Backlog",
+      written: { status: "Backlog" },
+    });
     await finish();
   });
 
