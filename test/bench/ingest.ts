@@ -14,17 +14,16 @@ import { createHmac, generateKeyPairSync, randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { Agent, createServer, request, type Server as HttpServer } from "node:http";
 import { createServer as createNetServer } from "node:net";
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import pg from "pg";
 import { pino, type Logger } from "pino";
 import { Probot, Server } from "probot";
-import { trellis, type TrellisApp } from "../../src/index.js";
+import type { TrellisApp } from "../../src/index.js";
 import { REDACT_PATHS, scrubSecrets } from "../../src/logger.js";
 import type { OpenDbOptions } from "../../src/store/db.js";
-import { findPostgresBin, startTemporaryPostgres } from "../support/postgres.js";
-import { examplePayload } from "../support/webhooks.js";
+// The server processes load only what they serve (the App's modules only in the App's process); the
+// example payloads, pg and the PostgreSQL helpers are imported where the parent needs them.
 
 export interface IngestBenchOptions {
   db: "pglite" | "postgres";
@@ -58,8 +57,12 @@ export interface IngestBenchResult {
   baseline_p99_ms: number;
   baseline_throughput_per_s: number;
   p99_ratio: number;
-  /** Peak RSS (VmHWM) of the App's server process. */
+  /** Server CPU time (user + system) per measured delivery: the cost, whatever else runs on the machine. */
+  cpu_ms_per_delivery: number;
+  baseline_cpu_ms_per_delivery: number;
+  /** Peak RSS (VmHWM) of the App's server process, and its RSS when the load ended. */
   rss_mb: number;
+  rss_end_mb: number;
   baseline_rss_mb: number;
   deliveries: number;
   unique_deliveries: number;
@@ -73,10 +76,16 @@ export interface IngestBenchResult {
   /** Non-2xx answers (App, baseline). */
   errors: number;
   baseline_errors: number;
+  /** Requests sent again after the server reset a keep-alive connection (App, baseline). */
+  connection_resets: number;
+  baseline_connection_resets: number;
   /** Events the worker had processed when the load ended, and how long it then took to finish the rest. */
   worker_done_at_end: number;
   worker_drain_ms: number;
   concurrency: number;
+  cpus: number;
+  /** The machine's 1-minute load average when the run started. */
+  load_avg_1m: number;
   db: "pglite" | "postgres";
   targets: Record<"p99_ratio" | "throughput" | "rss" | "lost" | "duplicates_applied", boolean>;
   passed: boolean;
@@ -102,7 +111,8 @@ interface Delivery {
 }
 
 /** Real payloads (adjusted: an installation, one of several repositories), each signed once. */
-function bodies(): Body[] {
+async function bodies(): Promise<Body[]> {
+  const { examplePayload } = await import("../support/webhooks.js");
   const kinds: { event: string; make: (repo: Record<string, unknown>) => object }[] = [
     { event: "issues", make: (repository) => examplePayload("issues", "labeled", { repository }) },
     { event: "issues", make: (repository) => examplePayload("issues", "labeled", { repository }, 1) },
@@ -171,6 +181,7 @@ function plan(
 interface LoadResult {
   latenciesMs: number[];
   errors: number;
+  resets: number;
   wallMs: number;
 }
 
@@ -178,6 +189,7 @@ async function sendAll(port: number, deliveries: Delivery[], concurrency: number
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const latenciesMs: number[] = [];
   let errors = 0;
+  let resets = 0;
   let next = 0;
   const send = (d: Delivery) =>
     new Promise<number>((resolvePromise, reject) => {
@@ -216,7 +228,19 @@ async function sendAll(port: number, deliveries: Delivery[], concurrency: number
         const d = deliveries[next++];
         if (!d) break;
         const start = performance.now();
-        const status = await send(d);
+        let status = 0;
+        // A keep-alive socket the server closes as a request goes out fails with ECONNRESET; like
+        // GitHub, send the delivery again (the same id: the inbox makes that harmless). Counted.
+        for (let attempt = 0; ; attempt++) {
+          try {
+            status = await send(d);
+            break;
+          } catch (error) {
+            const code = (error as NodeJS.ErrnoException).code;
+            if (attempt >= 2 || (code !== "ECONNRESET" && code !== "EPIPE")) throw error;
+            resets++;
+          }
+        }
         latenciesMs.push(performance.now() - start);
         if (status < 200 || status >= 300) errors++;
       }
@@ -224,7 +248,7 @@ async function sendAll(port: number, deliveries: Delivery[], concurrency: number
   );
   const wallMs = performance.now() - t0;
   agent.destroy();
-  return { latenciesMs, errors, wallMs };
+  return { latenciesMs, errors, resets, wallMs };
 }
 
 const percentile = (sorted: number[], p: number): number =>
@@ -337,6 +361,7 @@ async function serve(config: ServeConfig): Promise<void> {
   });
   let app: TrellisApp | undefined;
   if (config.mode === "app") {
+    const { trellis } = await import("../../src/index.js");
     const fn = trellis(config.dbOptions ? { dbOptions: config.dbOptions } : {});
     await server.load(fn);
     app = await fn.ready;
@@ -407,9 +432,12 @@ const SELF = fileURLToPath(import.meta.url);
 const ROOT = resolve(dirname(SELF), "..", "..");
 
 async function startChild(config: ServeConfig): Promise<ChildHandle> {
+  // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each server process there (for `--cpu-prof`).
+  const profileDir = process.env.BENCH_CPU_PROF;
+  const profile = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${resolve(profileDir, config.mode)}`] : [];
   const child: ChildProcess = fork(SELF, ["--serve", JSON.stringify(config)], {
     cwd: ROOT,
-    execArgv: ["--import", "tsx"],
+    execArgv: ["--import", "tsx", ...profile],
     // Logs go nowhere (as cheap as a log shipper reading stdout gets); errors stay visible.
     stdio: ["ignore", "ignore", "inherit", "ipc"],
   });
@@ -464,6 +492,14 @@ async function waitForStop(child: ChildProcess): Promise<void> {
   });
 }
 
+/** CPU time (user + system) a process has used so far, in ms (Linux; clock ticks of 10 ms). */
+function cpuMsOf(pid: number): number {
+  // The command name (field 2) may contain spaces; the fields after its closing parenthesis don't.
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 /** Peak and current resident set size of a process, in MB (Linux). */
 function memoryOf(pid: number): { hwmMb: number; rssMb: number } {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
@@ -482,8 +518,14 @@ interface Database {
 async function prepareDatabase(kind: "pglite" | "postgres"): Promise<Database> {
   if (kind === "pglite") {
     const dir = mkdtempSync(join(tmpdir(), "trellis-bench-"));
+    const dataDir = join(dir, "db");
+    // Created (and migrated) here, so the App starts on an existing data directory as it does in
+    // production after its first start: a fresh one runs initdb in a second WASM instance, a one-off
+    // peak of about 800 MB that would otherwise dominate the App's peak RSS.
+    const { openDb } = await import("../../src/store/db.js");
+    await (await openDb({ dataDir })).close();
     return {
-      dbOptions: { dataDir: join(dir, "db") },
+      dbOptions: { dataDir },
       cleanup: async () => rmSync(dir, { recursive: true, force: true }),
     };
   }
@@ -494,6 +536,7 @@ async function prepareDatabase(kind: "pglite" | "postgres"): Promise<Database> {
     return {
       dbOptions: { databaseUrl: fromEnv, schema },
       cleanup: async () => {
+        const { default: pg } = await import("pg");
         const client = new pg.Client({ connectionString: fromEnv });
         await client.connect();
         await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
@@ -501,6 +544,7 @@ async function prepareDatabase(kind: "pglite" | "postgres"): Promise<Database> {
       },
     };
   }
+  const { findPostgresBin, startTemporaryPostgres } = await import("../support/postgres.js");
   const bin = findPostgresBin();
   if (!bin)
     throw new Error("--db postgres needs DATABASE_URL or PostgreSQL server binaries (initdb, pg_ctl)");
@@ -511,6 +555,7 @@ async function prepareDatabase(kind: "pglite" | "postgres"): Promise<Database> {
 interface Phase {
   load: LoadResult;
   memory: { hwmMb: number; rssMb: number };
+  cpuMs: number;
 }
 
 async function measure(
@@ -521,15 +566,18 @@ async function measure(
   concurrency: number,
 ): Promise<Phase> {
   await sendAll(port, warmup, concurrency);
+  const cpu0 = cpuMsOf(child.pid);
   const load = await sendAll(port, measured, concurrency);
-  return { load, memory: memoryOf(child.pid) };
+  return { load, memory: memoryOf(child.pid), cpuMs: cpuMsOf(child.pid) - cpu0 };
 }
 
 export async function runIngestBenchmark(
   partial: Partial<IngestBenchOptions> = {},
 ): Promise<IngestBenchResult> {
   const options = { ...DEFAULT_OPTIONS, ...partial };
-  const all = bodies();
+  const all = await bodies();
+  // Other processes on the machine take their share of the CPUs: the load is reported with the figures.
+  const loadBefore = loadavg()[0] ?? 0;
   const warmupPlan = plan(all, options.warmup, 0, 1);
   const measuredPlan = plan(all, options.deliveries, options.redeliveryShare, 2);
   const github = await startGitHubStub();
@@ -590,7 +638,10 @@ export async function runIngestBenchmark(
         baseline_p99_ms: round(baseP99),
         baseline_throughput_per_s: Math.round(options.deliveries / (baseline.load.wallMs / 1000)),
         p99_ratio: round(baseP99 > 0 ? p99 / baseP99 : Infinity),
+        cpu_ms_per_delivery: round(phase.cpuMs / options.deliveries, 3),
+        baseline_cpu_ms_per_delivery: round(baseline.cpuMs / options.deliveries, 3),
         rss_mb: round(phase.memory.hwmMb, 1),
+        rss_end_mb: round(phase.memory.rssMb, 1),
         baseline_rss_mb: round(baseline.memory.hwmMb, 1),
         deliveries: options.deliveries,
         unique_deliveries: measuredPlan.unique,
@@ -601,9 +652,13 @@ export async function runIngestBenchmark(
         duplicates_detected: atEnd.duplicates,
         errors: phase.load.errors,
         baseline_errors: baseline.load.errors,
+        connection_resets: phase.load.resets,
+        baseline_connection_resets: baseline.load.resets,
         worker_done_at_end: atEnd.done,
         worker_drain_ms: Math.round(last.done >= last.eventKeys ? drainMs : -1),
         concurrency: options.concurrency,
+        cpus: cpus().length,
+        load_avg_1m: round(loadBefore, 1),
         db: options.db,
       };
       const targets = {
@@ -655,13 +710,16 @@ function parseArgs(argv: string[]): Partial<IngestBenchOptions> & { json: boolea
   return out;
 }
 
+const row = (...values: number[]): string =>
+  values.map((v, i) => String(v).padStart([7, 7, 13, 16, 12][i] ?? 8)).join("  ");
+
 function report(r: IngestBenchResult): string {
   const mark = (ok: boolean) => (ok ? "pass" : "MISS");
   return [
-    `Webhook ingest, ${r.db}, ${r.deliveries} deliveries (${r.redeliveries} redelivered) at concurrency ${r.concurrency}, ${cpus().length} CPUs`,
-    `                 p50 ms   p99 ms   deliveries/s   peak RSS MB`,
-    `  Trellis App  ${String(r.p50_ms).padStart(7)}  ${String(r.p99_ms).padStart(7)}  ${String(r.throughput_per_s).padStart(13)}  ${String(r.rss_mb).padStart(12)}`,
-    `  bare Probot  ${String(r.baseline_p50_ms).padStart(7)}  ${String(r.baseline_p99_ms).padStart(7)}  ${String(r.baseline_throughput_per_s).padStart(13)}  ${String(r.baseline_rss_mb).padStart(12)}`,
+    `Webhook ingest, ${r.db}, ${r.deliveries} deliveries (${r.redeliveries} redelivered) at concurrency ${r.concurrency}, ${r.cpus} CPUs, load average ${r.load_avg_1m}`,
+    `                 p50 ms   p99 ms   deliveries/s   CPU ms/delivery   peak RSS MB`,
+    `  Trellis App  ${row(r.p50_ms, r.p99_ms, r.throughput_per_s, r.cpu_ms_per_delivery, r.rss_mb)}`,
+    `  bare Probot  ${row(r.baseline_p50_ms, r.baseline_p99_ms, r.baseline_throughput_per_s, r.baseline_cpu_ms_per_delivery, r.baseline_rss_mb)}`,
     `Database: ${r.unique_deliveries} unique measured ids; lost ${r.lost}, duplicates applied ${r.duplicates_applied}, duplicates detected ${r.duplicates_detected}/${r.redeliveries}, non-2xx ${r.errors}`,
     `Worker: ${r.worker_done_at_end} events processed when the load ended; backlog drained in ${r.worker_drain_ms < 0 ? "(not within 60 s)" : `${r.worker_drain_ms} ms`}`,
     `Targets:`,
