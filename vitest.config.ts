@@ -6,7 +6,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
-    // Starts a temporary PostgreSQL for the store tests (see the file); PGlite needs nothing.
-    globalSetup: ["test/support/postgres.ts"],
+    // A temporary PostgreSQL and a migrated PGlite template for the store tests (see the files).
+    globalSetup: ["test/support/postgres.ts", "test/support/pglite-template.ts"],
   },
 });

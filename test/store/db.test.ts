@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { describeTarget, openDb } from "../../src/store/db.js";
 import type { Db } from "../../src/store/db.js";
 import { appliedMigrations, applyMigrations, loadMigrations } from "../../src/store/migrate.js";
-import { engineCases, useDb } from "../support/engines.js";
+import { engineCases, pgliteTemplate, useDb } from "../support/engines.js";
 
 describe.each(engineCases())("db on $title", ({ engine, skip }) => {
   const getDb = useDb(engine, skip);
@@ -196,6 +196,19 @@ describe("openDb", () => {
     const again = await openDb({ dataDir });
     expect((await again.query("SELECT delivery_id FROM inbox")).rows).toEqual([{ delivery_id: "d1" }]);
     expect(await applyMigrations(again)).toEqual([]);
+    await again.close();
+  });
+
+  it("starts from a migrated template dump, and ignores it for an existing data directory", async () => {
+    const template = await pgliteTemplate();
+    expect(template).toBeInstanceOf(Blob);
+    const dataDir = join(dir, "from-template");
+    const db = await openDb({ dataDir, loadDataDir: template });
+    expect((await appliedMigrations(db)).length).toBe((await loadMigrations()).length);
+    await db.query("INSERT INTO inbox (delivery_id, event) VALUES ('kept', 'x')");
+    await db.close();
+    const again = await openDb({ dataDir, loadDataDir: template });
+    expect((await again.query("SELECT delivery_id FROM inbox")).rows).toEqual([{ delivery_id: "kept" }]);
     await again.close();
   });
 

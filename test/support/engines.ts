@@ -4,6 +4,7 @@
  * files run in parallel forks and must not see each other's rows).
  */
 import { randomUUID } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, beforeEach, inject } from "vitest";
 import { openDb } from "../../src/store/db.js";
 import type { Db, OpenDbOptions } from "../../src/store/db.js";
@@ -22,6 +23,15 @@ export interface TestDb extends Db {
   reopen(options?: Omit<OpenDbOptions, "databaseUrl" | "dataDir" | "schema">): Promise<Db>;
 }
 
+let template: Promise<Blob | undefined> | undefined;
+
+/** The migrated PGlite dump made by the global setup (read once per test file). */
+export function pgliteTemplate(): Promise<Blob | undefined> {
+  const file = inject("pgliteTemplate");
+  template ??= file ? readFile(file).then((buf) => new Blob([buf])) : Promise.resolve(undefined);
+  return template;
+}
+
 export function postgresUrl(): string | null {
   return inject("postgresUrl");
 }
@@ -33,7 +43,12 @@ export function engines(): Engine[] {
       name: "pglite",
       url: "memory://",
       open: async (options = {}) => {
-        const db = await openDb({ ...options, dataDir: "memory://" });
+        const template = await pgliteTemplate();
+        const db = await openDb({
+          ...options,
+          dataDir: "memory://",
+          ...(template ? { loadDataDir: template } : {}),
+        });
         return Object.assign(db, {
           reopen: () => Promise.reject(new Error("an in-memory PGlite cannot be opened twice")),
         });
