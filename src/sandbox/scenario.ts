@@ -215,7 +215,7 @@ export const scriptedAgent: Turn = (request, context): TurnResult => {
     const writes =
       task.stage === "steps"
         ? [
-            toolUse("Write", { file_path: at("features/steps/cart.steps.js"), content: STEPS }),
+            toolUse("Write", { file_path: at("features/steps/cart.steps.mjs"), content: STEPS }),
             toolUse("Write", {
               file_path: at("src/cart.js"),
               content: "export const addApples = (items, n) => items + n;\n",

@@ -1,0 +1,272 @@
+/**
+ * `npm run demo [-- --record FILE] [-- --timeout SECONDS]`: Trellis end to end on this machine, offline. Starts the
+ * sandbox (GitHub stand-in, the real App on PGlite, the scripted Messages API, the runner with the real Action and
+ * Claude Code CLI), seeds a tiny repository with issues and a tracking issue, labels it as a batch and plays the
+ * humans (approving, merging) until every ticket is done. Prints a live board, then a summary. Exit 0 on success.
+ */
+import { pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import type { RunState } from "../core/model.js";
+import { listRuns } from "../store/runs.js";
+import { cardsFrom, createProgress, type Card } from "./progress.js";
+import { startSandbox, type RecordedRequest, type Sandbox } from "./sandbox.js";
+import { DEMO_TICKETS, trackingBody } from "./scenario.js";
+
+interface DemoIssues {
+  tracking: number;
+  bdd: number;
+}
+
+export interface ApiFigures {
+  app: number;
+  action: number;
+  rest: number;
+  graphql: number;
+  reads: number;
+  writes: number;
+  errors: string[];
+  maxWritesPerMinute: number;
+  rateLimited: number;
+}
+
+/** Counts the requests made to the stand-in by the App and by the Action. */
+export function apiFigures(requests: RecordedRequest[]): ApiFigures {
+  const byApp = (r: RecordedRequest): boolean => r.by === "app" || r.by === "installation";
+  const byAction = (r: RecordedRequest): boolean => r.by === "user:github-actions[bot]";
+  const ours = requests.filter((r) => byApp(r) || byAction(r));
+  const isGraphQL = (r: RecordedRequest): boolean => r.url.split("?")[0]!.endsWith("/graphql");
+  // GraphQL queries are reads; mutations and non-GET REST calls create or change content.
+  const isWrite = (r: RecordedRequest): boolean =>
+    isGraphQL(r)
+      ? /^\s*mutation\b/.test(String((r.body as { query?: string } | undefined)?.query ?? ""))
+      : r.method !== "GET" && r.method !== "HEAD";
+  const writes = ours.filter(isWrite).map((r) => r.at);
+  let maxWritesPerMinute = 0;
+  for (let i = 0, j = 0; j < writes.length; j++) {
+    while (writes[j]! - writes[i]! >= 60_000) i++;
+    maxWritesPerMinute = Math.max(maxWritesPerMinute, j - i + 1);
+  }
+  return {
+    app: ours.filter(byApp).length,
+    action: ours.filter(byAction).length,
+    rest: ours.filter((r) => !isGraphQL(r)).length,
+    graphql: ours.filter(isGraphQL).length,
+    reads: ours.length - writes.length,
+    writes: writes.length,
+    errors: ours
+      .filter((r) => r.status >= 400)
+      .map((r) => `${r.method} ${r.url.split("?")[0]} → ${r.status}`),
+    maxWritesPerMinute,
+    rateLimited: ours.filter((r) => r.status === 429 || (r.status === 403 && /rate limit/i.test(r.url)))
+      .length,
+  };
+}
+
+async function seed(sb: Sandbox): Promise<DemoIssues> {
+  sb.human.openIssue({
+    title: "Explain the shop in the README",
+    body: "Nobody knows what tiny-shop does. (Left for a human: not labelled.)",
+    by: "monalisa",
+  });
+  const bdd = sb.human.openIssue({
+    title: "Cart: adding apples",
+    body: "Implement the approved scenarios in features/cart.feature.\n\n- [ ] adding apples counts them",
+    by: "monalisa",
+  });
+  const tracking = sb.human.openIssue({
+    title: "Checkout milestone",
+    body: trackingBody(DEMO_TICKETS),
+    by: "octocat",
+  });
+  // A maintainer starts the work: the BDD issue (with its approval gate) and the batch.
+  sb.human.label(bdd.number, "workflow:cart-bdd");
+  sb.human.label(tracking.number, "trellis:batch");
+  return { tracking: tracking.number, bdd: bdd.number };
+}
+
+async function runsOf(sb: Sandbox): Promise<RunState[]> {
+  const stored = await listRuns(sb.app.deps.db, { repo: { owner: sb.repo().owner, name: sb.repo().name } });
+  return stored.map((r) => r.state);
+}
+
+export interface DemoOutcome {
+  ok: boolean;
+  reason: string;
+  cards: Card[];
+  runs: RunState[];
+}
+
+/** Plays the scenario until it completes, fails, or `deadline` passes. */
+export async function playDemo(
+  sb: Sandbox,
+  options: { deadline: number; started: number; out?: NodeJS.WriteStream },
+): Promise<DemoOutcome> {
+  const progress = createProgress(options.out);
+  const elapsed = (): number => Date.now() - options.started;
+  const issues = await seed(sb);
+  progress.note(
+    `Seeded ${sb.repo().owner}/${sb.repo().name}: tracking issue #${issues.tracking} (${DEMO_TICKETS.length} raw tickets, parallel limit 2), BDD issue #${issues.bdd}`,
+    elapsed(),
+  );
+  const approved = new Set<string>();
+  const merging = new Set<number>();
+  let cards: Card[] = [];
+  let runs: RunState[] = [];
+  for (;;) {
+    runs = await runsOf(sb);
+    const tracking = sb.repo().issues.get(issues.tracking);
+    const backlog = (tracking?.subIssues ?? [])
+      .map((id) => [...sb.repo().issues.values()].find((i) => i.id === id))
+      .filter((i) => i !== undefined)
+      .map((i) => ({ issue: i.number, title: i.title }));
+    cards = cardsFrom(runs, backlog);
+    progress.update(cards, elapsed());
+
+    // The humans: approve what waits for approval, merge the App's pull requests.
+    for (const run of runs)
+      for (const stage of Object.values(run.stages)) {
+        const key = `${run.id}:${stage.id}:${stage.attempts.length}`;
+        if (stage.status === "waiting" && stage.waitingFor === "approval" && !approved.has(key)) {
+          approved.add(key);
+          sb.human.comment(run.issue, `/approve ${stage.id}`, "octocat");
+          progress.note(`@octocat approves stage ${stage.id} of #${run.issue}`, elapsed());
+        }
+      }
+    for (const pr of sb.repo().issues.values()) {
+      if (!pr.pull || pr.state !== "open" || merging.has(pr.number)) continue;
+      merging.add(pr.number);
+      progress.note(`@octocat merges PR #${pr.number} “${pr.title}”`, elapsed());
+      sb.human
+        .merge(pr.number)
+        .catch((error: unknown) => progress.note(`merge #${pr.number} failed: ${String(error)}`));
+    }
+
+    const tickets = runs.filter((r) => r.batch === issues.tracking);
+    const failed = runs.find((r) => r.status === "failed" || r.status === "aborted");
+    if (failed) {
+      progress.finish(cards, elapsed());
+      return {
+        ok: false,
+        reason: `#${failed.issue} ${failed.status}: ${failed.reason ?? "no reason given"}`,
+        cards,
+        runs,
+      };
+    }
+    const bddDone = runs.some((r) => r.issue === issues.bdd && r.status === "succeeded");
+    const batchDone =
+      tickets.length === DEMO_TICKETS.length && tickets.every((r) => r.status === "succeeded");
+    const finished = [...sb.repo().comments.values()].some(
+      (c) => c.issueNumber === issues.tracking && /Batch finished/i.test(c.body),
+    );
+    if (bddDone && batchDone && finished) {
+      progress.finish(cards, elapsed());
+      return { ok: true, reason: "every ticket done", cards, runs };
+    }
+    if (Date.now() > options.deadline) {
+      progress.finish(cards, elapsed());
+      const waiting = cards.filter((c) => c.column !== "Done").map((c) => `#${c.issue} in ${c.column}`);
+      return {
+        ok: false,
+        reason: `timed out; not done: ${waiting.join(", ") || (finished ? "—" : "the batch's final status")}`,
+        cards,
+        runs,
+      };
+    }
+    await new Promise((r) => setTimeout(r, 400));
+  }
+}
+
+export function summary(
+  sb: Sandbox,
+  outcome: DemoOutcome,
+  wallMs: number,
+  paths: Record<string, string>,
+): string {
+  const repo = sb.repo();
+  const prs = [...repo.issues.values()].filter((i) => i.pull);
+  const checks = [...repo.checkRuns.values()];
+  const conclusions = new Map<string, number>();
+  for (const c of checks) {
+    const k = c.conclusion ?? c.status;
+    conclusions.set(k, (conclusions.get(k) ?? 0) + 1);
+  }
+  const stages = outcome.runs.flatMap((r) => Object.values(r.stages));
+  const attempts = stages.reduce((n, s) => n + s.attempts.length, 0);
+  const cost = outcome.runs.reduce((n, r) => n + r.costUsd, 0);
+  const api = apiFigures(sb.requests);
+  const worked = outcome.runs.length || 1;
+  const perTicket = (api.app + api.action) / worked;
+  const lines = [
+    "",
+    `Trellis sandbox demo: ${outcome.ok ? "✅ completed" : "❌ failed"} — ${outcome.reason}`,
+    "",
+    `Tickets      ${outcome.cards.filter((c) => c.column === "Done").length}/${outcome.cards.length} done (${outcome.runs.filter((r) => r.batch !== undefined).length} in the batch)`,
+    `Stages       ${stages.length} stages, ${attempts} agent runs (real Claude Code CLI, scripted model), cost $${cost.toFixed(4)}`,
+    `PRs          ${prs.length} opened by the App, ${prs.filter((p) => p.pull?.merged).length} merged`,
+    `Check runs   ${checks.length} (${[...conclusions].map(([k, n]) => `${n} ${k}`).join(", ")})`,
+    `API requests ${api.app + api.action}: App ${api.app}, Action ${api.action}; REST ${api.rest}, GraphQL ${api.graphql}; reads ${api.reads}, writes ${api.writes}`,
+    `             ${perTicket.toFixed(1)} per ticket; at most ${api.maxWritesPerMinute} content-creating requests in a minute; ${api.rateLimited} rate-limited; ${api.errors.length} 4xx/5xx answers${api.errors.length ? ` (${[...new Set(api.errors)].slice(0, 4).join("; ")})` : ""}`,
+    `Wall time    ${(wallMs / 1000).toFixed(1)}s`,
+    "",
+    "Inspect the sandbox:",
+    ...Object.entries(paths).map(([k, v]) => `  ${k.padEnd(12)} ${v}`),
+    "",
+  ];
+  return lines.join("\n");
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: { record: { type: "string" }, timeout: { type: "string", default: "170" } },
+    allowPositionals: false,
+  });
+  const started = Date.now();
+  const deadline = started + Number(values.timeout) * 1000;
+  const out = process.stdout;
+  out.write("Starting the sandbox: GitHub stand-in, Trellis App (PGlite), scripted Anthropic API…\n");
+  const sb = await startSandbox({ cleanup: false, ...(values.record ? { recordFile: values.record } : {}) });
+  out.write(
+    `GitHub stand-in ${sb.github.apiUrl} · App ${sb.appUrl} · up in ${((Date.now() - started) / 1000).toFixed(1)}s\n`,
+  );
+  let outcome: DemoOutcome;
+  const guard = setTimeout(
+    () => {
+      out.write("The demo is stuck past its deadline; stopping.\n");
+      process.exit(2);
+    },
+    deadline - Date.now() + 20_000,
+  );
+  try {
+    outcome = await playDemo(sb, { deadline, started, out });
+  } catch (error) {
+    outcome = {
+      ok: false,
+      reason: `crashed: ${(error as Error).stack ?? String(error)}`,
+      cards: [],
+      runs: [],
+    };
+  }
+  const wall = Date.now() - started;
+  const state = await sb.dumpState();
+  out.write(
+    summary(sb, outcome, wall, {
+      state: state,
+      "App log": `${sb.dir}/app.log`,
+      "job logs": `${sb.dir}/jobs/`,
+      repository: `${sb.dir}/repos/`,
+      ...(values.record ? { requests: values.record } : {}),
+    }),
+  );
+  await sb.stop();
+  clearTimeout(guard);
+  return outcome.ok ? 0 : 1;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const code = await main().catch((error: unknown) => {
+    process.stderr.write(`demo failed: ${(error as Error).stack ?? String(error)}\n`);
+    return 1;
+  });
+  // Whatever a library left running (timers, sockets), the demo is over.
+  process.exit(code);
+}
