@@ -93,10 +93,20 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   }
 }
 
-/** initdb + pg_ctl start into a fresh temp dir; `stop` stops the server and removes the dir. */
-export async function startTemporaryPostgres(
-  bin: string,
-): Promise<{ url: string; dir: string; stop: () => Promise<void> }> {
+export interface TemporaryPostgres {
+  /** URL of the `trellis_test` database on the temporary server. */
+  url: string;
+  /** The cluster's temporary directory (data, socket, log). */
+  dir: string;
+  /** Stops the server and removes its directory. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Initialises and starts a throw-away PostgreSQL cluster from the binaries in `bin` (see the header);
+ * used by the global setup and by `npm run bench:ingest -- --db postgres`.
+ */
+export async function startTemporaryPostgres(bin: string): Promise<TemporaryPostgres> {
   const asRoot = process.getuid?.() === 0;
   const dir = mkdtempSync(join(tmpdir(), "trellis-pg-"));
   const data = join(dir, "data");
