@@ -182,6 +182,9 @@ function criteriaDetail(outcomes: CriterionOutcome[]): string {
 interface AgentWork {
   runs: ClaudeRun[];
   conflicts: string[];
+  /** Questions and verdicts written in sub-agent worktrees (`.trellis/` is not merged back). */
+  questions: string[];
+  reviews: NonNullable<AgentResult["review"]>[];
 }
 
 async function runAgents(
@@ -223,9 +226,16 @@ async function runAgents(
     });
   };
   if (ctx.agents.length === 1)
-    return { runs: [await one(cwd, ctx.agents[0]!, spec.costCapUsd)], conflicts: [] };
+    return {
+      runs: [await one(cwd, ctx.agents[0]!, spec.costCapUsd)],
+      conflicts: [],
+      questions: [],
+      reviews: [],
+    };
   // Several profiles: their own worktrees, merged back in the order given; the cap is shared.
   const share = spec.costCapUsd / ctx.agents.length;
+  const questions: string[] = [];
+  const reviews: AgentWork["reviews"] = [];
   const parallel = await runParallel(
     cwd,
     ctx.agents.map((profile) => ({
@@ -233,6 +243,10 @@ async function runAgents(
       work: async (dir: string) => {
         const r = await one(dir, profile, share);
         await resetSteering(dir);
+        const question = await readQuestion(dir);
+        if (question) questions.push(`${profile.name}: ${question}`);
+        const review = await readReview(dir);
+        if (review) reviews.push({ ...review, comments: `${profile.name}: ${review.comments}` });
         return r;
       },
     })),
@@ -240,7 +254,7 @@ async function runAgents(
   const runs = parallel.outcomes.flatMap((o) => (o.value ? [o.value] : []));
   const conflicts = parallel.conflicts.map((c) => `${c.name}: ${c.files.join(", ") || "unknown files"}`);
   for (const o of parallel.outcomes) if (o.error) conflicts.push(`${o.name}: crashed (${o.error})`);
-  return { runs, conflicts };
+  return { runs, conflicts, questions, reviews };
 }
 
 /** Run the whole attempt; returns the result it wrote. */
@@ -327,8 +341,10 @@ export async function run(overrides: Partial<RunDeps> = {}): Promise<AgentResult
         .slice(0, 60_000),
     };
     const agentFailure = runs.map((r) => r.failure).find(Boolean);
-    const question = await readQuestion(cwd);
-    const review = await readReview(cwd);
+    const question = (await readQuestion(cwd)) ?? (work.questions.join("\n\n") || undefined);
+    // Several reviewers in one job: any request for changes wins over approvals.
+    const review =
+      (await readReview(cwd)) ?? work.reviews.find((r) => r.verdict === "request_changes") ?? work.reviews[0];
     if (review) result.review = review;
 
     const touchedSteering = await resetSteering(cwd);

@@ -68,6 +68,24 @@ describe("run() around the agent (stand-in CLI)", () => {
     expect(run.result.criteria).toEqual([]);
   });
 
+  it("collects questions written in sub-agent worktrees (several profiles in one job)", async () => {
+    const { work } = makeRepo({ "README.md": "# shop\n" });
+    const cli = standInCli(
+      `mkdir -p .trellis && printf 'Which database?\\n' > .trellis/question.md\necho "x" > "notes-$$.md"\necho '${RESULT_EVENT}'`,
+    );
+    mockIssue();
+    const run = await runAction({
+      work,
+      spec: makeSpec({ workflow: "none", stage: "build", profile: "dev+docs" }),
+      fakeUrl: "http://127.0.0.1:9",
+      env: { CLAUDE_PATH: cli },
+    });
+    expect(run.result.status).toBe("needs_input");
+    expect(run.result.question).toBe("dev: Which database?\n\ndocs: Which database?");
+    expect(run.result.filesChanged).toHaveLength(2);
+    expect(run.result.costUsd).toBe(1);
+  });
+
   it("turns a missing issue into an error result naming the issue", async () => {
     const { work } = makeRepo({ "README.md": "# shop\n" });
     githubApi().get("/repos/acme/shop/issues/7").reply(404, { message: "Not Found" });
