@@ -776,3 +776,25 @@ describe("replies quote what humans typed safely", () => {
     expect(out.state.stages.dev).toMatchObject({ status: "waiting", waitingFor: "human" });
   });
 });
+
+describe("nextWake", () => {
+  it("reports the earliest timeout or backoff, ignoring backoffs while held and everything once terminal", () => {
+    const h = new Harness([
+      stage("a", { timeoutMinutes: 20 }),
+      stage("b", {
+        timeoutMinutes: 5,
+        onFailure: { retries: 1, backoffSeconds: 600, then: { kind: "abort_all" } },
+      }),
+    ]);
+    h.start();
+    const t0 = h.now;
+    expect(nextWake(h.state)).toBe(t0 + 5 * 60_000);
+    h.advance(1000);
+    h.finish("b", { status: "failed" });
+    expect(nextWake(h.state)).toBe(t0 + 1000 + 600_000); // b's backoff (10 min) vs a's timeout (20 min)
+    h.send({ type: "hold", at: h.now, actor: "bob" });
+    expect(nextWake(h.state)).toBe(t0 + 20 * 60_000); // only a's timeout still matters
+    h.send({ type: "abort", at: h.now, actor: "bob", reason: "stop" });
+    expect(nextWake(h.state)).toBeUndefined();
+  });
+});
