@@ -7,6 +7,7 @@
  */
 import nock from "nock";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { executeBatchEffect } from "../../src/app/batch.js";
 import type { BatchState } from "../../src/core/batch/machine.js";
 import { runName } from "../../src/core/dispatch.js";
 import { resultArtifactName } from "../../src/core/result.js";
@@ -356,6 +357,28 @@ describe.each(engineCases())("a batch of tickets ($title)", ({ engine, skip }) =
       );
       await h.drain();
       expect(gh.created).toHaveLength(before);
+
+      // A crash between creating a ticket's issue and recording it: the effect runs again and finds the
+      // issue by its hidden marker instead of creating a second one.
+      const octokit = await h.app.deps.github(INSTALLATION_ID);
+      await executeBatchEffect(
+        h.app.deps,
+        octokit,
+        {
+          installationId: INSTALLATION_ID,
+          repo: { owner: OWNER, name: "Hello-World" },
+          issue: 1,
+          batchId: batch!.id,
+        },
+        {
+          type: "batch_issue",
+          key: `batch:${batch!.id}:issue:schema`,
+          ticket: "schema",
+          create: { title: "Design the schema", body: "again" },
+        },
+      );
+      expect(gh.created).toHaveLength(before);
+      expect((await findBatchByTrackingIssue(db, `${OWNER}/Hello-World`, 1))!.version).toBe(batch!.version);
       await h.close();
       nock.cleanAll();
     },

@@ -394,6 +394,19 @@ function runUpdate(step: Step, e: Extract<BatchEvent, { type: "run_update" }>): 
     if (e[field] === undefined) continue;
     (t as unknown as Record<string, unknown>)[field] = e[field];
   }
+  const live = e.status === "active" || e.status === "waiting" || e.status === "held";
+  if (t.status === "failed" && live && step.state.status !== "aborted") {
+    // A human retried a failed ticket's run: it counts as running again, and the batch is not over.
+    t.status = "running";
+    delete t.reason;
+    delete t.finishedAt;
+    if (step.state.status === "failed") {
+      step.state.status = "active";
+      delete step.state.reason;
+    }
+    step.audit(BATCH_ACTOR, "ticket_resumed", { ticket: t.key, run: e.runId });
+    return;
+  }
   if (t.status !== "running") return;
   if (e.status === "succeeded") {
     t.status = "done";

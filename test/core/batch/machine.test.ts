@@ -228,6 +228,33 @@ describe("reduceBatch", () => {
     expect(out.state.tickets.find((t) => t.key === "docs")!.status).toBe("waiting");
   });
 
+  test("a failed ticket's run retried by a human runs again and reopens the finished batch", () => {
+    const body = "- [ ] [a] A\n- [ ] [b] B after [a]";
+    let { state } = withIssues(created({ body }).state);
+    state = finish(state, "run_1", "failed").state;
+    expect(state.status).toBe("failed");
+    let out = reduceBatch(
+      state,
+      { type: "run_update", at: AT, runId: "run_1", status: "active", costUsd: 1 },
+      counter("r"),
+    );
+    expect(out.state.status).toBe("active");
+    expect(out.state.tickets[0]).toMatchObject({ status: "running" });
+    out = reduceBatch(
+      out.state,
+      { type: "run_update", at: AT, runId: "run_1", status: "succeeded", costUsd: 1 },
+      counter("r"),
+    );
+    expect(ofType(out.effects, "start_ticket").map((e) => e.ticket)).toEqual(["b"]);
+    // An aborted batch stays aborted.
+    const aborted = reduceBatch(
+      state,
+      { type: "abort", at: AT, actor: "x", reason: "stop" },
+      counter(),
+    ).state;
+    expect(aborted.status).toBe("failed"); // already finished: abort is ignored
+  });
+
   test("updates of a running ticket's run refresh its view without starting anything", () => {
     const { state } = withIssues(created().state);
     const out = reduceBatch(
