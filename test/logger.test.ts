@@ -48,6 +48,15 @@ describe("the logger never writes secrets", () => {
     expect(out).toContain("postgres://trellis:[REDACTED]@db:5432/trellis");
   });
 
+  it("logs circular objects (Probot logs raw requests) without crashing, still scrubbed", () => {
+    const { lines, stream } = capture();
+    const log = createLogger({ destination: stream });
+    const req: Record<string, unknown> = { url: "/?token=ghs_abcdefghijklmnopqrstuvwxyz123456" };
+    req.self = req;
+    expect(() => log.info({ req }, "request")).not.toThrow();
+    expect(lines.join("")).not.toContain("ghs_abcdefghijklmnopqrstuvwxyz123456");
+  });
+
   it("scrubs private keys and Anthropic keys in free text", () => {
     const text =
       "key -----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY----- and sk-ant-api03-abcdefghijkl";
