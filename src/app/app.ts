@@ -53,7 +53,7 @@ export async function createApp(
   const workerRef: { current?: Worker } = {};
   const deps: AppDeps = {
     db,
-    github: async (installationId) => (await app.auth(installationId)) as unknown as GitHub,
+    github: installationClients(app, options.now ?? Date.now),
     self,
     builtins: await readBuiltins(),
     permissions: createPermissionChecker(options.permissionTtlMs ?? 60_000),
@@ -132,5 +132,23 @@ export async function createApp(
       await worker.stop();
       if (!options.db) await db.close();
     },
+  };
+}
+
+/**
+ * One Octokit per installation, reused for a while: building one per effect was a measurable share of
+ * the worker's CPU. Probot's auth refreshes the installation token inside the client as it expires.
+ */
+function installationClients(app: Probot, now: () => number): AppDeps["github"] {
+  const TTL_MS = 10 * 60_000;
+  const cache = new Map<number, { at: number; client: Promise<GitHub> }>();
+  return (installationId) => {
+    if (installationId === undefined) return app.auth() as unknown as Promise<GitHub>;
+    const hit = cache.get(installationId);
+    if (hit && now() - hit.at < TTL_MS) return hit.client;
+    const client = app.auth(installationId) as unknown as Promise<GitHub>;
+    cache.set(installationId, { at: now(), client });
+    client.catch(() => cache.delete(installationId));
+    return client;
   };
 }

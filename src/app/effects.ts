@@ -7,7 +7,7 @@ import { branchName, toDispatchInputs, type DispatchSpec } from "../core/dispatc
 import type { Definitions } from "../core/definitions.js";
 import type { Effect, RunState } from "../core/model.js";
 import { checkBudget } from "../core/policy.js";
-import { renderCheckRunSummary, renderStatusComment } from "../core/render.js";
+import { annotationsFor, renderCheckRunSummary, renderStatusComment } from "../core/render.js";
 import { checkRunKey } from "../core/triggers.js";
 import { defaultBranch } from "../github/repos.js";
 import { checkRunName, upsertCheckRun } from "../github/check-runs.js";
@@ -184,8 +184,10 @@ async function checkRun(
     annotations?: NonNullable<NonNullable<typeof attempt>["result"]>["annotations"];
   };
   if (effect.status === "completed" && stage && attempt?.result) {
-    const rendered = renderCheckRunSummary(stage, attempt);
-    output = { ...rendered, title: effect.title, annotations: attempt.result.annotations };
+    const def = run.workflow.stages.find((s) => s.id === stage.id);
+    const rendered = renderCheckRunSummary(stage, attempt, def ? { def } : {});
+    // Failing tests and scenarios become annotations too; the executor sends them 50 per request.
+    output = { ...rendered, title: effect.title, annotations: annotationsFor(attempt.result).flat() };
   }
   const fields = {
     name: checkRunName(effect.stage),
