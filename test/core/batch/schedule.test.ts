@@ -264,19 +264,13 @@ describe("planBatch: properties over random DAGs", () => {
     expect(mean(ratios)).toBeLessThanOrEqual(mean(baseline));
   });
 
-  it("plans 10,000 tickets with ~3 dependencies each in under 200 ms", () => {
+  // Speed is measured by `npm run bench:plan` against a baseline, not asserted here.
+  it("plans 10,000 tickets with ~3 dependencies each, respecting every dependency and the limit", () => {
     const tickets = randomTickets(prng(1), { size: 10_000, meanDeps: 3, window: 200, maxEstimate: 8 });
     expect(tickets.reduce((n, t) => n + t.deps.length, 0)).toBeGreaterThan(25_000);
-    const times: number[] = [];
-    let plan: Plan | undefined;
-    for (let i = 0; i < 5; i++) {
-      const started = performance.now();
-      plan = planBatch(tickets, { strategy: "dependency-aware", parallel: 8 });
-      times.push(performance.now() - started);
-    }
-    // The fastest run: the machine is shared with other test files, the algorithm is what is measured.
-    expect(Math.min(...times)).toBeLessThan(200);
-    expect(plan?.schedule).toHaveLength(10_000);
+    const plan: Plan = planBatch(tickets, { strategy: "dependency-aware", parallel: 8 });
+    expect(plan.schedule).toHaveLength(10_000);
+    checkPlan(tickets, plan, 8);
   });
 });
 
