@@ -415,6 +415,8 @@ export async function executeBatchEffect(
       return;
     }
     case "batch_status":
+      // A later step asked again and will render the same (latest) state: one comment write, not many.
+      if (state.statusSeq !== undefined && effect.seq < state.statusSeq) return;
       await upsertMarkedComment(
         octokit,
         target.repo,

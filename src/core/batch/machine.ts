@@ -60,6 +60,8 @@ export interface BatchState {
   reason?: string;
   /** Count of reducer steps that emitted effects; effect keys derive from it so none repeats. */
   seq: number;
+  /** The last step that asked for the status comment (older asks are coalesced into it). */
+  statusSeq?: number;
 }
 
 export type BatchEvent =
@@ -117,7 +119,8 @@ export type BatchEffect =
   /** Abort a ticket's run (applied by the shell in the same transaction). */
   | { type: "abort_ticket"; key: string; ticket: string; runId: string; reason: string }
   /** Re-render and upsert the tracking issue's status comment. */
-  | { type: "batch_status"; key: string }
+  /** `seq`: the step that asked; the shell skips it when a later step asked again (that one renders the same). */
+  | { type: "batch_status"; key: string; seq: number }
   | { type: "reply"; key: string; body: string }
   | { type: "audit"; key: string; actor: string; action: string; detail: Record<string, unknown> };
 
@@ -256,8 +259,13 @@ export function createBatch(input: CreateBatchInput): CreateBatchOutcome {
     activate(step);
     schedule(step);
   }
-  step.effects.push({ type: "batch_status", key: `batch:${state.id}:status:${step.seq + 1}` });
+  step.effects.push({
+    type: "batch_status",
+    key: `batch:${state.id}:status:${step.seq + 1}`,
+    seq: step.seq + 1,
+  });
   step.state.seq = step.seq + 1;
+  step.state.statusSeq = step.seq + 1;
   return { ok: true, state: step.state, effects: step.effects };
 }
 
@@ -287,6 +295,10 @@ class Step {
   }
   key(what: string): string {
     return `batch:${this.state.id}:${this.seq + 1}:${what}`;
+  }
+  status(): void {
+    this.effects.push({ type: "batch_status", key: this.key("status"), seq: this.seq + 1 });
+    this.state.statusSeq = this.seq + 1;
   }
   reply(body: string): void {
     this.effects.push({ type: "reply", key: this.key(`reply:${this.effects.length}`), body });
@@ -504,7 +516,7 @@ export function reduceBatch(state: BatchState, event: BatchEvent, ctx: BatchCont
         abort(step, event);
         break;
       case "refresh":
-        step.effects.push({ type: "batch_status", key: step.key("status") });
+        step.status();
         break;
     }
   } catch (error) {
@@ -517,8 +529,7 @@ export function reduceBatch(state: BatchState, event: BatchEvent, ctx: BatchCont
     return { state: fallback.state, effects: fallback.effects };
   }
   const changed = visible(next) !== visible(state);
-  if (changed && !step.effects.some((x) => x.type === "batch_status"))
-    step.effects.push({ type: "batch_status", key: step.key("status") });
+  if (changed && !step.effects.some((x) => x.type === "batch_status")) step.status();
   if (step.effects.length === 0 && !changed) return { state, effects: [] };
   next.seq = step.seq + 1;
   next.updatedAt = Math.max(state.updatedAt, event.at);

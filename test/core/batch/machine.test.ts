@@ -357,6 +357,10 @@ describe("reduceBatch", () => {
     const b = reduceBatch(a.state, { type: "refresh", at: AT, actor: "bob" }, counter());
     expect(a.effects.map((e) => e.type)).toEqual(["batch_status"]);
     expect(a.effects[0]!.key).not.toBe(b.effects[0]!.key);
+    // The older ask is coalesced: the shell sees a later one will render the same latest state.
+    const seqOf = (e: BatchEffect | undefined) => (e?.type === "batch_status" ? e.seq : -1);
+    expect(seqOf(a.effects[0])).toBeLessThan(b.state.statusSeq!);
+    expect(seqOf(b.effects[0])).toBe(b.state.statusSeq);
   });
 
   test("the ticket's own workflow label travels to its run", () => {
