@@ -1,0 +1,272 @@
+/**
+ * End to end in the offline sandbox: the real App (Probot server, PGlite) against the GitHub stand-in, workflows run
+ * by the real Action bundle with the real Claude Code CLI against the scripted Messages API. One sandbox serves the
+ * whole file; the scenarios work on different issues and run concurrently.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import type { RunState } from "../../src/core/model.js";
+import { startSandbox, type Sandbox } from "../../src/sandbox/sandbox.js";
+import { repoFiles } from "../../src/sandbox/scenario.js";
+import type { Issue } from "../../src/sandbox/github/index.js";
+import { findRunsByIssue } from "../../src/store/runs.js";
+
+const TIMEOUT = 240_000;
+let sb: Sandbox;
+
+beforeAll(async () => {
+  sb = await startSandbox({
+    repos: [
+      { name: "tiny-shop" },
+      // parallel_limit out of range on line 3: the App must say where.
+      {
+        name: "broken-shop",
+        files: repoFiles({ files: { ".github/trellis.yml": "# broken\nbatch:\n  parallel_limit: 0\n" } }),
+      },
+    ],
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await sb?.stop();
+}, 60_000);
+
+async function until<T>(
+  what: string,
+  check: () => Promise<T | undefined | false>,
+  timeoutMs = 180_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function latestRun(issue: number, repo = "octo-org/tiny-shop"): Promise<RunState | undefined> {
+  return (await findRunsByIssue(sb.app.deps.db, repo, issue)).at(-1)?.state;
+}
+
+const waitRun = (issue: number, what: string, ok: (r: RunState) => boolean): Promise<RunState> =>
+  until(`#${issue}: ${what}`, async () => {
+    const run = await latestRun(issue);
+    return run && ok(run) ? run : undefined;
+  });
+
+const prFor = (issue: number): Issue | undefined =>
+  [...sb.repo().issues.values()].find(
+    (i) => i.pull && new RegExp(`\\b(?:Closes|Fixes|Resolves) #${issue}\\b`, "i").test(i.body ?? ""),
+  );
+
+/** Waits for the App's pull request for `issue`, merges it as a maintainer, returns it and when it was merged. */
+async function mergeWhenOpen(issue: number): Promise<{ pr: Issue; mergedAt: number }> {
+  const pr = await sb.waitFor(`a pull request for #${issue}`, () => prFor(issue), 180_000);
+  expect(pr.user).toBe("trellis[bot]");
+  await sb.human.merge(pr.number);
+  return { pr, mergedAt: Date.now() };
+}
+
+const botComments = (issue: number, repo?: string): string[] =>
+  [...sb.repo(repo).comments.values()]
+    .filter((c) => c.issueNumber === issue && c.user === "trellis[bot]")
+    .map((c) => c.body);
+
+const checkRunsOf = (runId: string) =>
+  [...sb.repo().checkRuns.values()].filter((c) => c.externalId?.includes(runId));
+
+describe.concurrent("Trellis in the sandbox", () => {
+  test(
+    "a single issue: label → real Action and CLI → check run → PR → merged → done",
+    async () => {
+      const issue = sb.human.openIssue({ title: "Add a greeting helper", body: "Say hello to customers." });
+      sb.human.label(issue.number, "agent:dev");
+      const { pr } = await mergeWhenOpen(issue.number);
+      const run = await waitRun(issue.number, "succeeded", (r) => r.status === "succeeded");
+
+      expect(sb.repo().issues.get(issue.number)?.state).toBe("closed");
+      expect(pr.pull?.merged).toBe(true);
+      const attempt = run.stages["dev"]?.attempts[0];
+      expect(attempt?.result?.status).toBe("succeeded");
+      expect(attempt?.result?.filesChanged).toEqual([
+        "src/add-a-greeting-helper.js",
+        "test/add-a-greeting-helper.test.js",
+      ]);
+      // The agent's code is on main after the merge.
+      const main = await sb.repo().backend.resolve("main");
+      const file = await sb.repo().backend.read(main!, "src/add-a-greeting-helper.js");
+      expect(file?.type === "file" && file.content.toString()).toContain(
+        "export function addAGreetingHelper",
+      );
+      expect(checkRunsOf(run.id).every((c) => c.status === "completed" && c.conclusion === "success")).toBe(
+        true,
+      );
+      await sb.waitFor(
+        "the status comment says so",
+        () => botComments(issue.number).some((b) => /Succeeded/.test(b)),
+        30_000,
+      );
+      // The Action read the issue with the workflow's token.
+      const byAction = sb.requests.filter((r) => r.by === "user:github-actions[bot]").map((r) => r.url);
+      expect(byAction).toContain(`/api/v3/repos/octo-org/tiny-shop/issues/${issue.number}`);
+    },
+    TIMEOUT,
+  );
+
+  test(
+    "a batch with dependencies: tickets created and linked, a dependent starts only after its dependency merged",
+    async () => {
+      const tracking = sb.human.openIssue({
+        title: "Menu milestone",
+        body: "- [ ] [parse] Parse the menu est: 1\n- [ ] [price] Price the menu est: 1 depends on [parse]\n- [ ] [print] Print the menu est: 1\n",
+      });
+      sb.human.label(tracking.number, "trellis:batch");
+      const tickets = await sb.waitFor(
+        "three ticket issues",
+        () => {
+          const ids = sb.repo().issues.get(tracking.number)?.subIssues ?? [];
+          const found = ids.map((id) => [...sb.repo().issues.values()].find((i) => i.id === id));
+          return found.length === 3 && found.every((i) => i !== undefined) ? found : undefined;
+        },
+        60_000,
+      );
+      const [parse, price, print] = tickets as [Issue, Issue, Issue];
+      expect(parse.title).toBe("Parse the menu");
+      await sb.waitFor(
+        "price blocked by parse",
+        () => price.blockedBy.includes(parse.id) || undefined,
+        30_000,
+      );
+
+      const merges = await Promise.all([mergeWhenOpen(parse.number), mergeWhenOpen(print.number)]);
+      await mergeWhenOpen(price.number);
+      await sb.waitFor(
+        "the batch finished",
+        () => botComments(tracking.number).some((b) => /Batch finished/.test(b)),
+        60_000,
+      );
+      const job = (n: number) => sb.runner.jobs.find((j) => j.issue === n)!;
+      expect(job(price.number).startedAt).toBeGreaterThanOrEqual(merges[0].mergedAt);
+      // parse and print ran side by side (parallel limit 2).
+      expect(job(print.number).startedAt).toBeLessThan(job(parse.number).finishedAt!);
+      for (const t of tickets) expect(sb.repo().issues.get(t!.number)?.state).toBe("closed");
+      const status = botComments(tracking.number).find((b) => b.includes("trellis:batch-status"));
+      expect(status).toContain("flowchart");
+    },
+    TIMEOUT,
+  );
+
+  test(
+    "a failed stage retried with the check run's Re-run",
+    async () => {
+      const issue = sb.human.openIssue({ title: "Flaky stock counter", body: "Count the stock." });
+      sb.human.label(issue.number, "workflow:ship");
+      const first = await waitRun(
+        issue.number,
+        "the first attempt failed",
+        (r) => r.stages["dev"]?.attempts[0]?.result?.status === "failed",
+      );
+      const failed = await sb.waitFor(
+        "a failed check run",
+        () => checkRunsOf(first.id).find((c) => c.status === "completed" && c.conclusion === "failure"),
+        30_000,
+      );
+      expect(first.stages["dev"]?.attempts[0]?.result?.reason).toMatch(/tests_pass/);
+      sb.human.rerun(failed.id, "octocat");
+      await mergeWhenOpen(issue.number);
+      const run = await waitRun(issue.number, "succeeded", (r) => r.status === "succeeded");
+      expect(run.stages["dev"]?.attempts.map((a) => a.result?.status)).toEqual(["failed", "succeeded"]);
+    },
+    TIMEOUT,
+  );
+
+  test(
+    "an approval gate: a reader's /approve is refused, a maintainer's /approve lets the BDD stage open its PR",
+    async () => {
+      const issue = sb.human.openIssue({
+        title: "Cart: adding apples",
+        body: "Make the cart scenarios pass.",
+      });
+      sb.human.label(issue.number, "workflow:cart-bdd");
+      const waiting = await waitRun(
+        issue.number,
+        "waiting for approval",
+        (r) => r.stages["steps"]?.waitingFor === "approval",
+      );
+      const result = waiting.stages["steps"]?.attempts[0]?.result;
+      expect(result?.scenarios?.map((s) => [s.name, s.status])).toEqual([["Adding apples", "passed"]]);
+      expect(prFor(issue.number)).toBeUndefined();
+
+      sb.human.comment(issue.number, "/approve", "mallory");
+      await sb.waitFor(
+        "the refusal",
+        () => botComments(issue.number).some((b) => /only people with the/.test(b)),
+        30_000,
+      );
+      expect((await latestRun(issue.number))?.stages["steps"]?.approvals).toEqual([]);
+
+      sb.human.comment(issue.number, "/approve", "octocat");
+      await mergeWhenOpen(issue.number);
+      const run = await waitRun(issue.number, "succeeded", (r) => r.status === "succeeded");
+      expect(run.stages["steps"]?.approvals).toEqual(["octocat"]);
+    },
+    TIMEOUT,
+  );
+
+  test(
+    "a question answered with /answer: the next attempt sees the answer",
+    async () => {
+      const issue = sb.human.openIssue({ title: "Rounding question for totals", body: "Round the totals." });
+      sb.human.label(issue.number, "agent:dev");
+      await waitRun(issue.number, "waiting for an answer", (r) => r.stages["dev"]?.waitingFor === "answer");
+      await sb.waitFor(
+        "the question on the issue",
+        () => botComments(issue.number).some((b) => b.includes("half-up or half-even")),
+        30_000,
+      );
+      sb.human.comment(issue.number, "/answer half-even, like the bank", "octocat");
+      await mergeWhenOpen(issue.number);
+      const run = await waitRun(issue.number, "succeeded", (r) => r.status === "succeeded");
+      expect(run.stages["dev"]?.attempts.map((a) => a.result?.status)).toEqual(["needs_input", "succeeded"]);
+      const prompts = sb.anthropic.requests
+        .filter((r) => r.agentTurn)
+        .map((r) => JSON.stringify(r.body?.messages[0]));
+      expect(prompts.some((p) => p.includes("half-even, like the bank"))).toBe(true);
+    },
+    TIMEOUT,
+  );
+
+  test(
+    "a slash command from a user without permission is refused and nothing runs",
+    async () => {
+      const issue = sb.human.openIssue({ title: "Make it faster", body: "Please.", by: "mallory" });
+      sb.human.comment(issue.number, "/run", "mallory");
+      await sb.waitFor(
+        "the refusal",
+        () =>
+          botComments(issue.number).some((b) => /only people with the admin, maintain, write role/.test(b)),
+        60_000,
+      );
+      expect(await findRunsByIssue(sb.app.deps.db, "octo-org/tiny-shop", issue.number)).toHaveLength(0);
+      expect(sb.runner.jobs.some((j) => j.issue === issue.number)).toBe(false);
+    },
+    TIMEOUT,
+  );
+
+  test(
+    "a malformed config is reported with its location, and nothing runs",
+    async () => {
+      const issue = sb.human.openIssue({ title: "Anything", repo: "broken-shop" });
+      sb.human.label(issue.number, "agent:dev", "octocat", "broken-shop");
+      const reply = await sb.waitFor(
+        "the config error",
+        () => botComments(issue.number, "broken-shop").find((b) => /trellis\.yml/.test(b)),
+        60_000,
+      );
+      expect(reply).toMatch(/\.github\/trellis\.yml:3:\d+: error/);
+      expect(reply).toContain("npx trellis validate");
+      expect(await findRunsByIssue(sb.app.deps.db, "octo-org/broken-shop", issue.number)).toHaveLength(0);
+    },
+    TIMEOUT,
+  );
+});
