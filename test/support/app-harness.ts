@@ -31,6 +31,17 @@ export interface Harness {
 
 let deliveries = 0;
 
+/**
+ * Probot's Octokit without retries and without the throttling plugin's pacing (which spaces writes a
+ * second apart for real GitHub). A function default runs last, so Probot's own throttle options
+ * cannot switch it back on.
+ */
+const untimedOctokit = ProbotOctokit.defaults((options: Record<string, unknown>) => ({
+  ...options,
+  retry: { enabled: false },
+  throttle: { ...(options.throttle as object | undefined), enabled: false },
+}));
+
 export async function startHarness(db: Db): Promise<Harness> {
   forgetDefinitions();
   const clock = { now: Date.parse("2026-11-21T10:00:00Z") };
@@ -39,7 +50,7 @@ export async function startHarness(db: Db): Promise<Harness> {
     privateKey,
     secret: "test-secret",
     log: pino({ level: "silent" }),
-    Octokit: ProbotOctokit.defaults({ retry: { enabled: false }, throttle: { enabled: false } }),
+    Octokit: untimedOctokit,
   });
   const fn = trellis({ db, worker: false, now: () => clock.now });
   await probot.load(fn);
