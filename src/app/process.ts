@@ -18,7 +18,7 @@ import type { Effect, RunEvent, RunState } from "../core/model.js";
 import { decide, needsRole, parseCheckRunKey, type Decision, type TriggerFacts } from "../core/triggers.js";
 import { createRun, nextWake, reduceRun } from "../core/workflow/machine.js";
 import type { Db } from "../store/db.js";
-import { recordDeliveryWithEvent } from "../store/inbox.js";
+import { recordDeliveriesWithEvents, type DeliveryWithEvent } from "../store/inbox.js";
 import { lockAggregate } from "../store/locks.js";
 import { completeEffect, enqueueEffects, type NewEffect, type OutboxRow } from "../store/outbox.js";
 import { findRunByAttempt, findRunsByIssue, getRun, insertRun, saveRun } from "../store/runs.js";
@@ -38,22 +38,38 @@ import {
 } from "./runtime.js";
 import { applyBatchDecision, batchRunChanged } from "./batch.js";
 import { processBoardEvent } from "./board.js";
+import { createBatcher, type Batcher } from "./ingest-batcher.js";
 
 /** Returns false for a duplicate delivery. */
 export async function ingest(deps: AppDeps, event: DomainEvent): Promise<boolean> {
   deps.metrics.inc("trellis_deliveries_total", { event: event.kind });
-  // One statement (inbox + outbox): the request path's only database round trip.
+  // One statement (inbox + outbox) for all deliveries arriving together: the request path's only
+  // database round trip, answered after the commit.
   const payload: OutboxPayload = { kind: "event", event };
-  const fresh = await recordDeliveryWithEvent(deps.db, event.deliveryId, event.kind, {
-    aggregate: eventAggregate(event),
-    key: `event:${event.deliveryId}`,
-    type: "event",
-    payload,
+  const fresh = await ingestBatcher(deps).submit({
+    deliveryId: event.deliveryId,
+    event: event.kind,
+    row: { aggregate: eventAggregate(event), key: `event:${event.deliveryId}`, type: "event", payload },
   });
   if (!fresh) deps.metrics.inc("trellis_duplicate_deliveries_total");
   else deps.wake();
   return fresh;
 }
+
+// One group-commit batcher per App (per `deps`), shared by its request handlers.
+const batchers = new WeakMap<AppDeps, Batcher<DeliveryWithEvent, boolean>>();
+
+function ingestBatcher(deps: AppDeps): Batcher<DeliveryWithEvent, boolean> {
+  let batcher = batchers.get(deps);
+  if (!batcher) {
+    batcher = createBatcher((items) => recordDeliveriesWithEvents(deps.db, items));
+    batchers.set(deps, batcher);
+  }
+  return batcher;
+}
+
+/** Deliveries queued or being committed: the worker lets these go first. */
+export const ingestsPending = (deps: AppDeps): number => batchers.get(deps)?.pending ?? 0;
 
 // ---------------------------------------------------------------------------------------------
 // Definitions per repository, cached briefly: every event needs them, and they change rarely.

@@ -1,6 +1,11 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import type { Db } from "../../src/store/db.js";
-import { pruneInbox, recordDelivery, recordDeliveryWithEvent } from "../../src/store/inbox.js";
+import {
+  pruneInbox,
+  recordDeliveriesWithEvents,
+  recordDelivery,
+  recordDeliveryWithEvent,
+} from "../../src/store/inbox.js";
 import { lockAggregate, lockAggregates } from "../../src/store/locks.js";
 import { engineCases, useDb } from "../support/engines.js";
 
@@ -45,6 +50,60 @@ describe.each(engineCases())("inbox and locks on $title", ({ engine, skip }) => 
       { aggregate: "repo:o/r", key: "event:e-1", type: "event", payload: { id: "e-1" }, status: "pending" },
       { aggregate: "repo:o/r", key: "event:e-2", type: "event", payload: { id: "e-2" }, status: "pending" },
     ]);
+  });
+
+  it.skipIf(skip)("records many deliveries in one statement, repeats in the batch applied once", async () => {
+    const item = (id: string) => ({
+      deliveryId: id,
+      event: "issues",
+      row: { aggregate: `repo:o/${id}`, key: `event:${id}`, type: "event", payload: { id } },
+    });
+    expect(await recordDeliveryWithEvent(db, "b-0", "issues", item("b-0").row)).toBe(true);
+    const ids = ["b-2", "b-1", "b-0", "b-2", "b-3", "b-2"];
+    expect(await recordDeliveriesWithEvents(db, ids.map(item))).toEqual([
+      true,
+      true,
+      false,
+      false,
+      true,
+      false,
+    ]);
+    expect(await recordDeliveriesWithEvents(db, [item("b-1"), item("b-4")])).toEqual([false, true]);
+    expect(await recordDeliveriesWithEvents(db, [])).toEqual([]);
+    const inbox = await db.query("SELECT delivery_id, duplicates FROM inbox ORDER BY delivery_id");
+    expect(inbox.rows).toEqual([
+      { delivery_id: "b-0", duplicates: 1 },
+      { delivery_id: "b-1", duplicates: 1 },
+      { delivery_id: "b-2", duplicates: 2 },
+      { delivery_id: "b-3", duplicates: 0 },
+      { delivery_id: "b-4", duplicates: 0 },
+    ]);
+    // One event row per id, in arrival order (the worker runs an aggregate's rows by id).
+    const outbox = await db.query<{ key: string; payload: unknown }>(
+      "SELECT key, payload FROM outbox ORDER BY id",
+    );
+    expect(outbox.rows).toEqual(
+      ["b-0", "b-2", "b-1", "b-3", "b-4"].map((id) => ({ key: `event:${id}`, payload: { id } })),
+    );
+  });
+
+  it.skipIf(skip)("concurrent batches sharing ids store each event exactly once", async () => {
+    const item = (id: string) => ({
+      deliveryId: id,
+      event: "issues",
+      row: { aggregate: "repo:o/r", key: `event:${id}`, type: "event", payload: null },
+    });
+    const batches = [
+      ["c-1", "c-2", "c-3"],
+      ["c-3", "c-2", "c-4"],
+      ["c-4", "c-1", "c-1"],
+    ];
+    const results = await Promise.all(batches.map((b) => recordDeliveriesWithEvents(db, b.map(item))));
+    expect(results.flat().filter(Boolean)).toHaveLength(4);
+    const total = await db.query<{ rows: number; dups: number }>(
+      "SELECT (SELECT count(*)::int FROM outbox) AS rows, (SELECT sum(duplicates)::int FROM inbox) AS dups",
+    );
+    expect(total.rows[0]).toEqual({ rows: 4, dups: 5 });
   });
 
   it.skipIf(skip)(
