@@ -8,9 +8,10 @@ import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import type { RunState } from "../core/model.js";
 import { listRuns } from "../store/runs.js";
-import { cardsFrom, createProgress, type Card } from "./progress.js";
+import { parseNodeId } from "./github/index.js";
+import { cardsFrom, createProgress, overlayBoard, type BoardItem, type Card } from "./progress.js";
 import { startSandbox, type RecordedRequest, type Sandbox } from "./sandbox.js";
-import { DEMO_TICKETS, trackingBody } from "./scenario.js";
+import { DEMO_TICKETS, repoFiles, trackingBody } from "./scenario.js";
 
 interface DemoIssues {
   tracking: number;
@@ -84,6 +85,34 @@ async function seed(sb: Sandbox): Promise<DemoIssues> {
   return { tracking: tracking.number, bdd: bdd.number };
 }
 
+/** The cards of the repository's issues on the "Trellis" Projects (v2) board of the organisation, if there is one. */
+export function boardItems(sb: Sandbox): BoardItem[] {
+  const repo = sb.repo();
+  const project = sb.state.projects.find((p) => p.owner.toLowerCase() === repo.owner.toLowerCase());
+  if (!project) return [];
+  const field = (name: string) => project.fields.find((f) => f.name === name);
+  const [status, stage, cost] = [field("Status"), field("Stage"), field("Cost")];
+  const items: BoardItem[] = [];
+  for (const item of project.items) {
+    const ref = parseNodeId(item.contentNodeId);
+    if (ref?.prefix !== "I") continue;
+    const issue = [...repo.issues.values()].find((i) => i.id === ref.id);
+    if (!issue) continue;
+    const s = status ? item.values.get(status.id) : undefined;
+    const t = stage ? item.values.get(stage.id) : undefined;
+    const c = cost ? item.values.get(cost.id) : undefined;
+    items.push({
+      issue: issue.number,
+      ...(s && "singleSelectOptionId" in s
+        ? { status: status?.options.find((o) => o.id === s.singleSelectOptionId)?.name }
+        : {}),
+      ...(t && "text" in t ? { stage: t.text } : {}),
+      ...(c && "number" in c ? { costUsd: c.number } : {}),
+    });
+  }
+  return items;
+}
+
 async function runsOf(sb: Sandbox): Promise<RunState[]> {
   const stored = await listRuns(sb.app.deps.db, { repo: { owner: sb.repo().owner, name: sb.repo().name } });
   return stored.map((r) => r.state);
@@ -119,7 +148,7 @@ export async function playDemo(
       .map((id) => [...sb.repo().issues.values()].find((i) => i.id === id))
       .filter((i) => i !== undefined)
       .map((i) => ({ issue: i.number, title: i.title }));
-    cards = cardsFrom(runs, backlog);
+    cards = overlayBoard(cardsFrom(runs, backlog), boardItems(sb));
     progress.update(cards, elapsed());
 
     // The humans: approve what waits for approval, merge the App's pull requests.
@@ -203,6 +232,7 @@ export function summary(
     `Tickets      ${outcome.cards.filter((c) => c.column === "Done").length}/${outcome.cards.length} done (${outcome.runs.filter((r) => r.batch !== undefined).length} in the batch)`,
     `Stages       ${stages.length} stages, ${attempts} agent runs (real Claude Code CLI, scripted model), cost $${cost.toFixed(4)}`,
     `PRs          ${prs.length} opened by the App, ${prs.filter((p) => p.pull?.merged).length} merged`,
+    `Board        Projects (v2) “${sb.state.projects[0]?.title ?? "—"}”: ${boardItems(sb).length} issue cards (${[...new Set(boardItems(sb).map((i) => i.status))].join(", ")})`,
     `Check runs   ${checks.length} (${[...conclusions].map(([k, n]) => `${n} ${k}`).join(", ")})`,
     `API requests ${api.app + api.action}: App ${api.app}, Action ${api.action}; REST ${api.rest}, GraphQL ${api.graphql}; reads ${api.reads}, writes ${api.writes}`,
     `             ${perTicket.toFixed(1)} per ticket; at most ${api.maxWritesPerMinute} content-creating requests in a minute; ${api.rateLimited} rate-limited; ${api.errors.length} 4xx/5xx answers${api.errors.length ? ` (${[...new Set(api.errors)].slice(0, 4).join("; ")})` : ""}`,
@@ -224,7 +254,11 @@ async function main(): Promise<number> {
   const deadline = started + Number(values.timeout) * 1000;
   const out = process.stdout;
   out.write("Starting the sandbox: GitHub stand-in, Trellis App (PGlite), scripted Anthropic API…\n");
-  const sb = await startSandbox({ cleanup: false, ...(values.record ? { recordFile: values.record } : {}) });
+  const sb = await startSandbox({
+    cleanup: false,
+    repos: [{ name: "tiny-shop", files: repoFiles({ board: true }) }],
+    ...(values.record ? { recordFile: values.record } : {}),
+  });
   out.write(
     `GitHub stand-in ${sb.github.apiUrl} · App ${sb.appUrl} · up in ${((Date.now() - started) / 1000).toFixed(1)}s\n`,
   );

@@ -150,3 +150,31 @@ export function createProgress(out: NodeJS.WriteStream = process.stdout): Progre
     },
   };
 }
+
+/** An issue's card as the Projects (v2) board shows it: its Status option, Stage text and Cost number. */
+export interface BoardItem {
+  issue: number;
+  status?: string;
+  stage?: string;
+  costUsd?: number;
+}
+
+/**
+ * The board is the kanban: where it has a card for an issue, its column and stage win over the App's run state
+ * (which still gives the PR, the exact cost, and the cards the board has not placed yet).
+ */
+export function overlayBoard(cards: Card[], items: BoardItem[]): Card[] {
+  const byIssue = new Map(items.map((i) => [i.issue, i]));
+  return cards.map((c) => {
+    const item = byIssue.get(c.issue);
+    const column = COLUMNS.find((name) => name.toLowerCase() === item?.status?.toLowerCase());
+    if (!item || !column) return c;
+    return {
+      ...c,
+      column,
+      ...(item.stage ? { stage: item.stage } : {}),
+      // The board's Cost is rounded to cents; the run's own figure is exact.
+      ...(item.costUsd !== undefined && c.costUsd === 0 ? { costUsd: item.costUsd } : {}),
+    };
+  });
+}
