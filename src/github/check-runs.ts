@@ -1,7 +1,7 @@
 import type { CheckRunConclusion } from "../core/model.js";
 import type { Annotation } from "../core/result.js";
 import type { GitHub, Repo } from "./client.js";
-import { idOf, repoParams } from "./client.js";
+import { idOf, repoParams, statusOf } from "./client.js";
 
 /** GitHub accepts at most 50 annotations per create/update request; the rest go in further updates. */
 export const ANNOTATIONS_PER_REQUEST = 50;
@@ -105,12 +105,39 @@ export async function findCheckRun(
     : undefined;
 }
 
+/**
+ * Check run ids this process created or found, per Octokit (one per installation) and per repo + sha + external id,
+ * so that each later update is one PATCH without listing the commit's check runs. The listing by external id stays
+ * the fallback (after a restart, or when the remembered check run is gone).
+ */
+const remembered = new WeakMap<object, Map<string, number>>();
+
+function memoOf(octokit: GitHub): Map<string, number> {
+  let memo = remembered.get(octokit);
+  if (!memo) remembered.set(octokit, (memo = new Map()));
+  return memo;
+}
+
 /** Idempotent create: update the check run with this external id if it exists, create it otherwise. */
 export async function upsertCheckRun(octokit: GitHub, repo: Repo, run: NewCheckRun): Promise<CheckRunRef> {
-  const existing = await findCheckRun(octokit, repo, run.headSha, run.name, run.externalId);
-  if (!existing) return createCheckRun(octokit, repo, run);
+  const memo = memoOf(octokit);
+  const key = `${repo.owner}/${repo.name}@${run.headSha}\n${run.externalId}`.toLowerCase();
   const { name: _name, headSha: _sha, externalId: _key, ...update } = run;
-  return updateCheckRun(octokit, repo, existing.id, update);
+  const known = memo.get(key);
+  if (known !== undefined) {
+    try {
+      return await updateCheckRun(octokit, repo, known, update);
+    } catch (error) {
+      memo.delete(key);
+      if (statusOf(error) !== 404) throw error;
+    }
+  }
+  const existing = await findCheckRun(octokit, repo, run.headSha, run.name, run.externalId);
+  const ref = existing
+    ? await updateCheckRun(octokit, repo, existing.id, update)
+    : await createCheckRun(octokit, repo, run);
+  memo.set(key, ref.id);
+  return ref;
 }
 
 function fields(f: CheckRunFields): Record<string, unknown> {

@@ -1,5 +1,5 @@
 import type { GitHub, Repo } from "./client.js";
-import { boundBody, idOf, repoParams } from "./client.js";
+import { boundBody, idOf, repoParams, statusOf } from "./client.js";
 
 /** Who the App is, to tell its own comments apart; without it, only comments by bot accounts count as ours. */
 export interface SelfIdentity {
@@ -18,6 +18,20 @@ interface CommentLike {
 }
 
 /**
+ * What this process last wrote per marked comment, per Octokit (one per installation, so ids never leak between
+ * installations or stand-ins): the comment's id and body. Steady-state updates then cost one PATCH and no listing;
+ * a body equal to the last one written costs nothing. The marker search stays the fallback (after a restart, or
+ * when the remembered comment is gone).
+ */
+const remembered = new WeakMap<object, Map<string, { id: number; body: string }>>();
+
+function memoOf(octokit: GitHub): Map<string, { id: number; body: string }> {
+  let memo = remembered.get(octokit);
+  if (!memo) remembered.set(octokit, (memo = new Map()));
+  return memo;
+}
+
+/**
  * The one comment carrying `marker` on an issue, edited in place: found again by the hidden marker among the App's
  * own comments (a human quoting the marker cannot hijack it), updated when it differs, created when absent.
  */
@@ -30,6 +44,38 @@ export async function upsertMarkedComment(
   self: SelfIdentity = {},
 ): Promise<UpsertOutcome> {
   const full = withMarker(body, marker);
+  const memo = memoOf(octokit);
+  const key = `${repo.owner}/${repo.name}#${issue}\n${marker}`.toLowerCase();
+  const known = memo.get(key);
+  if (known) {
+    if (known.body === full) return { id: known.id, action: "unchanged" };
+    try {
+      await octokit.request("PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}", {
+        ...repoParams(repo),
+        comment_id: known.id,
+        body: full,
+      });
+      memo.set(key, { id: known.id, body: full });
+      return { id: known.id, action: "updated" };
+    } catch (error) {
+      // Deleted meanwhile: forget it and look again by marker (which recreates it if need be).
+      memo.delete(key);
+      if (statusOf(error) !== 404) throw error;
+    }
+  }
+  const outcome = await findAndUpsert(octokit, repo, issue, marker, full, self);
+  memo.set(key, { id: outcome.id, body: full });
+  return outcome;
+}
+
+async function findAndUpsert(
+  octokit: GitHub,
+  repo: Repo,
+  issue: number,
+  marker: string,
+  full: string,
+  self: SelfIdentity,
+): Promise<UpsertOutcome> {
   const comments = await octokit.paginate("GET /repos/{owner}/{repo}/issues/{issue_number}/comments", {
     ...repoParams(repo),
     issue_number: issue,

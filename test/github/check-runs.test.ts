@@ -163,4 +163,54 @@ describe("check runs", () => {
     });
     expect(ref.id).toBe(78);
   });
+
+  it("upserts: remembers the id per Octokit, so later updates skip the listing", async () => {
+    const octokit = testOctokit();
+    githubApi()
+      .get(`${R}/commits/${sha}/check-runs`)
+      .query(true)
+      .reply(200, { total_count: 0, check_runs: [] })
+      .post(`${R}/check-runs`, {
+        name: "Trellis / dev",
+        head_sha: sha,
+        external_id: "run_2:dev",
+        status: "queued",
+      })
+      .reply(201, { ...checkRun, id: 90 })
+      .patch(`${R}/check-runs/90`, { status: "in_progress" })
+      .reply(200, { ...checkRun, id: 90, status: "in_progress" })
+      .patch(`${R}/check-runs/90`, { conclusion: "success", status: "completed" })
+      .reply(200, { ...checkRun, id: 90, status: "completed", conclusion: "success" });
+    const base = { name: "Trellis / dev", headSha: sha, externalId: "run_2:dev" };
+    expect((await upsertCheckRun(octokit, repo, { ...base, status: "queued" })).id).toBe(90);
+    expect((await upsertCheckRun(octokit, repo, { ...base, status: "in_progress" })).id).toBe(90);
+    expect((await upsertCheckRun(octokit, repo, { ...base, conclusion: "success" })).conclusion).toBe(
+      "success",
+    );
+  });
+
+  it("upserts: a remembered check run that is gone (404) is looked up again by external id", async () => {
+    const octokit = testOctokit();
+    githubApi()
+      .get(`${R}/commits/${sha}/check-runs`)
+      .query(true)
+      .reply(200, { total_count: 1, check_runs: [{ ...checkRun, id: 91, external_id: "run_3:dev" }] })
+      .patch(`${R}/check-runs/91`, { status: "queued" })
+      .reply(200, { ...checkRun, id: 91 })
+      .patch(`${R}/check-runs/91`, { status: "in_progress" })
+      .reply(404, { message: "Not Found" })
+      .get(`${R}/commits/${sha}/check-runs`)
+      .query(true)
+      .reply(200, { total_count: 0, check_runs: [] })
+      .post(`${R}/check-runs`, {
+        name: "Trellis / dev",
+        head_sha: sha,
+        external_id: "run_3:dev",
+        status: "in_progress",
+      })
+      .reply(201, { ...checkRun, id: 92 });
+    const base = { name: "Trellis / dev", headSha: sha, externalId: "run_3:dev" };
+    expect((await upsertCheckRun(octokit, repo, { ...base, status: "queued" })).id).toBe(91);
+    expect((await upsertCheckRun(octokit, repo, { ...base, status: "in_progress" })).id).toBe(92);
+  });
 });

@@ -83,6 +83,76 @@ describe("upsertMarkedComment", () => {
   });
 });
 
+describe("upsertMarkedComment remembers the comment it wrote (per Octokit)", () => {
+  it("lists once, then updates by id, and sends nothing when the body has not changed", async () => {
+    const octokit = testOctokit();
+    githubApi()
+      .get(`${R}/issues/1/comments`)
+      .query(true)
+      .reply(200, [])
+      .post(`${R}/issues/1/comments`, { body: withMarker("queued", STATUS) })
+      .reply(201, bot(40, withMarker("queued", STATUS)))
+      .patch(`${R}/issues/comments/40`, { body: withMarker("running", STATUS) })
+      .reply(200, bot(40, withMarker("running", STATUS)));
+    const self = { appId: 321 };
+    expect(await upsertMarkedComment(octokit, repo, 1, STATUS, "queued", self)).toEqual({
+      id: 40,
+      action: "created",
+    });
+    expect(await upsertMarkedComment(octokit, repo, 1, STATUS, "running", self)).toEqual({
+      id: 40,
+      action: "updated",
+    });
+    expect(await upsertMarkedComment(octokit, repo, 1, STATUS, "running", self)).toEqual({
+      id: 40,
+      action: "unchanged",
+    });
+  });
+
+  it("falls back to the marker search when the remembered comment was deleted", async () => {
+    const octokit = testOctokit();
+    githubApi()
+      .get(`${R}/issues/2/comments`)
+      .query(true)
+      .reply(200, [bot(41, withMarker("a", STATUS))])
+      .patch(`${R}/issues/comments/41`, { body: withMarker("b", STATUS) })
+      .reply(200, bot(41, withMarker("b", STATUS)))
+      .patch(`${R}/issues/comments/41`, { body: withMarker("c", STATUS) })
+      .reply(404, { message: "Not Found" })
+      .get(`${R}/issues/2/comments`)
+      .query(true)
+      .reply(200, [])
+      .post(`${R}/issues/2/comments`, { body: withMarker("c", STATUS) })
+      .reply(201, bot(42, withMarker("c", STATUS)));
+    const self = { appId: 321 };
+    expect(await upsertMarkedComment(octokit, repo, 2, STATUS, "b", self)).toEqual({
+      id: 41,
+      action: "updated",
+    });
+    expect(await upsertMarkedComment(octokit, repo, 2, STATUS, "c", self)).toEqual({
+      id: 42,
+      action: "created",
+    });
+  });
+
+  it("another Octokit (another installation) does not share the memory", async () => {
+    githubApi()
+      .get(`${R}/issues/3/comments`)
+      .query(true)
+      .times(2)
+      .reply(200, [bot(43, withMarker("same", STATUS))]);
+    const self = { appId: 321 };
+    expect(await upsertMarkedComment(testOctokit(), repo, 3, STATUS, "same", self)).toEqual({
+      id: 43,
+      action: "unchanged",
+    });
+    expect(await upsertMarkedComment(testOctokit(), repo, 3, STATUS, "same", self)).toEqual({
+      id: 43,
+      action: "unchanged",
+    });
+  });
+});
+
 describe("reply and reactions", () => {
   it("replies on the issue", async () => {
     githubApi()
