@@ -176,7 +176,7 @@ async function checkRun(
 ): Promise<void> {
   const stage = run.stages[effect.stage];
   const attempt = stage?.attempts.find((a) => a.id === effect.attemptId);
-  const base = await defaultBranchSha(octokit, target);
+  const base = await stageBaseSha(octokit, target, run.id, effect.stage);
   let output = { title: effect.title, summary: effect.summary } as {
     title: string;
     summary: string;
@@ -202,6 +202,33 @@ async function checkRun(
   const head = attempt?.result?.headSha;
   if (effect.status === "completed" && head && head !== base)
     await upsertCheckRun(octokit, target.repo, { ...fields, headSha: head });
+}
+
+/**
+ * The default branch's sha a stage's check run sits on, looked up once per run + stage and then remembered per
+ * Octokit (one per installation): it saves a branch lookup per check-run update, and keeps queued → in progress →
+ * completed on one check run even when other tickets' merges move the branch meanwhile. After a restart the lookup
+ * happens again (the external-id search then finds or creates the check run on that sha).
+ */
+const baseShas = new WeakMap<object, Map<string, string>>();
+const MAX_REMEMBERED_SHAS = 10_000;
+
+export async function stageBaseSha(
+  octokit: GitHub,
+  target: Target,
+  runId: string,
+  stage: string,
+): Promise<string> {
+  let memo = baseShas.get(octokit);
+  if (!memo) baseShas.set(octokit, (memo = new Map()));
+  const key = `${target.repo.owner}/${target.repo.name}\n${runId}\n${stage}`.toLowerCase();
+  const known = memo.get(key);
+  if (known) return known;
+  const sha = await defaultBranchSha(octokit, target);
+  // Oldest first out: runs that long finished are the ones forgotten.
+  if (memo.size >= MAX_REMEMBERED_SHAS) memo.delete(memo.keys().next().value ?? "");
+  memo.set(key, sha);
+  return sha;
 }
 
 async function defaultBranchSha(octokit: GitHub, target: Target): Promise<string> {

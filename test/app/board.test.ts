@@ -77,6 +77,8 @@ function fakeGitHub(config: string) {
   api.patch(/\/check-runs\/\d+$/).reply(200, { id: 700 });
   api.get(/\/issues\/\d+\/comments/).reply(200, []);
   api.post(/\/issues\/\d+\/comments$/).reply(201, { id: 900, body: "" });
+  // The status comment is remembered after it is created, so later updates edit it by id.
+  api.patch(/\/issues\/comments\/\d+$/).reply(200, { id: 900, body: "" });
   api.post(`${REPO}/actions/workflows/trellis-agent.yml/dispatches`).reply((_uri, body) => {
     dispatches.push(body as Record<string, unknown>);
     return [204];
