@@ -160,7 +160,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       onRequest: (entry) => {
         requests.push({ ...entry, at: Date.now() });
         record?.write(
-          `${JSON.stringify({ method: entry.method, url: entry.url, body: entry.body, status: entry.status, by: entry.by })}\n`,
+          `${JSON.stringify({ method: entry.method, url: entry.url, body: entry.body ?? null, status: entry.status, by: entry.by })}\n`,
         );
       },
     };

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { RunState } from "../../src/core/model.js";
 import { startSandbox, type Sandbox } from "../../src/sandbox/sandbox.js";
 import { repoFiles } from "../../src/sandbox/scenario.js";
-import type { Issue } from "../../src/sandbox/github/index.js";
+import { addProjectItem, nodeId, setItemField, type Issue } from "../../src/sandbox/github/index.js";
 import { findRunsByIssue } from "../../src/store/runs.js";
 
 const TIMEOUT = 240_000;
@@ -16,7 +16,7 @@ let sb: Sandbox;
 beforeAll(async () => {
   sb = await startSandbox({
     repos: [
-      { name: "tiny-shop" },
+      { name: "tiny-shop", files: repoFiles({ board: true }) },
       // parallel_limit out of range on line 3: the App must say where.
       {
         name: "broken-shop",
@@ -40,7 +40,7 @@ async function until<T>(
     const value = await check();
     if (value) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 300));
   }
 }
 
@@ -104,7 +104,7 @@ describe.concurrent("Trellis in the sandbox", () => {
       await sb.waitFor(
         "the status comment says so",
         () => botComments(issue.number).some((b) => /Succeeded/.test(b)),
-        30_000,
+        90_000,
       );
       // The Action read the issue with the workflow's token.
       const byAction = sb.requests.filter((r) => r.by === "user:github-actions[bot]").map((r) => r.url);
@@ -135,7 +135,7 @@ describe.concurrent("Trellis in the sandbox", () => {
       await sb.waitFor(
         "price blocked by parse",
         () => price.blockedBy.includes(parse.id) || undefined,
-        30_000,
+        90_000,
       );
 
       const merges = await Promise.all([mergeWhenOpen(parse.number), mergeWhenOpen(print.number)]);
@@ -169,7 +169,7 @@ describe.concurrent("Trellis in the sandbox", () => {
       const failed = await sb.waitFor(
         "a failed check run",
         () => checkRunsOf(first.id).find((c) => c.status === "completed" && c.conclusion === "failure"),
-        30_000,
+        90_000,
       );
       expect(first.stages["dev"]?.attempts[0]?.result?.reason).toMatch(/tests_pass/);
       sb.human.rerun(failed.id, "octocat");
@@ -201,7 +201,7 @@ describe.concurrent("Trellis in the sandbox", () => {
       await sb.waitFor(
         "the refusal",
         () => botComments(issue.number).some((b) => /only people with the/.test(b)),
-        30_000,
+        90_000,
       );
       expect((await latestRun(issue.number))?.stages["steps"]?.approvals).toEqual([]);
 
@@ -222,7 +222,7 @@ describe.concurrent("Trellis in the sandbox", () => {
       await sb.waitFor(
         "the question on the issue",
         () => botComments(issue.number).some((b) => b.includes("half-up or half-even")),
-        30_000,
+        90_000,
       );
       sb.human.comment(issue.number, "/answer half-even, like the bank", "octocat");
       await mergeWhenOpen(issue.number);
@@ -232,6 +232,43 @@ describe.concurrent("Trellis in the sandbox", () => {
         .filter((r) => r.agentTurn)
         .map((r) => JSON.stringify(r.body?.messages[0]));
       expect(prompts.some((p) => p.includes("half-even, like the bank"))).toBe(true);
+    },
+    TIMEOUT,
+  );
+
+  test(
+    "moving a card to Ready on the Projects board starts the workflow, and the card ends in Done",
+    async () => {
+      // The App creates its "Trellis" project for the organisation on first use (the other scenarios use it).
+      const project = await sb.waitFor(
+        "the Trellis project with its Status options",
+        () =>
+          sb.state.projects.find(
+            (p) => p.title === "Trellis" && p.fields.some((f) => f.options.some((o) => o.name === "Ready")),
+          ),
+        150_000,
+      );
+      const status = project.fields.find((f) => f.name === "Status")!;
+      const option = (name: string) => status.options.find((o) => o.name === name)!.id;
+      const issue = sb.human.openIssue({ title: "Show prices in euros", body: "€ please." });
+      const item = addProjectItem(sb.state, project, nodeId("I", issue.id));
+      setItemField(sb.state, project, item, status.id, { singleSelectOptionId: option("Ready") }, "octocat");
+
+      await sb.waitFor(
+        "the workflow to start",
+        () => sb.runner.jobs.find((j) => j.issue === issue.number),
+        120_000,
+      );
+      await mergeWhenOpen(issue.number);
+      await waitRun(issue.number, "succeeded", (r) => r.status === "succeeded");
+      await sb.waitFor(
+        "the card in Done",
+        () => {
+          const v = item.values.get(status.id);
+          return v !== undefined && "singleSelectOptionId" in v && v.singleSelectOptionId === option("Done");
+        },
+        60_000,
+      );
     },
     TIMEOUT,
   );
