@@ -62,14 +62,30 @@ const batchers = new WeakMap<AppDeps, Batcher<DeliveryWithEvent, boolean>>();
 function ingestBatcher(deps: AppDeps): Batcher<DeliveryWithEvent, boolean> {
   let batcher = batchers.get(deps);
   if (!batcher) {
-    batcher = createBatcher((items) => recordDeliveriesWithEvents(deps.db, items));
+    // The urgent lane: a webhook's ack does not queue behind the worker's transactions.
+    const db = deps.db.urgent ?? deps.db;
+    batcher = createBatcher((items) => recordDeliveriesWithEvents(db, items));
     batchers.set(deps, batcher);
   }
   return batcher;
 }
 
-/** Deliveries queued or being committed: the worker lets these go first. */
-export const ingestsPending = (deps: AppDeps): number => batchers.get(deps)?.pending ?? 0;
+/**
+ * Resolves once no delivery is queued or being committed, or after `maxMs` at the latest: the worker
+ * lets webhooks go first (their events are durable in the outbox, so processing later is correct)
+ * but a sustained load cannot starve it.
+ */
+export function ingestsSettled(deps: AppDeps, maxMs: number): Promise<void> {
+  const batcher = batchers.get(deps);
+  if (!batcher || batcher.pending === 0 || maxMs <= 0) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, maxMs);
+    void batcher.idle().then(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
 
 // ---------------------------------------------------------------------------------------------
 // Definitions per repository, cached briefly: every event needs them, and they change rarely.

@@ -14,7 +14,7 @@ import {
   type OutboxRow,
 } from "../store/outbox.js";
 import { Deferred, executeEffect } from "./effects.js";
-import { applyRunEvent, processEvent } from "./process.js";
+import { applyRunEvent, ingestsSettled, processEvent } from "./process.js";
 import type { AppDeps, OutboxPayload } from "./runtime.js";
 
 export interface WorkerOptions {
@@ -23,6 +23,11 @@ export interface WorkerOptions {
   /** Longest sleep between polls when nothing wakes the worker (other replicas may add rows). */
   idleMs?: number;
   maxAttempts?: number;
+  /**
+   * Longest wait for in-flight webhook deliveries before claiming (webhooks first: GitHub waits on
+   * them); bounds how long a sustained load can hold the worker back. 0 disables yielding.
+   */
+  yieldMs?: number;
 }
 
 export interface Worker {
@@ -39,6 +44,7 @@ export function createWorker(deps: AppDeps, options: WorkerOptions = {}): Worker
   const leaseMs = options.leaseMs ?? 120_000;
   const idleMs = options.idleMs ?? 2_000;
   const maxAttempts = options.maxAttempts ?? 8;
+  const yieldMs = options.yieldMs ?? 100;
   let running = false;
   let loop: Promise<void> | undefined;
   let sleeper: { timer: NodeJS.Timeout; resolve: () => void } | undefined;
@@ -95,6 +101,7 @@ export function createWorker(deps: AppDeps, options: WorkerOptions = {}): Worker
   }
 
   async function round(): Promise<number> {
+    await ingestsSettled(deps, yieldMs);
     const rows = await claimEffects(deps.db, { workerId: id, limit: concurrency, leaseMs });
     await Promise.all(rows.map(execute));
     return rows.length;

@@ -24,6 +24,11 @@ export interface Db {
   transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T>;
   close(): Promise<void>;
   readonly kind: "postgres" | "pglite";
+  /**
+   * Statements that go ahead of queued work (the webhook's request path: GitHub waits on it, the
+   * worker does not). PGlite: a priority lane of its single connection. Absent: use the Db itself.
+   */
+  readonly urgent?: Pick<Db, "query">;
 }
 
 export interface OpenDbOptions {
@@ -211,13 +216,33 @@ function createPglite(dataDir: string, loadDataDir?: Blob): Promise<PGlite> {
 
 function wrapPglite(lite: PGlite): Db {
   // PGlite is a single connection. Its own mutex keeps a transaction's statements together; the
-  // queue here makes that explicit and keeps our ordering FIFO across concurrent callers.
-  let queue: Promise<unknown> = Promise.resolve();
+  // queue here makes that explicit, in two FIFO lanes: urgent statements (webhook acks) run before
+  // queued normal work (the worker's transactions). A running task is never interrupted.
+  interface Task {
+    run(): Promise<unknown>;
+    resolve(value: unknown): void;
+    reject(error: unknown): void;
+  }
+  const lanes: { urgent: Task[]; normal: Task[] } = { urgent: [], normal: [] };
+  let draining = false;
+  const drain = async (): Promise<void> => {
+    if (draining) return;
+    draining = true;
+    for (let task = lanes.urgent.shift() ?? lanes.normal.shift(); task;) {
+      try {
+        task.resolve(await task.run());
+      } catch (error) {
+        task.reject(error);
+      }
+      task = lanes.urgent.shift() ?? lanes.normal.shift();
+    }
+    draining = false;
+  };
   // Using the database (not `tx`) inside a transaction callback would wait for itself forever; the
   // async context tells us, so that mistake fails fast instead. The flag object is switched off at
   // the end, so work merely started inside a transaction may use the database afterwards.
   const inTransaction = new AsyncLocalStorage<{ active: boolean }>();
-  const serialised = <T>(task: () => Promise<T>): Promise<T> => {
+  const serialised = <T>(task: () => Promise<T>, urgent = false): Promise<T> => {
     if (inTransaction.getStore()?.active) {
       return Promise.reject(
         new Error(
@@ -225,13 +250,22 @@ function wrapPglite(lite: PGlite): Db {
         ),
       );
     }
-    const next = queue.then(task, task);
-    queue = next.then(
-      () => undefined,
-      () => undefined,
-    );
-    return next;
+    return new Promise<T>((resolve, reject) => {
+      lanes[urgent ? "urgent" : "normal"].push({
+        run: task,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+      });
+      void drain();
+    });
   };
+  const query =
+    (urgent: boolean) =>
+    <T>(sql: string, params?: unknown[]): Promise<QueryResult<T>> =>
+      serialised(async () => {
+        const r = await lite.query<T>(sql, params);
+        return { rows: r.rows, rowCount: r.affectedRows || r.rows.length };
+      }, urgent);
 
   const txDb = (tx: PGliteTransaction, depth: number): Db => ({
     kind: "pglite",
@@ -248,11 +282,8 @@ function wrapPglite(lite: PGlite): Db {
 
   return {
     kind: "pglite",
-    query: <T>(sql: string, params?: unknown[]) =>
-      serialised(async () => {
-        const r = await lite.query<T>(sql, params);
-        return { rows: r.rows, rowCount: r.affectedRows || r.rows.length };
-      }),
+    query: query(false),
+    urgent: { query: query(true) },
     exec: (sql) =>
       serialised(async () => {
         await lite.exec(sql);

@@ -65,7 +65,10 @@ export interface DeliveryWithEvent {
  * are duplicates and bump the counter like any redelivery. Outbox rows are inserted in arrival order;
  * inbox rows in id order, so two replicas' overlapping batches lock rows in the same order.
  */
-export async function recordDeliveriesWithEvents(db: Db, items: DeliveryWithEvent[]): Promise<boolean[]> {
+export async function recordDeliveriesWithEvents(
+  db: Pick<Db, "query">,
+  items: DeliveryWithEvent[],
+): Promise<boolean[]> {
   if (items.length === 0) return [];
   // One entry per distinct id: the first occurrence's event, and how often it repeats in the batch.
   const firsts = new Map<string, { item: DeliveryWithEvent; count: number }>();

@@ -149,6 +149,28 @@ describe.each(engineCases().filter((c) => c.engine.name === "pglite"))(
       ).rejects.toThrow(/use the transaction handle/);
       expect((await db.query("SELECT 3 AS n")).rows).toEqual([{ n: 3 }]);
     });
+
+    it("runs urgent statements before queued work, without interrupting a running transaction", async () => {
+      const db = getDb();
+      const urgent = db.urgent;
+      if (!urgent) throw new Error("PGlite has an urgent lane");
+      const order: string[] = [];
+      let release = (): void => undefined;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const tx = db.transaction(async (t) => {
+        await t.query("SELECT 1");
+        await held;
+        order.push("transaction");
+      });
+      const normal = db.query("SELECT 'normal' AS lane").then(() => order.push("normal"));
+      const first = urgent.query("SELECT 'urgent' AS lane").then((r) => order.push(String(r.rows[0]?.lane)));
+      const failing = urgent.query("SELECT nope").catch(() => order.push("urgent error"));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(order).toEqual([]);
+      release();
+      await Promise.all([tx, normal, first, failing]);
+      expect(order).toEqual(["transaction", "urgent", "urgent error", "normal"]);
+    });
   },
 );
 
