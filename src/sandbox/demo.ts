@@ -11,7 +11,7 @@ import { listRuns } from "../store/runs.js";
 import { parseNodeId } from "./github/index.js";
 import { cardsFrom, createProgress, overlayBoard, type BoardItem, type Card } from "./progress.js";
 import { startSandbox, type RecordedRequest, type Sandbox } from "./sandbox.js";
-import { DEMO_TICKETS, repoFiles, trackingBody } from "./scenario.js";
+import { DEMO_TICKETS, generatedTickets, repoFiles, trackingBody, type TicketSeed } from "./scenario.js";
 
 interface DemoIssues {
   tracking: number;
@@ -63,7 +63,7 @@ export function apiFigures(requests: RecordedRequest[]): ApiFigures {
   };
 }
 
-async function seed(sb: Sandbox): Promise<DemoIssues> {
+async function seed(sb: Sandbox, tickets: TicketSeed[]): Promise<DemoIssues> {
   sb.human.openIssue({
     title: "Explain the shop in the README",
     body: "Nobody knows what tiny-shop does. (Left for a human: not labelled.)",
@@ -76,7 +76,7 @@ async function seed(sb: Sandbox): Promise<DemoIssues> {
   });
   const tracking = sb.human.openIssue({
     title: "Checkout milestone",
-    body: trackingBody(DEMO_TICKETS),
+    body: trackingBody(tickets),
     by: "octocat",
   });
   // A maintainer starts the work: the BDD issue (with its approval gate) and the batch.
@@ -128,13 +128,20 @@ export interface DemoOutcome {
 /** Plays the scenario until it completes, fails, or `deadline` passes. */
 export async function playDemo(
   sb: Sandbox,
-  options: { deadline: number; started: number; out?: NodeJS.WriteStream },
+  options: {
+    deadline: number;
+    started: number;
+    out?: NodeJS.WriteStream;
+    tickets?: TicketSeed[];
+    parallel?: number;
+  },
 ): Promise<DemoOutcome> {
   const progress = createProgress(options.out);
   const elapsed = (): number => Date.now() - options.started;
-  const issues = await seed(sb);
+  const seeded = options.tickets ?? DEMO_TICKETS;
+  const issues = await seed(sb, seeded);
   progress.note(
-    `Seeded ${sb.repo().owner}/${sb.repo().name}: tracking issue #${issues.tracking} (${DEMO_TICKETS.length} raw tickets, parallel limit 2), BDD issue #${issues.bdd}`,
+    `Seeded ${sb.repo().owner}/${sb.repo().name}: tracking issue #${issues.tracking} (${seeded.length} raw tickets, parallel limit ${options.parallel ?? 2}), BDD issue #${issues.bdd}`,
     elapsed(),
   );
   const approved = new Set<string>();
@@ -182,8 +189,7 @@ export async function playDemo(
       };
     }
     const bddDone = runs.some((r) => r.issue === issues.bdd && r.status === "succeeded");
-    const batchDone =
-      tickets.length === DEMO_TICKETS.length && tickets.every((r) => r.status === "succeeded");
+    const batchDone = tickets.length === seeded.length && tickets.every((r) => r.status === "succeeded");
     const finished = [...sb.repo().comments.values()].some(
       (c) => c.issueNumber === issues.tracking && /Batch finished/i.test(c.body),
     );
@@ -236,6 +242,7 @@ export function summary(
     `Check runs   ${checks.length} (${[...conclusions].map(([k, n]) => `${n} ${k}`).join(", ")})`,
     `API requests ${api.app + api.action}: App ${api.app}, Action ${api.action}; REST ${api.rest}, GraphQL ${api.graphql}; reads ${api.reads}, writes ${api.writes}`,
     `             ${perTicket.toFixed(1)} per ticket; at most ${api.maxWritesPerMinute} content-creating requests in a minute; ${api.rateLimited} rate-limited; ${api.errors.length} 4xx/5xx answers${api.errors.length ? ` (${[...new Set(api.errors)].slice(0, 4).join("; ")})` : ""}`,
+    `             a 100-ticket batch at this rate: ≈ ${Math.round(perTicket * 100)} requests, ${((perTicket * 100 * 100) / 5000).toFixed(0)} % of an installation's hourly budget (5,000)`,
     `Wall time    ${(wallMs / 1000).toFixed(1)}s`,
     "",
     "Inspect the sandbox:",
@@ -247,16 +254,24 @@ export function summary(
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
-    options: { record: { type: "string" }, timeout: { type: "string", default: "170" } },
+    options: {
+      record: { type: "string" },
+      timeout: { type: "string", default: "170" },
+      // A larger generated batch, for the API-economy figures.
+      tickets: { type: "string" },
+      parallel: { type: "string", default: "2" },
+    },
     allowPositionals: false,
   });
+  const parallel = Number(values.parallel);
+  const tickets = values.tickets ? generatedTickets(Number(values.tickets)) : DEMO_TICKETS;
   const started = Date.now();
   const deadline = started + Number(values.timeout) * 1000;
   const out = process.stdout;
   out.write("Starting the sandbox: GitHub stand-in, Trellis App (PGlite), scripted Anthropic API…\n");
   const sb = await startSandbox({
     cleanup: false,
-    repos: [{ name: "tiny-shop", files: repoFiles({ board: true }) }],
+    repos: [{ name: "tiny-shop", files: repoFiles({ board: true, parallel }) }],
     ...(values.record ? { recordFile: values.record } : {}),
   });
   out.write(
@@ -271,7 +286,7 @@ async function main(): Promise<number> {
     deadline - Date.now() + 20_000,
   );
   try {
-    outcome = await playDemo(sb, { deadline, started, out });
+    outcome = await playDemo(sb, { deadline, started, out, tickets, parallel });
   } catch (error) {
     outcome = {
       ok: false,

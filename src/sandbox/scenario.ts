@@ -125,6 +125,16 @@ export const DEMO_TICKETS: TicketSeed[] = [
   { key: "receipt", title: "Print a receipt", estimate: 1, dependsOn: ["total"] },
 ];
 
+/** `n` generated tickets for larger batches: each depends on the ticket `width` places before it. */
+export function generatedTickets(n: number, width = 4): TicketSeed[] {
+  return Array.from({ length: n }, (_, i) => ({
+    key: `t${i + 1}`,
+    title: `Checkout step ${i + 1}`,
+    estimate: 1 + (i % 2),
+    dependsOn: i >= width ? [`t${i + 1 - width}`] : [],
+  }));
+}
+
 /** The tracking issue's body: a task list of raw tickets with estimates and dependencies. */
 export function trackingBody(tickets: TicketSeed[]): string {
   return [
