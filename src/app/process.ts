@@ -51,6 +51,7 @@ export async function ingest(deps: AppDeps, event: DomainEvent): Promise<boolean
     event: event.kind,
     row: { aggregate: eventAggregate(event), key: `event:${event.deliveryId}`, type: "event", payload },
   });
+  lastIngestAt.set(deps, performance.now());
   if (!fresh) deps.metrics.inc("trellis_duplicate_deliveries_total");
   else deps.wake();
   return fresh;
@@ -70,21 +71,24 @@ function ingestBatcher(deps: AppDeps): Batcher<DeliveryWithEvent, boolean> {
   return batcher;
 }
 
+const lastIngestAt = new WeakMap<AppDeps, number>();
+
 /**
- * Resolves once no delivery is queued or being committed, or after `maxMs` at the latest: the worker
- * lets webhooks go first (their events are durable in the outbox, so processing later is correct)
- * but a sustained load cannot starve it.
+ * Waits until webhooks are quiet (nothing queued or being committed, none answered in the last
+ * `quietMs`) and resolves true, or resolves false after `maxMs` of sustained load: the worker lets
+ * webhooks go first (their events are durable in the outbox, so processing later is correct), but a
+ * sustained load cannot starve it.
  */
-export function ingestsSettled(deps: AppDeps, maxMs: number): Promise<void> {
-  const batcher = batchers.get(deps);
-  if (!batcher || batcher.pending === 0 || maxMs <= 0) return Promise.resolve();
-  return new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, maxMs);
-    void batcher.idle().then(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
+export async function ingestsSettled(deps: AppDeps, maxMs: number, quietMs = 10): Promise<boolean> {
+  const deadline = performance.now() + maxMs;
+  for (;;) {
+    const now = performance.now();
+    const pending = batchers.get(deps)?.pending ?? 0;
+    const sinceLast = now - (lastIngestAt.get(deps) ?? -Infinity);
+    if (pending === 0 && sinceLast >= quietMs) return true;
+    if (now >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(quietMs, deadline - now)));
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -24,8 +24,9 @@ export interface WorkerOptions {
   idleMs?: number;
   maxAttempts?: number;
   /**
-   * Longest wait for in-flight webhook deliveries before claiming (webhooks first: GitHub waits on
-   * them); bounds how long a sustained load can hold the worker back. 0 disables yielding.
+   * Webhooks first (GitHub waits on them): before claiming, the loop waits for webhooks to be quiet,
+   * at most this long; after a wait that timed out it claims a single row, so a sustained load slows
+   * the worker to one event per `yieldMs` but never stops it. 0 disables yielding. (`drain` never yields.)
    */
   yieldMs?: number;
 }
@@ -100,9 +101,8 @@ export function createWorker(deps: AppDeps, options: WorkerOptions = {}): Worker
     });
   }
 
-  async function round(): Promise<number> {
-    await ingestsSettled(deps, yieldMs);
-    const rows = await claimEffects(deps.db, { workerId: id, limit: concurrency, leaseMs });
+  async function round(limit = concurrency): Promise<number> {
+    const rows = await claimEffects(deps.db, { workerId: id, limit, leaseMs });
     await Promise.all(rows.map(execute));
     return rows.length;
   }
@@ -111,7 +111,9 @@ export function createWorker(deps: AppDeps, options: WorkerOptions = {}): Worker
     while (running) {
       let n = 0;
       try {
-        n = await round();
+        // Webhooks first: under sustained load, one event per `yieldMs` keeps the worker moving.
+        const quiet = yieldMs <= 0 || (await ingestsSettled(deps, yieldMs));
+        n = await round(quiet ? concurrency : 1);
       } catch (error) {
         deps.log.error({ err: String(error) }, "worker round failed");
       }
