@@ -6,7 +6,7 @@
 import { branchName, toDispatchInputs, type DispatchSpec } from "../core/dispatch.js";
 import type { Definitions } from "../core/definitions.js";
 import type { Effect, RunState } from "../core/model.js";
-import { checkBudget } from "../core/policy.js";
+import { checkBudget, hasCapacity } from "../core/policy.js";
 import { annotationsFor, renderCheckRunSummary, renderStatusComment } from "../core/render.js";
 import { checkRunKey } from "../core/triggers.js";
 import { defaultBranch } from "../github/repos.js";
@@ -16,7 +16,7 @@ import type { GitHub } from "../github/client.js";
 import { dispatchWorkflow } from "../github/dispatch.js";
 import { marker } from "../github/markers.js";
 import { openPullRequest } from "../github/pull-requests.js";
-import { activeAttemptsByProfile } from "../store/attempts.js";
+import { inFlightAttemptsByProfile } from "../store/attempts.js";
 import { monthlyCost, yearMonthOf } from "../store/costs.js";
 import { getRun } from "../store/runs.js";
 import { executeBatchEffect, isBatchShellEffect } from "./batch.js";
@@ -125,9 +125,9 @@ async function dispatch(
     return;
   }
   const profile = defs.profiles.get(effect.profile);
-  const active = (await activeAttemptsByProfile(deps.db))[effect.profile] ?? 0;
-  // The attempt being dispatched is already recorded as dispatched: it is one of `active`.
-  if (profile && active - 1 >= profile.maxParallel)
+  // Only attempts GitHub has already been asked to run count; this one's own row is still running.
+  const inFlight = (await inFlightAttemptsByProfile(deps.db))[effect.profile] ?? 0;
+  if (profile && !hasCapacity(inFlight, profile.maxParallel))
     throw new Deferred(
       CAPACITY_RETRY_MS,
       `profile ${effect.profile} is at its max_parallel (${profile.maxParallel})`,

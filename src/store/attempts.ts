@@ -137,19 +137,17 @@ export async function listAttempts(db: Db, runId: string): Promise<AttemptRow[]>
 }
 
 /**
- * Attempts dispatched or running, by profile, across the installation's repos (or one repo): the
- * numbers the dispatch policy compares to each profile's max parallel.
+ * Attempts whose dispatch actually reached GitHub (its `dispatch:<attempt>` outbox row is done) and
+ * that have not finished, by profile: what a profile's max parallel limits. Attempts still waiting
+ * for a free slot are not counted, or a queue longer than the limit would wait on itself forever.
  */
-export async function activeAttemptsByProfile(
-  db: Db,
-  filter: { repo?: string; repos?: string[] } = {},
-): Promise<Record<string, number>> {
-  const repos = filter.repos ?? (filter.repo ? [filter.repo] : null);
+export async function inFlightAttemptsByProfile(db: Db): Promise<Record<string, number>> {
   const r = await db.query<{ profile: string; n: number }>(
-    `SELECT a.profile, count(*)::int AS n FROM attempts a JOIN runs r ON r.id = a.run_id
-      WHERE a.status IN ('dispatched', 'running') AND ($1::text[] IS NULL OR r.repo = ANY($1::text[]))
+    `SELECT a.profile, count(*)::int AS n FROM attempts a
+      WHERE a.status = 'running'
+         OR (a.status = 'dispatched'
+             AND EXISTS (SELECT 1 FROM outbox o WHERE o.key = 'dispatch:' || a.id AND o.status = 'done'))
       GROUP BY a.profile`,
-    [repos],
   );
   return Object.fromEntries(r.rows.map((x) => [x.profile, x.n]));
 }

@@ -1,6 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import {
-  activeAttemptsByProfile,
   findAttemptByWorkflowRun,
   getAttempt,
   listAttempts,
@@ -171,8 +170,6 @@ describe.each(engineCases())("runs and attempts on $title", ({ engine, skip }) =
       { stage: "implement", status: "succeeded", profile: "dev" },
       { stage: "review", status: "queued", profile: "review" },
     ]);
-    expect(await activeAttemptsByProfile(db)).toEqual({ review: 1 });
-    expect(await activeAttemptsByProfile(db, { repo: "other/repo" })).toEqual({});
   });
 
   it.skipIf(skip)("links attempts to Actions runs and keeps the link across projections", async () => {
