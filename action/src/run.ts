@@ -234,8 +234,9 @@ async function runAgents(
     };
   // Several profiles: their own worktrees, merged back in the order given; the cap is shared.
   const share = spec.costCapUsd / ctx.agents.length;
-  const questions: string[] = [];
-  const reviews: AgentWork["reviews"] = [];
+  // Collected per profile, reported in the order the profiles were given (not the order they finished).
+  const questions = new Map<string, string>();
+  const reviews = new Map<string, AgentWork["reviews"][number]>();
   const parallel = await runParallel(
     cwd,
     ctx.agents.map((profile) => ({
@@ -244,9 +245,9 @@ async function runAgents(
         const r = await one(dir, profile, share);
         await resetSteering(dir);
         const question = await readQuestion(dir);
-        if (question) questions.push(`${profile.name}: ${question}`);
+        if (question) questions.set(profile.name, `${profile.name}: ${question}`);
         const review = await readReview(dir);
-        if (review) reviews.push({ ...review, comments: `${profile.name}: ${review.comments}` });
+        if (review) reviews.set(profile.name, { ...review, comments: `${profile.name}: ${review.comments}` });
         return r;
       },
     })),
@@ -254,7 +255,9 @@ async function runAgents(
   const runs = parallel.outcomes.flatMap((o) => (o.value ? [o.value] : []));
   const conflicts = parallel.conflicts.map((c) => `${c.name}: ${c.files.join(", ") || "unknown files"}`);
   for (const o of parallel.outcomes) if (o.error) conflicts.push(`${o.name}: crashed (${o.error})`);
-  return { runs, conflicts, questions, reviews };
+  const inOrder = <T>(m: Map<string, T>): T[] =>
+    ctx.agents.flatMap((p) => (m.has(p.name) ? [m.get(p.name)!] : []));
+  return { runs, conflicts, questions: inOrder(questions), reviews: inOrder(reviews) };
 }
 
 /** Run the whole attempt; returns the result it wrote. */
