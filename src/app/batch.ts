@@ -37,7 +37,7 @@ import {
 import { lockAggregate } from "../store/locks.js";
 import { getRun, insertRun } from "../store/runs.js";
 import { definitionsOf, enqueue, flush, reduceAndStore, type Pending } from "./process.js";
-import { newId, repoName, type AppDeps, type ShellEffect, type Target } from "./runtime.js";
+import { newId, repoName, shortHash, type AppDeps, type ShellEffect, type Target } from "./runtime.js";
 
 /** Batch effects the worker carries out (the others are applied in the reducer's transaction). */
 export type BatchShellEffect = Extract<BatchEffect, { type: "batch_issue" | "batch_link" | "batch_status" }>;
@@ -72,7 +72,7 @@ export async function applyBatchDecision(
   const say = (body: string): void =>
     enqueue(pending, batchAggregate(`${repoName(target.repo)}#${d.issue}`), t, {
       type: "reply",
-      key: `batch-reply:${repoName(target.repo)}#${d.issue}:${at}:${fnv(body)}`,
+      key: `batch-reply:${repoName(target.repo)}#${d.issue}:${at}:${shortHash(body)}`,
       body,
     });
 
@@ -437,11 +437,4 @@ async function tolerate(deps: AppDeps, key: string, call: () => Promise<unknown>
     if (statusOf(error) !== 422) throw error;
     deps.log.warn({ effect: key, err: String(error) }, "GitHub refused a batch link; left as it is");
   }
-}
-
-/** A short hash that tells two replies of the same moment apart in their effect keys. */
-function fnv(text: string): string {
-  let h = 2166136261;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
-  return (h >>> 0).toString(36);
 }

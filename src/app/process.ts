@@ -31,6 +31,7 @@ import {
   newId,
   repoName,
   runAggregate,
+  shortHash,
   type AppDeps,
   type OutboxPayload,
   type ShellEffect,
@@ -318,7 +319,7 @@ export async function applyDecision(
         { ...target, issue: d.issue },
         {
           type: "reply",
-          key: `reply:${target.issue}:${deps.now()}:${hash(d.body)}`,
+          key: `reply:${target.issue}:${deps.now()}:${shortHash(d.body)}`,
           body: d.body,
         },
       );
@@ -445,7 +446,11 @@ async function reportConfigError(
         "Trellis can't act: `.github/trellis.yml` (or a profile or template) is invalid.\n\n" +
         errors.map((e) => `- \`${e.replace(/`/g, "'")}\``).join("\n") +
         "\n\nFix the file and try again; `npx trellis validate` checks it locally.";
-      const effect: Effect = { type: "reply", key: `config-error:${issue}:${hash(errors.join("\n"))}`, body };
+      const effect: Effect = {
+        type: "reply",
+        key: `config-error:${issue}:${shortHash(errors.join("\n"))}`,
+        body,
+      };
       const target: Target = { installationId: event.installationId, repo: event.repo, issue };
       await enqueueEffects(tx, issueAggregate(target), [
         {
@@ -461,10 +466,4 @@ async function reportConfigError(
     await completeEffect(tx, row.id, { workerId });
   });
   deps.wake();
-}
-
-function hash(text: string): string {
-  let h = 2166136261;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
-  return (h >>> 0).toString(36);
 }
