@@ -48,7 +48,7 @@ export type ShellEffect =
   | Effect
   | { type: "reaction"; key: string; commentId: number; content: "eyes" | "rocket" | "confused" }
   | { type: "tick"; key: string; at: number }
-  | Extract<BatchEffect, { type: "batch_issue" | "batch_link" | "batch_status" }>;
+  | Extract<BatchEffect, { type: "batch_issue" | "batch_link" | "batch_status" | "batch_refine" }>;
 
 export type OutboxPayload =
   { kind: "event"; event: DomainEvent } | { kind: "effect"; target: Target; effect: ShellEffect };

@@ -17,6 +17,14 @@ export function attemptIdFromRunName(displayTitle: string | null | undefined): s
   return displayTitle ? RUN_NAME_MARKER.exec(displayTitle)?.[1] : undefined;
 }
 
+export const TICKET_TEXT_MAX_CHARS = 10_000;
+
+/** The issue number in a run name (`Trellis <stage> #<issue> [trellis:…]`): a refine attempt's tracking issue. */
+export function issueFromRunName(displayTitle: string | null | undefined): number | undefined {
+  const m = displayTitle ? /#(\d{1,9})\s*\[trellis:att_/.exec(displayTitle) : null;
+  return m ? Number(m[1]) : undefined;
+}
+
 /** Everything the Action needs beyond what it can read from the repository itself. */
 export const DispatchSpecSchema = z.object({
   attemptId: z.string().regex(ATTEMPT_ID_PATTERN),
@@ -37,6 +45,17 @@ export const DispatchSpecSchema = z.object({
   /** Hard cap for this attempt, in USD (the remaining run budget). */
   costCapUsd: z.number().min(0),
   timeoutMinutes: z.number().int().positive(),
+  /**
+   * A raw batch ticket to refine (the refine profile): its text is the task, `issue` is the tracking issue, and the
+   * attempt neither checks out nor pushes a branch; the Action returns `.trellis/refined.md` in the result.
+   */
+  ticket: z
+    .object({
+      key: z.string().max(200),
+      text: z.string().max(TICKET_TEXT_MAX_CHARS),
+      trackingIssue: z.number().int().positive(),
+    })
+    .optional(),
 });
 export type DispatchSpec = z.infer<typeof DispatchSpecSchema>;
 

@@ -7,6 +7,9 @@ import { z } from "zod";
 export const RESULT_VERSION = 1;
 export const resultArtifactName = (attemptId: string): string => `trellis-result-${attemptId}`;
 export const RESULT_FILE = "result.json";
+/** The refine agent's output file, and how much of it travels in the result. */
+export const REFINED_FILE = ".trellis/refined.md";
+export const REFINED_MAX_CHARS = 65_000;
 
 export const AnnotationSchema = z.object({
   path: z.string(),
@@ -90,6 +93,8 @@ export const AgentResultSchema = z.object({
   /** A reviewer stage's verdict (review loops). */
   review: z.object({ verdict: z.enum(["approve", "request_changes"]), comments: z.string() }).optional(),
   question: z.string().optional(),
+  /** A refine attempt's `.trellis/refined.md` as the agent wrote it (parsed App-side by parseRefined). */
+  refined: z.string().max(REFINED_MAX_CHARS).optional(),
   costUsd: z.number().min(0).default(0),
   tokens: z
     .object({

@@ -7,9 +7,23 @@
 import type { RunStatus } from "../model.js";
 import { inline } from "../render.js";
 import { displayTicket, parseTaskList, validateBatch, type IssueRef, type Ticket } from "./parse.js";
+import type { RefinedTicket } from "./refined.js";
 import { blockedBy, nextToStart, STRATEGIES, type Strategy } from "./schedule.js";
 
 export type TicketStatus = "waiting" | "running" | "done" | "failed";
+
+/** A raw ticket's refinement by the refine agent, before its issue is created. */
+export interface TicketRefinement {
+  status: "waiting" | "running" | "done" | "failed";
+  /** The attempt dispatched for it (its id travels in the workflow run's name). */
+  attemptId?: string;
+  attempts: number;
+  costUsd: number;
+  /** Why it failed (the ticket was then created verbatim). */
+  reason?: string;
+  /** The ticket line as written, before the refined title replaced it. */
+  source?: string;
+}
 
 export interface BatchTicket {
   key: string;
@@ -39,6 +53,8 @@ export interface BatchTicket {
   startedAt?: number;
   finishedAt?: number;
   reason?: string;
+  /** Set for raw tickets of a batch that refines them. */
+  refine?: TicketRefinement;
 }
 
 export type BatchStatus = "creating" | "active" | "succeeded" | "failed" | "aborted";
@@ -62,6 +78,8 @@ export interface BatchState {
   seq: number;
   /** The last step that asked for the status comment (older asks are coalesced into it). */
   statusSeq?: number;
+  /** Raw tickets are refined by the refine profile first, at most `parallel` at once (its max_parallel). */
+  refine?: { parallel: number };
 }
 
 export type BatchEvent =
@@ -93,11 +111,38 @@ export type BatchEvent =
   | { type: "unhold"; at: number; actor: string }
   | { type: "abort"; at: number; actor: string; reason: string }
   /** `/status`: re-render the status comment. */
-  | { type: "refresh"; at: number; actor: string };
+  | { type: "refresh"; at: number; actor: string }
+  /** The refine agent wrote a readable refined.md for a raw ticket (parsed by parseRefined). */
+  | {
+      type: "ticket_refined";
+      at: number;
+      ticket: string;
+      attemptId: string;
+      refined: RefinedTicket;
+      costUsd: number;
+      /** What the parser dropped or cut. */
+      notes?: string[];
+    }
+  /** The refinement did not give a ticket (agent failed or asked, file missing or unreadable, dispatch refused). */
+  | {
+      type: "ticket_refine_failed";
+      at: number;
+      ticket: string;
+      attemptId: string;
+      reason: string;
+      costUsd?: number;
+    };
 
 export type BatchEffect =
   /** Find the ticket's issue (a reference: GET it; raw text: create it, unless one carries its marker). */
-  | { type: "batch_issue"; key: string; ticket: string; create?: { title: string; body: string } }
+  | {
+      type: "batch_issue";
+      key: string;
+      ticket: string;
+      create?: { title: string; body: string; labels?: string[] };
+    }
+  /** Dispatch the refine profile for a raw ticket (its text is the task; the tracking issue is the context). */
+  | { type: "batch_refine"; key: string; ticket: string; attemptId: string; text: string }
   /** Make the ticket a sub-issue of the tracking issue and record its "blocked by" relations. */
   | {
       type: "batch_link";
@@ -126,6 +171,8 @@ export type BatchEffect =
 
 export interface BatchContext {
   newRunId: () => string;
+  /** Ids of refine attempts (`att_…`); only needed by batches that refine. */
+  newAttemptId?: () => string;
 }
 
 export interface BatchOutput {
@@ -168,7 +215,8 @@ export function blockedTickets(state: BatchState): Map<string, string[]> {
   return blockedBy(plannerTickets(state), batchProgress(state).failed);
 }
 
-export const batchCost = (s: BatchState): number => s.tickets.reduce((sum, t) => sum + t.costUsd, 0);
+export const batchCost = (s: BatchState): number =>
+  s.tickets.reduce((sum, t) => sum + t.costUsd + (t.refine?.costUsd ?? 0), 0);
 
 /** Whether a ticket needs an issue before the batch can run: every reference, and raw text still to do. */
 const needsIssue = (t: BatchTicket): boolean => t.kind === "issue" || !t.checked;
@@ -188,6 +236,9 @@ export interface CreateBatchInput {
   batchSize: number;
   at: number;
   actor: string;
+  /** Refine raw tickets first (config `batch.refine` and a refine profile), at most `parallel` at once. */
+  refine?: { parallel: number };
+  newAttemptId?: () => string;
 }
 
 export type CreateBatchOutcome = ({ ok: true } & BatchOutput) | { ok: false; errors: string[] };
@@ -238,15 +289,25 @@ export function createBatch(input: CreateBatchInput): CreateBatchOutcome {
     createdAt: input.at,
     updatedAt: input.at,
     seq: 0,
+    ...(input.refine ? { refine: { parallel: Math.max(1, input.refine.parallel) } } : {}),
   };
-  const step = new Step(state, input.at, { newRunId: () => "" });
+  const step = new Step(state, input.at, {
+    newRunId: () => "",
+    ...(input.newAttemptId ? { newAttemptId: input.newAttemptId } : {}),
+  });
   step.audit(input.actor, "batch_created", {
     tickets: tickets.length,
     strategy: state.strategy,
     parallel: state.parallel,
+    ...(state.refine ? { refine: true } : {}),
   });
   for (const t of tickets) {
     if (!needsIssue(t)) continue;
+    // Raw text is refined first when the batch refines; references are never refined.
+    if (state.refine && t.kind !== "issue") {
+      t.refine = { status: "waiting", attempts: 0, costUsd: 0 };
+      continue;
+    }
     step.effects.push({
       type: "batch_issue",
       key: `batch:${state.id}:issue:${t.key}`,
@@ -254,6 +315,7 @@ export function createBatch(input: CreateBatchInput): CreateBatchOutcome {
       ...(t.kind === "issue" ? {} : { create: ticketIssue(state, t) }),
     });
   }
+  startRefines(step);
   // A task list of checked boxes only has nothing to create: go straight on.
   if (!tickets.some(needsIssue)) {
     activate(step);
@@ -269,15 +331,38 @@ export function createBatch(input: CreateBatchInput): CreateBatchOutcome {
   return { ok: true, state: step.state, effects: step.effects };
 }
 
-/** A raw ticket becomes an issue verbatim, linked back to its tracking issue. */
-function ticketIssue(state: BatchState, t: BatchTicket): { title: string; body: string } {
+const backLink = (state: BatchState, t: BatchTicket): string =>
+  `Part of #${state.trackingIssue} (batch ticket ${t.kind === "keyed" ? `\`${t.key}\`` : `on line ${t.line}`}, estimate ${t.estimate}).`;
+
+/** A raw ticket becomes an issue verbatim, linked back to its tracking issue (and why it was not refined). */
+function ticketIssue(state: BatchState, t: BatchTicket, unrefined?: string): { title: string; body: string } {
   const title = t.title || `Ticket ${t.ref}`;
-  const lines = [
-    title,
-    "",
-    `Part of #${state.trackingIssue} (batch ticket ${t.kind === "keyed" ? `\`${t.key}\`` : `on line ${t.line}`}, estimate ${t.estimate}).`,
-  ];
+  const lines = [title, "", backLink(state, t)];
+  if (unrefined)
+    lines.push(
+      "",
+      `_Trellis could not refine this ticket (${inline(unrefined, 300)}), so it was created as written._`,
+    );
   return { title, body: lines.join("\n") };
+}
+
+/** A refined ticket's issue: the agent's body, then the back-link. */
+function refinedIssue(
+  state: BatchState,
+  t: BatchTicket,
+  refined: RefinedTicket,
+): { title: string; body: string; labels?: string[] } {
+  const source = t.refine?.source ?? t.title;
+  const lines = [
+    ...(refined.body ? [refined.body, "", "---", ""] : []),
+    backLink(state, t),
+    `Refined by the Trellis \`refine\` agent from the ticket line “${inline(source, 300)}”.`,
+  ];
+  return {
+    title: refined.title,
+    body: lines.join("\n"),
+    ...(refined.labels.length > 0 ? { labels: [...refined.labels] } : {}),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -312,6 +397,90 @@ class Step {
       detail: { batch: this.state.id, ...detail },
     });
   }
+}
+
+/** Dispatches the refine agent for waiting raw tickets, at most `refine.parallel` at once. */
+function startRefines(step: Step): void {
+  const s = step.state;
+  if (!s.refine || isBatchTerminal(s)) return;
+  let running = s.tickets.filter((t) => t.refine?.status === "running").length;
+  for (const t of s.tickets) {
+    if (running >= s.refine.parallel) return;
+    if (t.refine?.status !== "waiting") continue;
+    const attemptId = step.ctx.newAttemptId?.();
+    if (!attemptId) {
+      // No way to name an attempt: create the ticket as written rather than wait forever.
+      refineFailed(step, t, "no attempt id for the refine agent");
+      continue;
+    }
+    t.refine.status = "running";
+    t.refine.attemptId = attemptId;
+    t.refine.attempts += 1;
+    running += 1;
+    step.effects.push({
+      type: "batch_refine",
+      key: `batch:${s.id}:refine:${t.key}:${attemptId}`,
+      ticket: t.key,
+      attemptId,
+      text: t.title || t.ref,
+    });
+  }
+}
+
+/** The refinement gave nothing: the ticket's issue is created verbatim, saying why (nothing is lost). */
+function refineFailed(step: Step, t: BatchTicket, reason: string): void {
+  const s = step.state;
+  t.refine = { ...(t.refine ?? { attempts: 0, costUsd: 0 }), status: "failed", reason };
+  step.audit(BATCH_ACTOR, "ticket_refine_failed", { ticket: t.key, reason });
+  step.effects.push({
+    type: "batch_issue",
+    key: `batch:${s.id}:issue:${t.key}`,
+    ticket: t.key,
+    create: ticketIssue(s, t, reason),
+  });
+}
+
+/** The refine attempt this event answers, when it is the ticket's current one and still open. */
+function refining(step: Step, ticket: string, attemptId: string): BatchTicket | undefined {
+  const s = step.state;
+  const t = s.tickets.find((x) => x.key === ticket);
+  if (!t?.refine || t.refine.status !== "running" || t.refine.attemptId !== attemptId) return undefined;
+  if (isBatchTerminal(s)) return undefined;
+  return t;
+}
+
+function ticketRefined(step: Step, e: Extract<BatchEvent, { type: "ticket_refined" }>): void {
+  const t = refining(step, e.ticket, e.attemptId);
+  if (!t?.refine) return;
+  const s = step.state;
+  t.refine.status = "done";
+  t.refine.costUsd = e.costUsd;
+  t.refine.source = t.title;
+  t.title = e.refined.title;
+  if (e.refined.estimate !== undefined) t.estimate = e.refined.estimate;
+  step.audit(BATCH_ACTOR, "ticket_refined", {
+    ticket: t.key,
+    attempt: e.attemptId,
+    title: e.refined.title,
+    estimate: t.estimate,
+    labels: e.refined.labels,
+    ...(e.notes && e.notes.length > 0 ? { notes: e.notes.slice(0, 20) } : {}),
+  });
+  step.effects.push({
+    type: "batch_issue",
+    key: `batch:${s.id}:issue:${t.key}`,
+    ticket: t.key,
+    create: refinedIssue(s, t, e.refined),
+  });
+  startRefines(step);
+}
+
+function ticketRefineFailed(step: Step, e: Extract<BatchEvent, { type: "ticket_refine_failed" }>): void {
+  const t = refining(step, e.ticket, e.attemptId);
+  if (!t?.refine) return;
+  if (e.costUsd !== undefined) t.refine.costUsd = e.costUsd;
+  refineFailed(step, t, e.reason);
+  startRefines(step);
 }
 
 /** Every ticket has its issue: link them all, and start what may start. */
@@ -517,6 +686,12 @@ export function reduceBatch(state: BatchState, event: BatchEvent, ctx: BatchCont
         break;
       case "refresh":
         step.status();
+        break;
+      case "ticket_refined":
+        ticketRefined(step, event);
+        break;
+      case "ticket_refine_failed":
+        ticketRefineFailed(step, event);
         break;
     }
   } catch (error) {

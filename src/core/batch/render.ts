@@ -143,6 +143,8 @@ function ticketTable(state: BatchState, states: Map<string, TicketState>, now: n
       });
       label += ` by ${by.join(", ")}`;
     } else if (s === "failed" && t.reason) label += `: ${inline(t.reason, 80)}`;
+    else if (t.issue === undefined && t.refine?.status === "running") label = "✏️ refining";
+    else if (t.issue === undefined && t.refine?.status === "waiting") label = "⏳ to refine";
     const deps =
       t.deps
         .map((k) => {
@@ -154,11 +156,12 @@ function ticketTable(state: BatchState, states: Map<string, TicketState>, now: n
       t.startedAt !== undefined
         ? formatDuration((t.finishedAt ?? Math.max(now, t.startedAt)) - t.startedAt)
         : "—";
+    const cost = t.costUsd + (t.refine?.costUsd ?? 0);
     const cell = (v: string | undefined) => (v ? `\`${v.replace(/[`|\r\n]/g, "")}\`` : "—");
     rows.push(
       `| ${ticketCell(state, t)} | ${label} | ${deps} | ${cell(t.stage)} | ${cell(t.agent)} | ${
         t.prNumber !== undefined ? `#${t.prNumber}` : "—"
-      } | ${t.check ? inline(t.check, 40) : "—"} | ${time} | ${t.costUsd > 0 ? formatUsd(t.costUsd) : "—"} |`,
+      } | ${t.check ? inline(t.check, 40) : "—"} | ${time} | ${cost > 0 ? formatUsd(cost) : "—"} |`,
     );
   }
   return rows;

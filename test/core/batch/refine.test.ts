@@ -1,0 +1,272 @@
+/** The batch reducer with refinement on: raw tickets go to the refine agent first, references never do. */
+import { describe, expect, test } from "vitest";
+import {
+  batchCost,
+  createBatch,
+  reduceBatch,
+  type BatchContext,
+  type BatchEffect,
+  type BatchState,
+  type CreateBatchInput,
+} from "../../../src/core/batch/machine.js";
+import { renderBatchStatus } from "../../../src/core/batch/render.js";
+
+const AT = Date.parse("2026-11-21T10:00:00Z");
+
+const BODY = [
+  "Ship the API.",
+  "",
+  "- [ ] [schema] Design the schema est: 2",
+  "- [ ] [api] Build the REST API (depends on [schema]) est: 3",
+  "- [ ] #7 depends on [schema]",
+  "- [ ] Write the docs after [api]",
+  "- [x] [setup] Already done",
+].join("\n");
+
+function ids(): BatchContext & { attempts: string[] } {
+  let runs = 0;
+  const attempts: string[] = [];
+  return {
+    attempts,
+    newRunId: () => `run_${++runs}`,
+    newAttemptId: () => {
+      const id = `att_refine${String(attempts.length + 1).padStart(6, "0")}`;
+      attempts.push(id);
+      return id;
+    },
+  };
+}
+
+function start(patch: Partial<CreateBatchInput> = {}, ctx = ids()) {
+  const out = createBatch({
+    id: "bat_1",
+    repo: { owner: "octo", name: "repo" },
+    trackingIssue: 1,
+    title: "Ship the API",
+    body: BODY,
+    strategy: "dependency-aware",
+    parallel: 2,
+    batchSize: 2,
+    at: AT,
+    actor: "alice",
+    refine: { parallel: 2 },
+    newAttemptId: ctx.newAttemptId!,
+    ...patch,
+  });
+  if (!out.ok) throw new Error(out.errors.join("\n"));
+  return { ...out, ctx };
+}
+
+const ofType = <T extends BatchEffect["type"]>(effects: BatchEffect[], type: T) =>
+  effects.filter((e): e is Extract<BatchEffect, { type: T }> => e.type === type);
+
+const REFINED = {
+  title: "Design the database schema for orders",
+  body: "## Acceptance criteria\n\n- [ ] a migration creates `orders`",
+  estimate: 5,
+  labels: ["type:feature", "area:db"],
+};
+
+describe("refinement in the batch reducer", () => {
+  test("raw tickets are dispatched to the refine agent (at most its max_parallel), references are looked up", () => {
+    const { state, effects, ctx } = start();
+    const refines = ofType(effects, "batch_refine");
+    expect(refines.map((e) => [e.ticket, e.attemptId, e.text])).toEqual([
+      ["schema", ctx.attempts[0], "Design the schema"],
+      ["api", ctx.attempts[1], "Build the REST API"],
+    ]);
+    expect(refines[0]!.key).toBe(`batch:bat_1:refine:schema:${ctx.attempts[0]}`);
+    // Only #7 is looked up now; the checked box needs nothing.
+    expect(ofType(effects, "batch_issue")).toEqual([
+      { type: "batch_issue", key: "batch:bat_1:issue:#7", ticket: "#7" },
+    ]);
+    expect(state.refine).toEqual({ parallel: 2 });
+    expect(state.tickets.map((t) => [t.key, t.refine?.status])).toEqual([
+      ["schema", "running"],
+      ["api", "running"],
+      ["#7", undefined],
+      ["t6", "waiting"],
+      ["setup", undefined],
+    ]);
+    expect(state.status).toBe("creating");
+    expect(renderBatchStatus(state, { marker: "<!-- m -->", now: AT })).toContain("✏️ refining");
+  });
+
+  test("ticket_refined → the issue is created with the refined title, body, labels and back-link; the estimate counts", () => {
+    const { state, ctx } = start();
+    const out = reduceBatch(
+      state,
+      {
+        type: "ticket_refined",
+        at: AT + 1,
+        ticket: "schema",
+        attemptId: ctx.attempts[0]!,
+        refined: REFINED,
+        costUsd: 0.25,
+        notes: ['dropped the reserved label "agent:dev"'],
+      },
+      ctx,
+    );
+    const issue = ofType(out.effects, "batch_issue")[0]!;
+    expect(issue.key).toBe("batch:bat_1:issue:schema");
+    expect(issue.create!.title).toBe(REFINED.title);
+    expect(issue.create!.labels).toEqual(["type:feature", "area:db"]);
+    expect(issue.create!.body).toContain("- [ ] a migration creates `orders`");
+    expect(issue.create!.body).toContain("Part of #1 (batch ticket `schema`, estimate 5).");
+    expect(issue.create!.body).toContain("from the ticket line “Design the schema”");
+    // The freed slot refines the next raw ticket.
+    expect(ofType(out.effects, "batch_refine").map((e) => [e.ticket, e.attemptId])).toEqual([
+      ["t6", ctx.attempts[2]],
+    ]);
+    const t = out.state.tickets.find((x) => x.key === "schema")!;
+    expect([t.title, t.estimate, t.refine?.status, t.refine?.source]).toEqual([
+      REFINED.title,
+      5,
+      "done",
+      "Design the schema",
+    ]);
+    expect(batchCost(out.state)).toBe(0.25);
+    expect(ofType(out.effects, "audit").find((a) => a.action === "ticket_refined")!.detail).toMatchObject({
+      ticket: "schema",
+      labels: REFINED.labels,
+      notes: ['dropped the reserved label "agent:dev"'],
+    });
+  });
+
+  test("a failed refinement falls back to the ticket as written, saying why; the batch goes on", () => {
+    const { state, ctx } = start();
+    const out = reduceBatch(
+      state,
+      {
+        type: "ticket_refine_failed",
+        at: AT + 1,
+        ticket: "api",
+        attemptId: ctx.attempts[1]!,
+        reason: "the agent asked a question",
+        costUsd: 0.1,
+      },
+      ctx,
+    );
+    const issue = ofType(out.effects, "batch_issue")[0]!;
+    expect(issue.create!.title).toBe("Build the REST API");
+    expect(issue.create!.labels).toBeUndefined();
+    expect(issue.create!.body).toContain("Part of #1");
+    expect(issue.create!.body).toContain(
+      "Trellis could not refine this ticket (the agent asked a question), so it was created as written.",
+    );
+    expect(out.state.tickets.find((t) => t.key === "api")!.refine).toMatchObject({
+      status: "failed",
+      reason: "the agent asked a question",
+      costUsd: 0.1,
+    });
+    expect(ofType(out.effects, "batch_refine")).toHaveLength(1);
+    expect(ofType(out.effects, "audit").map((a) => a.action)).toContain("ticket_refine_failed");
+  });
+
+  test("stale or unknown attempts change nothing; after all issues exist the batch activates as usual", () => {
+    const { state, ctx } = start();
+    const stale = reduceBatch(
+      state,
+      {
+        type: "ticket_refined",
+        at: AT,
+        ticket: "schema",
+        attemptId: "att_other0000000",
+        refined: REFINED,
+        costUsd: 0,
+      },
+      ctx,
+    );
+    expect(stale.state).toBe(state);
+    expect(stale.effects).toEqual([]);
+
+    let s: BatchState = state;
+    const step = (e: Parameters<typeof reduceBatch>[1]) => {
+      const out = reduceBatch(s, e, ctx);
+      s = out.state;
+      return out.effects;
+    };
+    step({
+      type: "ticket_refined",
+      at: AT,
+      ticket: "schema",
+      attemptId: ctx.attempts[0]!,
+      refined: REFINED,
+      costUsd: 0,
+    });
+    step({
+      type: "ticket_refine_failed",
+      at: AT,
+      ticket: "api",
+      attemptId: ctx.attempts[1]!,
+      reason: "no file",
+    });
+    step({
+      type: "ticket_refined",
+      at: AT,
+      ticket: "t6",
+      attemptId: ctx.attempts[2]!,
+      refined: { title: "Document the API", body: "", labels: [] },
+      costUsd: 0,
+    });
+    // A second answer for a finished refinement is ignored.
+    expect(
+      step({
+        type: "ticket_refine_failed",
+        at: AT,
+        ticket: "schema",
+        attemptId: ctx.attempts[0]!,
+        reason: "late",
+      }),
+    ).toEqual([]);
+    const keys = ["schema", "api", "#7", "t6"];
+    let last: BatchEffect[] = [];
+    keys.forEach((key, i) => {
+      last = step({ type: "ticket_issue", at: AT, ticket: key, issue: 100 + i, issueId: 5000 + i });
+    });
+    expect(s.status).toBe("active");
+    expect(ofType(last, "batch_link")).toHaveLength(4);
+    expect(ofType(last, "start_ticket").map((e) => [e.ticket, e.title])).toEqual([["schema", REFINED.title]]);
+  });
+
+  test("an aborted batch ignores refinements that finish later", () => {
+    const { state, ctx } = start();
+    const aborted = reduceBatch(state, { type: "abort", at: AT, actor: "alice", reason: "stop" }, ctx).state;
+    const out = reduceBatch(
+      aborted,
+      {
+        type: "ticket_refined",
+        at: AT,
+        ticket: "schema",
+        attemptId: ctx.attempts[0]!,
+        refined: REFINED,
+        costUsd: 0,
+      },
+      ctx,
+    );
+    expect(out.effects).toEqual([]);
+  });
+
+  test("without refinement, or without a way to name attempts, raw tickets are created verbatim", () => {
+    const off = start({ refine: undefined });
+    expect(ofType(off.effects, "batch_refine")).toEqual([]);
+    expect(ofType(off.effects, "batch_issue")).toHaveLength(4);
+    expect(off.state.tickets.some((t) => t.refine)).toBe(false);
+
+    const noIds = createBatch({
+      id: "bat_2",
+      repo: { owner: "o", name: "r" },
+      trackingIssue: 2,
+      title: "t",
+      body: "- [ ] One thing",
+      strategy: "parallel",
+      parallel: 1,
+      batchSize: 1,
+      at: AT,
+      actor: "a",
+      refine: { parallel: 1 },
+    });
+    if (!noIds.ok) throw new Error("refused");
+    expect(ofType(noIds.effects, "batch_issue")[0]!.create!.body).toContain("could not refine");
+  });
+});
