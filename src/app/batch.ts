@@ -14,18 +14,24 @@ import {
   type BatchEvent,
   type BatchState,
 } from "../core/batch/machine.js";
+import { parseRefined } from "../core/batch/refined.js";
 import { renderBatchStatus } from "../core/batch/render.js";
-import type { Definitions } from "../core/definitions.js";
+import { REFINE_PROFILE, type Definitions } from "../core/definitions.js";
+import { branchName, issueFromRunName, toDispatchInputs, type DispatchSpec } from "../core/dispatch.js";
+import { checkBudget } from "../core/policy.js";
+import type { AgentResult } from "../core/result.js";
 import type { RunState, WorkflowTemplate } from "../core/model.js";
 import { stageLabel } from "../core/render.js";
 import { singleAgentTemplate } from "../core/templates.js";
 import { resolveWorkflow, type Decision } from "../core/triggers.js";
 import { createRun, currentStage, isTerminal } from "../core/workflow/machine.js";
-import type { DomainEvent } from "../handlers/events.js";
+import type { DomainEvent, WorkflowRunEvent } from "../handlers/events.js";
 import { idOf, repoParams, statusOf, type GitHub } from "../github/client.js";
 import { upsertMarkedComment } from "../github/comments.js";
+import { dispatchWorkflow } from "../github/dispatch.js";
 import { addBlockedBy, addSubIssue, createIssue } from "../github/issues.js";
 import { marker } from "../github/markers.js";
+import { defaultBranch } from "../github/repos.js";
 import type { Db } from "../store/db.js";
 import {
   findBatchByTrackingIssue,
@@ -34,16 +40,23 @@ import {
   saveBatch,
   upsertTickets,
 } from "../store/batches.js";
+import { monthlyCost, recordCost, yearMonthOf } from "../store/costs.js";
 import { lockAggregate } from "../store/locks.js";
 import { getRun, insertRun } from "../store/runs.js";
 import { definitionsOf, enqueue, flush, reduceAndStore, type Pending } from "./process.js";
 import { newId, repoName, shortHash, type AppDeps, type ShellEffect, type Target } from "./runtime.js";
 
 /** Batch effects the worker carries out (the others are applied in the reducer's transaction). */
-export type BatchShellEffect = Extract<BatchEffect, { type: "batch_issue" | "batch_link" | "batch_status" }>;
+export type BatchShellEffect = Extract<
+  BatchEffect,
+  { type: "batch_issue" | "batch_link" | "batch_status" | "batch_refine" }
+>;
 
 export const isBatchShellEffect = (e: ShellEffect): e is BatchShellEffect =>
-  e.type === "batch_issue" || e.type === "batch_link" || e.type === "batch_status";
+  e.type === "batch_issue" ||
+  e.type === "batch_link" ||
+  e.type === "batch_status" ||
+  e.type === "batch_refine";
 
 export const batchAggregate = (batchId: string): string => `batch:${batchId}`;
 export const batchStatusMarker = (batchId: string): string => marker("batch-status", batchId);
@@ -93,6 +106,8 @@ export async function applyBatchDecision(
     if (!isStrategy(strategy))
       return say(`Unknown batch strategy \`${strategy}\`: use sequential, parallel or dependency-aware.`);
     const id = newId("bat");
+    // Raw tickets are refined when the config asks for it and a refine profile exists (else created verbatim).
+    const refiner = defs.config.batch.refine ? defs.profiles.get(REFINE_PROFILE) : undefined;
     const out = createBatch({
       id,
       repo: target.repo,
@@ -104,6 +119,7 @@ export async function applyBatchDecision(
       batchSize: defs.config.batch.batch_size,
       at,
       actor,
+      ...(refiner ? { refine: { parallel: refiner.maxParallel }, newAttemptId: () => newId("att") } : {}),
     });
     if (!out.ok) {
       say(refusalBody(out.errors));
@@ -177,7 +193,7 @@ async function reduceAndApply(
   state: BatchState,
   event: BatchEvent,
 ): Promise<void> {
-  const out = reduceBatch(state, event, { newRunId: () => newId("run") });
+  const out = reduceBatch(state, event, { newRunId: () => newId("run"), newAttemptId: () => newId("att") });
   if (out.state === state) return;
   await applyOutput(deps, tx, pending, target, defs, out.state, out.effects);
 }
@@ -414,6 +430,8 @@ export async function executeBatchEffect(
         );
       return;
     }
+    case "batch_refine":
+      return dispatchRefine(deps, octokit, target, state, effect);
     case "batch_status":
       // A later step asked again and will render the same (latest) state: one comment write, not many.
       if (state.statusSeq !== undefined && effect.seq < state.statusSeq) return;
@@ -437,4 +455,168 @@ async function tolerate(deps: AppDeps, key: string, call: () => Promise<unknown>
     if (statusOf(error) !== 422) throw error;
     deps.log.warn({ effect: key, err: String(error) }, "GitHub refused a batch link; left as it is");
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Refinement: the refine profile dispatched for a raw ticket, its result routed back to the batch
+
+type RefineEffect = Extract<BatchEffect, { type: "batch_refine" }>;
+
+/** Only 4xx answers other than rate limits are final; the rest the worker retries. */
+const isRefusal = (status: number | undefined): boolean =>
+  status !== undefined && status >= 400 && status < 500 && status !== 429 && status !== 403;
+
+/**
+ * Dispatches the refine profile for one raw ticket, like a stage's dispatch (same workflow, inputs and budget check)
+ * but with the ticket as the task and the tracking issue as the issue. Whatever stops it (no profile, dry run, budget,
+ * GitHub refusing) falls back to creating the ticket as written.
+ */
+async function dispatchRefine(
+  deps: AppDeps,
+  octokit: GitHub,
+  target: Target,
+  state: BatchState,
+  effect: RefineEffect,
+): Promise<void> {
+  const ticket = state.tickets.find((t) => t.key === effect.ticket);
+  // Already answered (a retry of this effect after the result came back), or superseded.
+  if (ticket?.refine?.status !== "running" || ticket.refine.attemptId !== effect.attemptId) return;
+  const fail = (reason: string): Promise<void> =>
+    applyBatchEvent(deps, target, state.id, {
+      type: "ticket_refine_failed",
+      at: deps.now(),
+      ticket: effect.ticket,
+      attemptId: effect.attemptId,
+      reason,
+    });
+  const defs = await definitionsOf(deps, target);
+  const profile = defs.profiles.get(REFINE_PROFILE);
+  if (!profile) return fail(`there is no \`${REFINE_PROFILE}\` profile`);
+  if (defs.config.dry_run) return fail("dry run: no agent is dispatched");
+  const verdict = checkBudget({
+    runCostUsd: 0,
+    runCapUsd: defs.config.budgets.per_run_usd,
+    monthSpentUsd: await monthlyCost(deps.db, repoName(target.repo), yearMonthOf(deps.now())),
+    monthlyBudgetUsd: defs.config.budgets.monthly_usd,
+  });
+  if (!verdict.ok) return fail(`over budget: ${verdict.reason}`);
+  const template = defs.templates.get(REFINE_PROFILE);
+  const stage = template?.stages.find((st) => st.profile === REFINE_PROFILE);
+  const baseRef = await defaultBranch(octokit, target.repo);
+  const spec: DispatchSpec = {
+    attemptId: effect.attemptId,
+    runId: state.id,
+    repo: { owner: target.repo.owner, name: target.repo.name },
+    issue: state.trackingIssue,
+    workflow: template?.name ?? REFINE_PROFILE,
+    stage: stage?.id ?? REFINE_PROFILE,
+    profile: REFINE_PROFILE,
+    attempt: ticket.refine.attempts,
+    // Never pushed: a refine attempt only reads the repository and writes .trellis/refined.md.
+    branch: branchName(state.trackingIssue, `refine ${ticket.key}`),
+    baseRef,
+    feedback: [],
+    answers: [],
+    costCapUsd: Math.max(0, verdict.remainingUsd),
+    timeoutMinutes: stage?.timeoutMinutes ?? profile.timeoutMinutes ?? 15,
+    ticket: { key: ticket.key, text: effect.text.slice(0, 10_000), trackingIssue: state.trackingIssue },
+  };
+  try {
+    await dispatchWorkflow(octokit, target.repo, {
+      workflowFile: defs.config.agent_workflow,
+      ref: baseRef,
+      inputs: toDispatchInputs(spec),
+    });
+  } catch (error) {
+    if (!isRefusal(statusOf(error))) throw error;
+    return fail(`GitHub refused the dispatch (HTTP ${statusOf(error)})`);
+  }
+  deps.metrics.inc("trellis_dispatches_total", { profile: REFINE_PROFILE });
+}
+
+/** Why a refine attempt gave no ticket, in one line for the issue body and the audit log. */
+function refineFailure(result: AgentResult): string {
+  if (result.status === "needs_input")
+    return `the agent asked a question instead: ${(result.question ?? "").replace(/\s+/g, " ").slice(0, 200)}`;
+  if (result.status !== "succeeded")
+    return `the agent ${result.status === "error" ? "errored" : "failed"}: ${result.reason ?? "no reason given"}`;
+  return "the agent wrote no .trellis/refined.md";
+}
+
+/**
+ * A `workflow_run` event whose attempt is not a run's: when it is a batch ticket's refine attempt (the run name
+ * carries the tracking issue), its completion becomes `ticket_refined` or `ticket_refine_failed` in the caller's
+ * transaction. Returns whether the event was a refine attempt's.
+ */
+export async function applyRefineRun(
+  deps: AppDeps,
+  tx: Db,
+  pending: Pending,
+  target: Target,
+  defs: Definitions,
+  event: WorkflowRunEvent,
+  result: { ok: true; result: AgentResult } | { ok: false; error: string } | undefined,
+): Promise<boolean> {
+  const attemptId = event.run.attemptId;
+  const issue = issueFromRunName(event.run.displayTitle);
+  if (!attemptId || issue === undefined || event.fromFork) return false;
+  const found = await findBatchByTrackingIssue<BatchState>(tx, event.repo, issue);
+  if (!found) return false;
+  const stored = await getBatch<BatchState>(tx, found.id, { forUpdate: true });
+  const ticket = stored?.state.tickets.find((t) => t.refine?.attemptId === attemptId);
+  if (!stored || !ticket) return false;
+  if (event.action !== "completed") return true;
+  const at = deps.now();
+  const repo = repoName(event.repo);
+  let outcome: BatchEvent;
+  if (result?.ok) {
+    const r = result.result;
+    await recordCost(tx, {
+      attemptId,
+      runId: stored.id,
+      repo,
+      usd: r.costUsd,
+      inputTokens: r.tokens.input,
+      outputTokens: r.tokens.output,
+    });
+    deps.metrics.inc("trellis_cost_usd_total", {}, r.costUsd);
+    const labels = defs.config.labels;
+    const parsed =
+      r.status === "succeeded" && r.refined !== undefined
+        ? parseRefined(r.refined, {
+            reservedLabelPrefixes: [labels.agent_prefix, labels.workflow_prefix, "trellis:"],
+            reservedLabels: [labels.batch],
+          })
+        : undefined;
+    outcome = parsed?.ok
+      ? {
+          type: "ticket_refined",
+          at,
+          ticket: ticket.key,
+          attemptId,
+          refined: parsed.ticket,
+          costUsd: r.costUsd,
+          ...(parsed.notes.length > 0 ? { notes: parsed.notes } : {}),
+        }
+      : {
+          type: "ticket_refine_failed",
+          at,
+          ticket: ticket.key,
+          attemptId,
+          reason: parsed && !parsed.ok ? `unreadable refined.md: ${parsed.error}` : refineFailure(r),
+          costUsd: r.costUsd,
+        };
+  } else {
+    outcome = {
+      type: "ticket_refine_failed",
+      at,
+      ticket: ticket.key,
+      attemptId,
+      reason: result
+        ? result.error
+        : `the workflow run ended ${event.run.conclusion ?? "without a conclusion"}`,
+    };
+  }
+  await reduceAndApply(deps, tx, pending, { ...target, issue }, defs, stored.state, outcome);
+  return true;
 }

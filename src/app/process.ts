@@ -37,7 +37,7 @@ import {
   type ShellEffect,
   type Target,
 } from "./runtime.js";
-import { applyBatchDecision, batchRunChanged } from "./batch.js";
+import { applyBatchDecision, applyRefineRun, batchRunChanged } from "./batch.js";
 import { processBoardEvent } from "./board.js";
 import { createBatcher, type Batcher } from "./ingest-batcher.js";
 
@@ -205,6 +205,9 @@ export async function processEvent(deps: AppDeps, row: OutboxRow, workerId: stri
       repo: event.repo,
       issue: issueNumber ?? 0,
     };
+    // An attempt no run knows may be a batch ticket's refinement: its result goes to the batch.
+    if (event.kind === "workflow_run" && runs.length === 0)
+      await applyRefineRun(deps, tx, pending, target, defs, event, result);
     for (const d of decisions)
       await applyDecision(deps, tx, pending, target, defs, d, event.actor.login, event);
     await flush(tx, pending);

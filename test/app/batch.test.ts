@@ -10,7 +10,6 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { executeBatchEffect } from "../../src/app/batch.js";
 import type { BatchState } from "../../src/core/batch/machine.js";
 import { runName } from "../../src/core/dispatch.js";
-import { resultArtifactName } from "../../src/core/result.js";
 import { listAudit } from "../../src/store/audit.js";
 import { findBatchByTrackingIssue, listTickets } from "../../src/store/batches.js";
 import type { Db } from "../../src/store/db.js";
@@ -25,11 +24,8 @@ import {
 import { engineCases } from "../support/engines.js";
 import { githubApi, useGitHubNock } from "../support/github-routes.js";
 import { examplePayload, examplePayloadAs } from "../support/webhooks.js";
+import { fakeGitHub as fakeGitHubWith, OWNER } from "./batch-github.js";
 
-const OWNER = "Codertocat";
-const REPO = `/repos/${OWNER}/Hello-World`;
-const BASE_SHA = "a".repeat(40);
-const BOT = { login: "trellis[bot]", type: "Bot", id: 9 };
 const installation = { id: INSTALLATION_ID, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==" };
 
 const CONFIG = "batch:\n  parallel_limit: 2\n  refine: false\n";
@@ -44,184 +40,7 @@ const TASKS = [
   "- [ ] [docs] Write the docs after [api] and [ui] est: 1",
 ].join("\n");
 
-interface FakeIssue {
-  number: number;
-  id: number;
-  title: string;
-  body: string;
-  labels: { name: string }[];
-}
-
-/** A stateful slice of GitHub: issues, comments, sub-issues, dependencies, check runs, dispatches, PRs, artifacts. */
-function fakeGitHub() {
-  const issues = new Map<number, FakeIssue>();
-  const add = (number: number, title: string, body = "") =>
-    issues.set(number, { number, id: 5000 + number, title, body, labels: [] });
-  add(1, "Ship the API", TASKS);
-  add(7, "Fix the login bug");
-  let nextIssue = 10;
-  let nextComment = 900;
-  let nextPr = 100;
-  const comments = new Map<number, { id: number; body: string; user: typeof BOT }[]>();
-  const subIssues = new Map<number, number[]>();
-  const blockedBy = new Map<number, number[]>();
-  const dispatches: Record<string, string>[] = [];
-  const created: { title: string; body: string }[] = [];
-  const pulls: { number: number; head: string; body: string }[] = [];
-  const checkRuns: { id: number; head_sha: string; external_id: string; name: string; status: string }[] = [];
-  const artifacts = new Map<number, { attemptId: string; zip: Buffer }>();
-  const byId = (id: number) => [...issues.values()].find((i) => i.id === id)!;
-  const issueOf = (uri: string) => Number(/\/issues\/(\d+)/.exec(uri)![1]);
-  const api = githubApi().persist();
-  api
-    .post(`/app/installations/${INSTALLATION_ID}/access_tokens`)
-    .reply(201, { token: "ghs_testtoken", expires_at: "2099-01-01T00:00:00Z" });
-  api.get(/\/contents\/\.github(\/|%2F)trellis\.yml/).reply(200, {
-    type: "file",
-    name: "trellis.yml",
-    path: ".github/trellis.yml",
-    size: CONFIG.length,
-    encoding: "base64",
-    content: Buffer.from(CONFIG).toString("base64"),
-  });
-  api.get(/\/contents\//).reply(404, { message: "Not Found" });
-  api
-    .get(`${REPO}/collaborators/Codertocat/permission`)
-    .reply(200, { permission: "admin", role_name: "admin", user: { login: "Codertocat" } });
-  api
-    .get(REPO)
-    .reply(200, { id: 1, name: "Hello-World", full_name: `${OWNER}/Hello-World`, default_branch: "main" });
-  api.get(`${REPO}/branches/main`).reply(200, { name: "main", commit: { sha: BASE_SHA } });
-  // Issues: the marker scan (newest first), creation, lookup.
-  api
-    .get(`${REPO}/issues`)
-    .query(true)
-    .reply(200, () => [...issues.values()].sort((a, b) => b.number - a.number));
-  api.post(`${REPO}/issues`).reply((_uri, body) => {
-    const b = body as { title: string; body: string };
-    created.push(b);
-    const number = nextIssue++;
-    issues.set(number, { number, id: 5000 + number, title: b.title, body: b.body, labels: [] });
-    return [
-      201,
-      { ...issues.get(number), node_id: `I_${number}`, html_url: `https://github.com/x/${number}` },
-    ];
-  });
-  api.get(/\/issues\/\d+$/).reply((uri) => {
-    const issue = issues.get(issueOf(uri));
-    return issue ? [200, { ...issue, node_id: `I_${issue.number}` }] : [404, { message: "Not Found" }];
-  });
-  // Comments.
-  api.get(/\/issues\/\d+\/comments/).reply((uri) => [200, comments.get(issueOf(uri)) ?? []]);
-  api.post(/\/issues\/\d+\/comments$/).reply((uri, body) => {
-    const list = comments.get(issueOf(uri)) ?? [];
-    const c = { id: nextComment++, body: (body as { body: string }).body, user: BOT };
-    list.push(c);
-    comments.set(issueOf(uri), list);
-    return [201, c];
-  });
-  api.patch(/\/issues\/comments\/\d+$/).reply((uri, body) => {
-    const c = [...comments.values()].flat().find((x) => uri.endsWith(`/${x.id}`))!;
-    c.body = (body as { body: string }).body;
-    return [200, c];
-  });
-  api.post(/\/issues\/comments\/\d+\/reactions$/).reply(201, { id: 1, content: "eyes" });
-  // Sub-issues and dependencies (REST ids in, issues out).
-  api.get(/\/issues\/\d+\/sub_issues/).reply((uri) => [200, (subIssues.get(issueOf(uri)) ?? []).map(byId)]);
-  api.post(/\/issues\/\d+\/sub_issues$/).reply((uri, body) => {
-    const list = subIssues.get(issueOf(uri)) ?? [];
-    list.push((body as { sub_issue_id: number }).sub_issue_id);
-    subIssues.set(issueOf(uri), list);
-    return [201, issues.get(issueOf(uri))];
-  });
-  api
-    .get(/\/issues\/\d+\/dependencies\/blocked_by/)
-    .reply((uri) => [200, (blockedBy.get(issueOf(uri)) ?? []).map(byId)]);
-  api.post(/\/issues\/\d+\/dependencies\/blocked_by$/).reply((uri, body) => {
-    const list = blockedBy.get(issueOf(uri)) ?? [];
-    list.push((body as { issue_id: number }).issue_id);
-    blockedBy.set(issueOf(uri), list);
-    return [201, issues.get(issueOf(uri))];
-  });
-  // Check runs.
-  api.get(/\/commits\/[0-9a-f]{40}\/check-runs/).reply((uri) => {
-    const sha = /commits\/([0-9a-f]{40})/.exec(uri)?.[1];
-    const runs = checkRuns.filter((r) => r.head_sha === sha);
-    return [200, { total_count: runs.length, check_runs: runs }];
-  });
-  api.post(`${REPO}/check-runs`).reply((_uri, body) => {
-    const b = body as Record<string, string>;
-    const run = {
-      id: 700 + checkRuns.length,
-      head_sha: b.head_sha!,
-      external_id: b.external_id!,
-      name: b.name!,
-      status: b.status ?? "queued",
-    };
-    checkRuns.push(run);
-    return [201, run];
-  });
-  api.patch(/\/check-runs\/\d+$/).reply((uri, body) => {
-    const run = checkRuns.find((r) => uri.endsWith(`/${r.id}`))!;
-    run.status = (body as Record<string, string>).status ?? run.status;
-    return [200, run];
-  });
-  // Dispatches, pull requests, result artifacts.
-  api.post(`${REPO}/actions/workflows/trellis-agent.yml/dispatches`).reply((_uri, body) => {
-    dispatches.push((body as { inputs: Record<string, string> }).inputs);
-    return [204];
-  });
-  api
-    .get(`${REPO}/pulls`)
-    .query(true)
-    .reply(200, (uri) => {
-      const head = new URL(uri, "https://api.github.com").searchParams.get("head")?.split(":").at(-1);
-      return pulls
-        .filter((p) => head === undefined || p.head === head)
-        .map((p) => ({
-          number: p.number,
-          html_url: `https://github.com/x/pull/${p.number}`,
-          node_id: "PR_x",
-          head: { ref: p.head },
-        }));
-    });
-  api.post(`${REPO}/pulls`).reply((_uri, body) => {
-    const b = body as { head: string; body: string };
-    const number = nextPr++;
-    pulls.push({ number, head: b.head, body: b.body });
-    return [201, { number, html_url: `https://github.com/x/pull/${number}`, node_id: `PR_${number}` }];
-  });
-  api.get(/\/actions\/runs\/\d+\/artifacts/).reply((uri) => {
-    const id = Number(/runs\/(\d+)/.exec(uri)![1]);
-    return [
-      200,
-      {
-        total_count: 1,
-        artifacts: [
-          {
-            id,
-            name: resultArtifactName(artifacts.get(id)?.attemptId ?? "none"),
-            size_in_bytes: 600,
-            expired: false,
-          },
-        ],
-      },
-    ];
-  });
-  api.get(/\/actions\/artifacts\/\d+\/zip/).reply((uri) => {
-    const id = /artifacts\/(\d+)/.exec(uri)![1];
-    return [302, "", { location: `https://blob.example.test/artifact-${id}.zip` }];
-  });
-  githubApi("https://blob.example.test")
-    .persist()
-    .get(/\/artifact-\d+\.zip/)
-    .reply((uri) => [
-      200,
-      artifacts.get(Number(/artifact-(\d+)/.exec(uri)![1]))?.zip,
-      { "content-type": "application/zip" },
-    ]);
-  return { issues, comments, subIssues, blockedBy, dispatches, created, pulls, artifacts };
-}
+const fakeGitHub = () => fakeGitHubWith({ config: CONFIG, tasks: TASKS });
 
 describe.each(engineCases())("a batch of tickets ($title)", ({ engine, skip }) => {
   useGitHubNock();

@@ -1,0 +1,263 @@
+/**
+ * Batch refinement through the real App: a tracking issue labeled `trellis:batch` with refinement on (the default)
+ * → the refine profile is dispatched for each raw ticket (never for an issue reference) → the Action's result carries
+ * refined.md → the ticket issue is created with the refined title, body and labels (reserved labels dropped) → made
+ * a sub-issue, "blocked by" recorded → the ticket runs start. A refinement that asks a question instead falls back to
+ * the ticket as written, saying so. GitHub is nock (network disabled).
+ */
+import nock from "nock";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import type { BatchState } from "../../src/core/batch/machine.js";
+import { DispatchSpecSchema, runName } from "../../src/core/dispatch.js";
+import { listAudit } from "../../src/store/audit.js";
+import { findBatchByTrackingIssue } from "../../src/store/batches.js";
+import { monthlyCost, yearMonthOf } from "../../src/store/costs.js";
+import type { Db } from "../../src/store/db.js";
+import {
+  agentResult,
+  INSTALLATION_ID,
+  resultZip,
+  startHarness,
+  type Harness,
+} from "../support/app-harness.js";
+import { engineCases } from "../support/engines.js";
+import { githubApi, useGitHubNock } from "../support/github-routes.js";
+import { examplePayload } from "../support/webhooks.js";
+import { fakeGitHub, OWNER, type FakeGitHub } from "./batch-github.js";
+
+const installation = { id: INSTALLATION_ID, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==" };
+const CONFIG = "batch:\n  parallel_limit: 2\n";
+const TASKS = [
+  "Prices for the shop.",
+  "",
+  "- [ ] [money] Format prices as money",
+  "- [ ] [tax] Compute sales tax (depends on [money]) est: 2",
+  "- [ ] #7",
+].join("\n");
+
+const REFINED = [
+  "# Format prices as money in US dollars",
+  "",
+  "## Context",
+  "",
+  "Prices are plain numbers in `src/index.js`.",
+  "",
+  "## Acceptance criteria",
+  "",
+  "- [ ] `formatMoney(1.5)` returns `$1.50`",
+  "- [ ] negative amounts are shown as `-$1.50`",
+  "",
+  "est: 3",
+  "labels: type:feature, agent:dev, area:pricing",
+  "",
+].join("\n");
+
+/** The Action finishes a refine attempt: `requested`, then `completed` with its result artifact. */
+async function finishRefine(
+  h: Harness,
+  gh: FakeGitHub,
+  inputs: Record<string, string>,
+  runId: number,
+  patch: Parameters<typeof agentResult>[1],
+): Promise<void> {
+  const attemptId = inputs.attempt_id!;
+  gh.artifacts.set(runId, {
+    attemptId,
+    zip: resultZip(
+      agentResult(attemptId, {
+        stage: "refine",
+        profile: "refine",
+        branch: undefined,
+        filesChanged: [],
+        criteria: [],
+        tests: undefined,
+        costUsd: 0.05,
+        ...patch,
+      }),
+    ),
+  });
+  const payload = (action: "requested" | "completed") =>
+    examplePayload("workflow_run", action, {
+      installation,
+      workflow_run: {
+        id: runId,
+        display_title: runName({ stage: inputs.stage!, issue: Number(inputs.issue), attemptId }),
+        status: action === "completed" ? "completed" : "queued",
+        conclusion: action === "completed" ? "success" : null,
+        html_url: `https://github.com/${OWNER}/Hello-World/actions/runs/${runId}`,
+        head_repository: { full_name: `${OWNER}/Hello-World` },
+        repository: { full_name: `${OWNER}/Hello-World` },
+      },
+      repository: { full_name: `${OWNER}/Hello-World`, name: "Hello-World", owner: { login: OWNER } },
+    });
+  await h.deliver("workflow_run", payload("requested"));
+  await h.deliver("workflow_run", payload("completed"));
+  await h.drain();
+}
+
+describe.each(engineCases())("batch refinement ($title)", ({ engine, skip }) => {
+  useGitHubNock();
+  let db: Db;
+  beforeAll(async () => {
+    if (skip) return;
+    db = await engine.open();
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+
+  test.skipIf(skip)(
+    "raw tickets refined by the refine agent → refined issues with labels → sub-issues → runs; a question falls back to verbatim",
+    async () => {
+      githubApi().get("/app").reply(200, { id: 123, slug: "trellis", name: "Trellis" });
+      const gh = fakeGitHub({ config: CONFIG, tasks: TASKS });
+      gh.issues.set(1, { number: 1, id: 5001, title: "Prices", body: TASKS, labels: [] });
+      const h = await startHarness(db);
+
+      await h.deliver(
+        "issues",
+        examplePayload("issues", "labeled", {
+          label: { name: "trellis:batch" },
+          issue: { number: 1, title: "Prices", body: TASKS },
+          installation,
+        }),
+      );
+      await h.drain();
+
+      // Both raw tickets went to the refine agent; the reference #7 was only looked up; nothing created yet.
+      expect(gh.created).toEqual([]);
+      expect(gh.dispatches).toHaveLength(2);
+      const specs = gh.dispatches.map((d) => DispatchSpecSchema.parse(JSON.parse(d.spec!)));
+      expect(
+        gh.dispatches.every((d) => d.profile === "refine" && d.stage === "refine" && d.issue === "1"),
+      ).toBe(true);
+      expect(specs.map((s) => s.ticket).sort((a, b) => a!.key.localeCompare(b!.key))).toEqual([
+        { key: "money", text: "Format prices as money", trackingIssue: 1 },
+        { key: "tax", text: "Compute sales tax", trackingIssue: 1 },
+      ]);
+      expect(specs.every((s) => s.workflow === "refine" && s.issue === 1)).toBe(true);
+      const status = () => gh.comments.get(1)!.find((c) => c.body.includes("trellis:batch-status"))!.body;
+      expect(status()).toContain("✏️ refining");
+
+      const inputsOf = (key: string) =>
+        gh.dispatches.find((d) => (JSON.parse(d.spec!) as { ticket?: { key: string } }).ticket?.key === key)!;
+      await finishRefine(h, gh, inputsOf("money"), 61_001, { refined: REFINED });
+      expect(gh.created).toHaveLength(1);
+      const money = gh.created[0]!;
+      expect(money.title).toBe("Format prices as money in US dollars");
+      expect(money.labels).toEqual(["type:feature", "area:pricing"]);
+      expect(money.body).toContain("## Acceptance criteria\n\n- [ ] `formatMoney(1.5)` returns `$1.50`");
+      expect(money.body).toContain("Part of #1 (batch ticket `money`, estimate 3).");
+      expect(money.body).toMatch(/<!-- trellis:batch-ticket=bat_\w+:money -->/);
+      expect(money.body).not.toContain("est: 3");
+
+      // The second refinement asks a question instead: the ticket is created as written, saying why.
+      await finishRefine(h, gh, inputsOf("tax"), 61_002, {
+        status: "needs_input",
+        question: "Which tax rate?",
+        reason: "the agent asked a question",
+      });
+      expect(gh.created).toHaveLength(2);
+      const tax = gh.created[1]!;
+      expect(tax.title).toBe("Compute sales tax");
+      expect(tax.labels).toBeUndefined();
+      expect(tax.body).toContain(
+        "Trellis could not refine this ticket (the agent asked a question instead: Which tax rate?)",
+      );
+
+      // Every ticket has its issue: sub-issues, blocked-by, and the runs start (money first; #7 alongside).
+      const num = { money: 10, tax: 11, bug: 7 };
+      const id = (n: number) => 5000 + n;
+      expect(gh.subIssues.get(1)).toEqual([num.money, num.tax, num.bug].map(id));
+      expect(gh.blockedBy.get(num.tax)).toEqual([id(num.money)]);
+      const devDispatches = gh.dispatches.slice(2);
+      expect(
+        devDispatches.map((d) => [d.profile, Number(d.issue)]).sort((a, b) => Number(a[1]) - Number(b[1])),
+      ).toEqual([
+        ["dev", num.bug],
+        ["dev", num.money],
+      ]);
+      expect(devDispatches.every((d) => !("ticket" in (JSON.parse(d.spec!) as object)))).toBe(true);
+
+      const batch = await findBatchByTrackingIssue<BatchState>(db, `${OWNER}/Hello-World`, 1);
+      expect(batch!.status).toBe("active");
+      const m = batch!.state.tickets.find((t) => t.key === "money")!;
+      expect([m.title, m.estimate, m.refine?.status, m.issue]).toEqual([
+        "Format prices as money in US dollars",
+        3,
+        "done",
+        num.money,
+      ]);
+      expect(batch!.state.tickets.find((t) => t.key === "tax")!.refine?.status).toBe("failed");
+      expect(status()).toMatch(/cost \$0\.10/);
+      // Refinement costs count against the repository's monthly budget.
+      expect(await monthlyCost(db, `${OWNER}/Hello-World`, yearMonthOf(h.app.deps.now()))).toBeCloseTo(0.1);
+      const audit = await listAudit(db, { repo: `${OWNER}/Hello-World` });
+      const refined = audit.find((a) => a.action === "ticket_refined")!;
+      expect(refined.detail).toMatchObject({
+        ticket: "money",
+        labels: ["type:feature", "area:pricing"],
+        notes: ['dropped the reserved label "agent:dev"'],
+      });
+      expect(audit.map((a) => a.action)).toContain("ticket_refine_failed");
+
+      // A redelivered completion changes nothing: the refinement was answered.
+      const before = gh.created.length;
+      await finishRefine(h, gh, inputsOf("money"), 61_001, { refined: REFINED });
+      expect(gh.created).toHaveLength(before);
+      await h.close();
+      nock.cleanAll();
+    },
+    240_000,
+  );
+
+  test.skipIf(skip)(
+    "a refine run that fails without a result falls back to the ticket as written",
+    async () => {
+      githubApi().get("/app").reply(200, { id: 123, slug: "trellis", name: "Trellis" });
+      const tasks = "- [ ] [solo] Print a receipt";
+      const gh = fakeGitHub({ config: CONFIG, tasks });
+      gh.issues.set(2, { number: 2, id: 5002, title: "One", body: tasks, labels: [] });
+      const h = await startHarness(db);
+      await h.deliver(
+        "issues",
+        examplePayload("issues", "labeled", {
+          label: { name: "trellis:batch" },
+          issue: { number: 2, title: "One", body: tasks },
+          installation,
+        }),
+      );
+      await h.drain();
+      expect(gh.dispatches).toHaveLength(1);
+      const inputs = gh.dispatches[0]!;
+      // The job died before uploading a result: the artifact is missing.
+      gh.artifacts.set(62_001, { attemptId: "att_someoneelse00", zip: Buffer.from("") });
+      await h.deliver(
+        "workflow_run",
+        examplePayload("workflow_run", "completed", {
+          installation,
+          workflow_run: {
+            id: 62_001,
+            display_title: runName({ stage: "refine", issue: 2, attemptId: inputs.attempt_id! }),
+            status: "completed",
+            conclusion: "failure",
+            html_url: `https://github.com/${OWNER}/Hello-World/actions/runs/62001`,
+            head_repository: { full_name: `${OWNER}/Hello-World` },
+            repository: { full_name: `${OWNER}/Hello-World` },
+          },
+          repository: { full_name: `${OWNER}/Hello-World`, name: "Hello-World", owner: { login: OWNER } },
+        }),
+      );
+      await h.drain();
+      expect(gh.created).toHaveLength(1);
+      expect(gh.created[0]!.title).toBe("Print a receipt");
+      expect(gh.created[0]!.body).toMatch(
+        /could not refine this ticket \(workflow run 62001 has no artifact/,
+      );
+      // The ticket's run started on the created issue.
+      expect(gh.dispatches.slice(1).map((d) => [d.profile, d.issue])).toEqual([["dev", "10"]]);
+      await h.close();
+      nock.cleanAll();
+    },
+  );
+});
