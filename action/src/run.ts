@@ -10,7 +10,14 @@ import { getOctokit } from "@actions/github";
 import { DispatchSpecSchema } from "../../src/core/dispatch.js";
 import type { DispatchSpec } from "../../src/core/dispatch.js";
 import type { AgentProfile, SuccessCriteria } from "../../src/core/model.js";
-import { AgentResultSchema, RESULT_FILE, RESULT_VERSION } from "../../src/core/result.js";
+import { parseRefined } from "../../src/core/batch/refined.js";
+import {
+  AgentResultSchema,
+  REFINED_FILE,
+  REFINED_MAX_CHARS,
+  RESULT_FILE,
+  RESULT_VERSION,
+} from "../../src/core/result.js";
 import type { AgentResult, CriterionOutcome } from "../../src/core/result.js";
 import { claudeArgs, permissionModeFor, runClaude, splitArgs } from "./claude.js";
 import type { ClaudeRun } from "./claude.js";
@@ -28,9 +35,11 @@ import {
   changedSince,
   checkoutBranch,
   fetchOrigin,
+  ignoreTrellisDir,
   protectedViolations,
   pushBranch,
   readQuestion,
+  readRefined,
   readReview,
   resetSteering,
   stageChanges,
@@ -303,126 +312,150 @@ export async function run(overrides: Partial<RunDeps> = {}): Promise<AgentResult
       deps.fetchIssue(spec, inputs.githubToken).catch((error: unknown) => {
         throw new Error(`could not read issue #${spec.issue}: ${(error as Error).message}`);
       }),
-      fetchOrigin(cwd),
+      // A refine attempt works on the dispatch ref's checkout as it is: no branch to fetch or check out.
+      spec.ticket ? ignoreTrellisDir(cwd) : fetchOrigin(cwd),
     ]);
     phase("definitions+issue+fetch");
     for (const w of ctx.warnings) core.warning(w);
-    const prep = await checkoutBranch(cwd, spec.branch, spec.baseRef);
-    const startSha = prep.startSha;
-    phase("workspace");
-    if (prep.restored.length > 0)
-      deps.log(
-        `Restored ${prep.restored.join(", ")} from ${spec.baseRef} so the branch cannot reprogram the agent.`,
+    if (spec.ticket) {
+      core.startGroup(
+        `Claude Code: ${ctx.agents.map((a) => a.name).join(" + ")} refining ${spec.ticket.key}`,
       );
-
-    core.startGroup(`Claude Code: ${ctx.agents.map((a) => a.name).join(" + ")} on ${spec.stage}`);
-    let work: AgentWork;
-    try {
-      work = await runAgents(cwd, spec, ctx, issue, inputs, deps, phase);
-    } finally {
-      core.endGroup();
-    }
-    const runs = work.runs;
-    extra.conflicts = work.conflicts;
-    extra.denials = runs.flatMap((r) => r.outcome.permissionDenials.map((d) => `${d.tool}(${d.input})`));
-    const sum = (f: (r: ClaudeRun) => number): number => runs.reduce((n, r) => n + f(r), 0);
-    result = {
-      ...result,
-      costUsd: sum((r) => r.outcome.costUsd),
-      turns: sum((r) => r.outcome.numTurns),
-      tokens: {
-        input: sum((r) => r.outcome.tokens.input),
-        output: sum((r) => r.outcome.tokens.output),
-        cacheRead: sum((r) => r.outcome.tokens.cacheRead),
-        cacheWrite: sum((r) => r.outcome.tokens.cacheWrite),
-      },
-      sessionId: runs[0]?.outcome.sessionId,
-      summary: runs
-        .map((r) => r.outcome.resultText ?? "")
-        .filter(Boolean)
-        .join("\n\n")
-        .slice(0, 60_000),
-    };
-    const agentFailure = runs.map((r) => r.failure).find(Boolean);
-    const question = (await readQuestion(cwd)) ?? (work.questions.join("\n\n") || undefined);
-    // Several reviewers in one job: any request for changes wins over approvals.
-    const review =
-      (await readReview(cwd)) ?? work.reviews.find((r) => r.verdict === "request_changes") ?? work.reviews[0];
-    if (review) result.review = review;
-
-    const touchedSteering = await resetSteering(cwd);
-    const agentTouched = touchedSteering.filter((p) => !p.startsWith(".claude/agents/"));
-    if (agentTouched.length > 0)
-      core.warning(`Ignored the agent's changes to agent set-up files: ${agentTouched.join(", ")}`);
-    const staged = await stageChanges(cwd);
-    // This attempt's changes: staged work plus commits merged from sub-agent worktrees.
-    const files = [...new Set([...(await changedSince(cwd, startSha)), ...staged])].sort();
-    result.filesChanged = files;
-    const violations = ctx.config.allow_protected_paths
-      ? []
-      : protectedViolations(files, ctx.config.protected_paths);
-
-    let criteria: CriteriaReport | undefined;
-    if (!agentFailure && !question && violations.length === 0 && Object.keys(ctx.stage.success).length > 0) {
-      core.startGroup("Success criteria");
+      let work: AgentWork;
       try {
-        criteria = await deps.checkCriteria(cwd, ctx.stage.success, {
-          testCommand: ctx.config.commands.test,
-          bddCommand: ctx.config.commands.bdd,
-          coverageFile: ctx.config.commands.coverage || undefined,
-          env: agentEnv(process.env, undefined),
-        });
+        work = await runAgents(cwd, spec, ctx, issue, inputs, deps, phase);
       } finally {
         core.endGroup();
       }
-      for (const l of criteria.logs ?? [])
+      extra.denials = work.runs.flatMap((r) =>
+        r.outcome.permissionDenials.map((d) => `${d.tool}(${d.input})`),
+      );
+      result = await finishRefine(cwd, result, work);
+    } else {
+      const prep = await checkoutBranch(cwd, spec.branch, spec.baseRef);
+      const startSha = prep.startSha;
+      phase("workspace");
+      if (prep.restored.length > 0)
         deps.log(
-          `$ ${l.command} → exit ${l.exitCode ?? "?"} (${l.durationMs} ms)\n${l.output.slice(-4_000)}`,
+          `Restored ${prep.restored.join(", ")} from ${spec.baseRef} so the branch cannot reprogram the agent.`,
         );
-      // Reports the criteria run wrote (coverage/, junit.xml) are not part of the agent's change.
-      await unstageAll(cwd);
-      await stagePaths(cwd, staged);
+
+      core.startGroup(`Claude Code: ${ctx.agents.map((a) => a.name).join(" + ")} on ${spec.stage}`);
+      let work: AgentWork;
+      try {
+        work = await runAgents(cwd, spec, ctx, issue, inputs, deps, phase);
+      } finally {
+        core.endGroup();
+      }
+      const runs = work.runs;
+      extra.conflicts = work.conflicts;
+      extra.denials = runs.flatMap((r) => r.outcome.permissionDenials.map((d) => `${d.tool}(${d.input})`));
+      const sum = (f: (r: ClaudeRun) => number): number => runs.reduce((n, r) => n + f(r), 0);
       result = {
         ...result,
-        criteria: criteria.criteria,
-        tests: criteria.tests,
-        scenarios: criteria.scenarios,
-        scenarioCoverage: criteria.scenarioCoverage,
-        coverage: criteria.coverage,
-        annotations: criteria.annotations,
+        costUsd: sum((r) => r.outcome.costUsd),
+        turns: sum((r) => r.outcome.numTurns),
+        tokens: {
+          input: sum((r) => r.outcome.tokens.input),
+          output: sum((r) => r.outcome.tokens.output),
+          cacheRead: sum((r) => r.outcome.tokens.cacheRead),
+          cacheWrite: sum((r) => r.outcome.tokens.cacheWrite),
+        },
+        sessionId: runs[0]?.outcome.sessionId,
+        summary: runs
+          .map((r) => r.outcome.resultText ?? "")
+          .filter(Boolean)
+          .join("\n\n")
+          .slice(0, 60_000),
       };
-    }
+      const agentFailure = runs.map((r) => r.failure).find(Boolean);
+      const question = (await readQuestion(cwd)) ?? (work.questions.join("\n\n") || undefined);
+      // Several reviewers in one job: any request for changes wins over approvals.
+      const review =
+        (await readReview(cwd)) ??
+        work.reviews.find((r) => r.verdict === "request_changes") ??
+        work.reviews[0];
+      if (review) result.review = review;
 
-    if (violations.length > 0) {
-      await unstageAll(cwd);
-      result.status = "failed";
-      result.reason = `refused changes to protected paths: ${violations.join(", ")} (set allow_protected_paths in .github/trellis.yml to allow)`;
+      const touchedSteering = await resetSteering(cwd);
+      const agentTouched = touchedSteering.filter((p) => !p.startsWith(".claude/agents/"));
+      if (agentTouched.length > 0)
+        core.warning(`Ignored the agent's changes to agent set-up files: ${agentTouched.join(", ")}`);
+      const staged = await stageChanges(cwd);
+      // This attempt's changes: staged work plus commits merged from sub-agent worktrees.
+      const files = [...new Set([...(await changedSince(cwd, startSha)), ...staged])].sort();
       result.filesChanged = files;
-    } else {
-      const sha = await commitStaged(
-        cwd,
-        `trellis: ${spec.stage} for #${spec.issue} (${spec.profile}, attempt ${spec.attempt})\n\nTrellis-Attempt: ${spec.attemptId}`,
-      );
-      if (sha || prep.existingBranch || (await headSha(cwd)) !== startSha) {
-        await pushBranch(cwd, spec.branch);
-        result.branch = spec.branch;
+      const violations = ctx.config.allow_protected_paths
+        ? []
+        : protectedViolations(files, ctx.config.protected_paths);
+
+      let criteria: CriteriaReport | undefined;
+      if (
+        !agentFailure &&
+        !question &&
+        violations.length === 0 &&
+        Object.keys(ctx.stage.success).length > 0
+      ) {
+        core.startGroup("Success criteria");
+        try {
+          criteria = await deps.checkCriteria(cwd, ctx.stage.success, {
+            testCommand: ctx.config.commands.test,
+            bddCommand: ctx.config.commands.bdd,
+            coverageFile: ctx.config.commands.coverage || undefined,
+            env: agentEnv(process.env, undefined),
+          });
+        } finally {
+          core.endGroup();
+        }
+        for (const l of criteria.logs ?? [])
+          deps.log(
+            `$ ${l.command} → exit ${l.exitCode ?? "?"} (${l.durationMs} ms)\n${l.output.slice(-4_000)}`,
+          );
+        // Reports the criteria run wrote (coverage/, junit.xml) are not part of the agent's change.
+        await unstageAll(cwd);
+        await stagePaths(cwd, staged);
+        result = {
+          ...result,
+          criteria: criteria.criteria,
+          tests: criteria.tests,
+          scenarios: criteria.scenarios,
+          scenarioCoverage: criteria.scenarioCoverage,
+          coverage: criteria.coverage,
+          annotations: criteria.annotations,
+        };
       }
-      result.headSha = await headSha(cwd);
-      if (question) {
-        result.status = "needs_input";
-        result.question = question;
-        result.reason = "the agent asked a question";
-      } else if (agentFailure) {
+
+      if (violations.length > 0) {
+        await unstageAll(cwd);
         result.status = "failed";
-        result.reason = agentFailure;
-      } else if (work.conflicts.length > 0) {
-        result.status = "failed";
-        result.reason = `sub-agent work could not be merged: ${work.conflicts.join("; ")}`;
-      } else if (criteria && criteria.criteria.some((c) => !c.passed)) {
-        result.status = "failed";
-        result.reason = criteriaDetail(criteria.criteria);
+        result.reason = `refused changes to protected paths: ${violations.join(", ")} (set allow_protected_paths in .github/trellis.yml to allow)`;
+        result.filesChanged = files;
       } else {
-        result.status = "succeeded";
+        const sha = await commitStaged(
+          cwd,
+          `trellis: ${spec.stage} for #${spec.issue} (${spec.profile}, attempt ${spec.attempt})\n\nTrellis-Attempt: ${spec.attemptId}`,
+        );
+        if (sha || prep.existingBranch || (await headSha(cwd)) !== startSha) {
+          await pushBranch(cwd, spec.branch);
+          result.branch = spec.branch;
+        }
+        result.headSha = await headSha(cwd);
+        if (question) {
+          result.status = "needs_input";
+          result.question = question;
+          result.reason = "the agent asked a question";
+        } else if (agentFailure) {
+          result.status = "failed";
+          result.reason = agentFailure;
+        } else if (work.conflicts.length > 0) {
+          result.status = "failed";
+          result.reason = `sub-agent work could not be merged: ${work.conflicts.join("; ")}`;
+        } else if (criteria && criteria.criteria.some((c) => !c.passed)) {
+          result.status = "failed";
+          result.reason = criteriaDetail(criteria.criteria);
+        } else {
+          result.status = "succeeded";
+        }
       }
     }
   } catch (error) {
@@ -430,8 +463,75 @@ export async function run(overrides: Partial<RunDeps> = {}): Promise<AgentResult
     result.reason = (error as Error).message.split("\n")[0];
     result.summary = result.summary || (error as Error).message;
   }
+  return finish(result, extra, deps, started);
+}
+
+async function finish(
+  result: AgentResult,
+  extra: { denials: string[]; conflicts: string[] },
+  deps: RunDeps,
+  started: number,
+): Promise<AgentResult> {
   result.durationMs = Math.max(0, Math.round(deps.now() - started));
   await publish(result, extra);
+  return result;
+}
+
+/**
+ * A refine attempt's outcome: `.trellis/refined.md` travels back in the result (the App creates the issue from it),
+ * checked with the App's own parser so an unreadable file fails here, where the job summary shows why. Whatever else
+ * the agent changed stays on the runner: a refine attempt never commits, pushes or opens a pull request.
+ */
+async function finishRefine(cwd: string, base: AgentResult, work: AgentWork): Promise<AgentResult> {
+  const runs = work.runs;
+  const sum = (f: (r: ClaudeRun) => number): number => runs.reduce((n, r) => n + f(r), 0);
+  const result: AgentResult = {
+    ...base,
+    costUsd: sum((r) => r.outcome.costUsd),
+    turns: sum((r) => r.outcome.numTurns),
+    tokens: {
+      input: sum((r) => r.outcome.tokens.input),
+      output: sum((r) => r.outcome.tokens.output),
+      cacheRead: sum((r) => r.outcome.tokens.cacheRead),
+      cacheWrite: sum((r) => r.outcome.tokens.cacheWrite),
+    },
+    sessionId: runs[0]?.outcome.sessionId,
+    summary: runs
+      .map((r) => r.outcome.resultText ?? "")
+      .filter(Boolean)
+      .join("\n\n")
+      .slice(0, 60_000),
+    filesChanged: [],
+  };
+  const agentFailure = runs.map((r) => r.failure).find(Boolean);
+  const question = (await readQuestion(cwd)) ?? (work.questions.join("\n\n") || undefined);
+  await resetSteering(cwd);
+  const refined = await readRefined(cwd, REFINED_MAX_CHARS);
+  const parsed = refined !== undefined ? parseRefined(refined) : undefined;
+  result.criteria = [
+    {
+      criterion: "file_created",
+      passed: refined !== undefined,
+      detail: refined !== undefined ? `${REFINED_FILE} written` : `${REFINED_FILE} is missing`,
+    },
+  ];
+  if (refined !== undefined) result.refined = refined;
+  if (question) {
+    result.status = "needs_input";
+    result.question = question;
+    result.reason = "the agent asked a question";
+  } else if (agentFailure) {
+    result.status = "failed";
+    result.reason = agentFailure;
+  } else if (!parsed) {
+    result.status = "failed";
+    result.reason = `the agent wrote no ${REFINED_FILE}`;
+  } else if (!parsed.ok) {
+    result.status = "failed";
+    result.reason = `unreadable ${REFINED_FILE}: ${parsed.error}`;
+  } else {
+    result.status = "succeeded";
+  }
   return result;
 }
 

@@ -212,6 +212,14 @@ export async function readQuestion(dir: string): Promise<string | undefined> {
   return text ? text.slice(0, 10_000) : undefined;
 }
 
+/** The refine agent's `.trellis/refined.md`, at most `maxChars` of it. */
+export async function readRefined(dir: string, maxChars: number): Promise<string | undefined> {
+  const path = join(dir, TRELLIS_DIR, "refined.md");
+  if (!existsSync(path)) return undefined;
+  const text = await readFile(path, "utf8");
+  return text.trim() ? text.slice(0, maxChars) : undefined;
+}
+
 /** A reviewer's verdict: first line APPROVE or REQUEST_CHANGES, the rest are comments. */
 export function parseReview(
   text: string,
