@@ -21,6 +21,8 @@ export interface RepoFilesOptions {
   /** Extra or replaced files (e.g. a broken `.github/trellis.yml`). */
   files?: Record<string, string>;
   board?: boolean;
+  /** Refine raw batch tickets with the refine agent first (default true). */
+  refine?: boolean;
 }
 
 /** The seeded repository's files. */
@@ -66,7 +68,7 @@ export function repoFiles(options: RepoFilesOptions = {}): Record<string, string
       "batch:",
       "  strategy: dependency-aware",
       `  parallel_limit: ${options.parallel ?? 2}`,
-      "  refine: false",
+      `  refine: ${options.refine ?? true}`,
       "commands:",
       "  test: npm test",
       "  bdd: node node_modules/@cucumber/cucumber/bin/cucumber.js",
@@ -206,12 +208,62 @@ const STEPS =
   'When("I add {int} apples", function (n) { this.items = addApples(this.items, n); });\n' +
   'Then("the cart has {int} items", function (n) { assert.equal(this.items, n); });\n';
 
+/** A refine attempt's ticket, from its prompt (action/src/prompt.ts: `Ticket <key> of tracking issue #<n>:`). */
+export function readRefineTicket(
+  prompt: string,
+): { key: string; tracking: number; text: string } | undefined {
+  const m = /^Ticket (\S+) of tracking issue #(\d+):\n(.*)$/m.exec(prompt);
+  return m ? { key: m[1]!, tracking: Number(m[2]), text: m[3]!.trim() } : undefined;
+}
+
+/** What the scripted refine agent writes for a ticket: the shape agent-profiles/refine.md asks for. */
+export function refinedTicket(text: string): string {
+  const { fn } = moduleName(text);
+  return [
+    `# ${text} (refined)`,
+    "",
+    "## Context",
+    "",
+    `The tiny shop has no \`${fn}\` yet; its modules live in \`src/\` with tests in \`test/\`.`,
+    "",
+    "## Acceptance criteria",
+    "",
+    `- [ ] \`src/\` exports \`${fn}\`, covered by a test in \`test/\``,
+    "- [ ] `npm test` passes with line coverage of at least 80 %",
+    "",
+    "## Out of scope",
+    "",
+    "- Anything beyond the ticket's own behaviour",
+    "",
+    "est: 1",
+    "labels: type:feature, area:shop",
+    "",
+  ].join("\n");
+}
+
 /**
- * The agent's behaviour. Titles steer it: "flaky" fails its first attempt (a wrong expectation), "question" asks a
+ * The refine agent: reads the ticket from the prompt, writes `.trellis/refined.md` with the Write tool, reports.
+ */
+function refineTurn(task: AgentTask, ticket: { key: string; text: string }): TurnResult {
+  if (task.step === 0)
+    return [
+      text(`I'll refine ticket ${ticket.key} into an issue with acceptance criteria.`),
+      toolUse("Write", {
+        file_path: join(task.cwd, ".trellis/refined.md"),
+        content: refinedTicket(ticket.text),
+      }),
+    ];
+  return `Refined "${ticket.text}": 2 acceptance criteria, estimate 1, labels type:feature and area:shop.`;
+}
+
+/**
+ * The agent's behaviour. A refine attempt writes `.trellis/refined.md`. Titles steer it: "flaky" fails its first attempt (a wrong expectation), "question" asks a
  * human first (`.trellis/question.md`) and carries on once answered; a `steps` stage writes Cucumber steps.
  */
 export const scriptedAgent: Turn = (request, context): TurnResult => {
   const task = readTask(request, context);
+  const ticket = readRefineTicket(context.prompt);
+  if (ticket) return refineTurn(task, ticket);
   const { fn, file } = moduleName(task.title);
   const at = (p: string): string => join(task.cwd, p);
   const npmTest = toolUse("Bash", { command: "npm test 2>&1 | tail -n 15", description: "Run the tests" });

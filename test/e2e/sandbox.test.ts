@@ -114,7 +114,7 @@ describe.concurrent("Trellis in the sandbox", () => {
   );
 
   test(
-    "a batch with dependencies: tickets created and linked, a dependent starts only after its dependency merged",
+    "a batch with dependencies: tickets refined, created and linked, a dependent starts only after its dependency merged",
     async () => {
       const tracking = sb.human.openIssue({
         title: "Menu milestone",
@@ -128,10 +128,18 @@ describe.concurrent("Trellis in the sandbox", () => {
           const found = ids.map((id) => [...sb.repo().issues.values()].find((i) => i.id === id));
           return found.length === 3 && found.every((i) => i !== undefined) ? found : undefined;
         },
-        60_000,
+        120_000,
       );
       const [parse, price, print] = tickets as [Issue, Issue, Issue];
-      expect(parse.title).toBe("Parse the menu");
+      // Each raw line was refined by the refine agent (the real CLI, scripted model) before its issue was created.
+      expect(parse.title).toBe("Parse the menu (refined)");
+      expect(parse.body).toContain("## Acceptance criteria\n\n- [ ] `src/` exports `parseTheMenu`");
+      expect(parse.body).toContain(`Part of #${tracking.number}`);
+      expect(parse.body).not.toMatch(/^est:|^labels:/m);
+      expect(parse.labels).toEqual(expect.arrayContaining(["type:feature", "area:shop"]));
+      const refines = sb.runner.jobs.filter((j) => j.issue === tracking.number && j.stage === "refine");
+      expect(refines).toHaveLength(3);
+      expect(refines.every((j) => j.resultStatus === "succeeded")).toBe(true);
       await sb.waitFor(
         "price blocked by parse",
         () => price.blockedBy.includes(parse.id) || undefined,
