@@ -2,7 +2,9 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "action/dist/", "coverage/", ".trellis/", "test/fixtures/"] },
+  {
+    ignores: ["node_modules/", "action/dist/", "dist/", ".tmp/", "coverage/", ".trellis/", "test/fixtures/"],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

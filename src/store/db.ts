@@ -3,13 +3,23 @@
  * or an embedded PGlite database in a data directory (zero set-up). The same SQL runs on both.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
+import { fork } from "node:child_process";
 import { mkdir } from "node:fs/promises";
 import { existsSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { dirname, extname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
-import type { Transaction as PGliteTransaction } from "@electric-sql/pglite";
 import pg from "pg";
 import { applyMigrations } from "./migrate.js";
+import {
+  fromPgliteError,
+  INT8_OID,
+  NUMERIC_OID,
+  pgliteOptions,
+  toNumber,
+  type PgliteReply,
+  type PgliteRequest,
+} from "./pglite-protocol.js";
 
 export interface QueryResult<T> {
   rows: T[];
@@ -45,6 +55,11 @@ export interface OpenDbOptions {
    * faster; tests open many in-memory databases). Only used when the data directory is new.
    */
   loadDataDir?: Blob;
+  /**
+   * PGlite only: run the database in a process of its own (pglite-process.ts) instead of in this one.
+   * Default: yes for a data directory on disk (the App), no for `memory://` (tests, one-off tools).
+   */
+  pgliteProcess?: boolean;
   /** Skip applying migrations at open (the migrate command applies them itself). */
   migrate?: boolean;
   env?: NodeJS.ProcessEnv;
@@ -52,18 +67,12 @@ export interface OpenDbOptions {
 
 export const DEFAULT_DATA_DIR = ".trellis/db";
 
-// int8 (ids, counters) and numeric (money) as JS numbers on both engines: the values stay far
-// below 2^53, and one representation keeps the repository code engine-independent.
-const INT8_OID = 20;
-const NUMERIC_OID = 1700;
-const toNumber = (value: string): number => Number(value);
-
 export async function openDb(options: OpenDbOptions = {}): Promise<Db> {
   const env = options.env ?? process.env;
   const url = options.databaseUrl ?? (options.dataDir === undefined ? env.DATABASE_URL : undefined);
   const db = url
     ? await openPostgres(url, options)
-    : await openPglite(options.dataDir ?? DEFAULT_DATA_DIR, options.loadDataDir);
+    : await openPglite(options.dataDir ?? DEFAULT_DATA_DIR, options);
   if (options.migrate !== false) {
     try {
       await applyMigrations(db);
@@ -185,38 +194,125 @@ async function savepoint<T>(tx: Db, depth: number, fn: (tx: Db) => Promise<T>): 
 
 /** A freshly initialised and migrated in-memory database, dumped for `loadDataDir`. */
 export async function pgliteTemplate(): Promise<Blob> {
-  const lite = await createPglite("memory://");
+  const lite = await PGlite.create("memory://", pgliteOptions());
   try {
-    await applyMigrations(wrapPglite(lite));
+    await applyMigrations(wrapPglite(inProcess(lite)));
     return await lite.dumpDataDir("none");
   } finally {
     await lite.close();
   }
 }
 
-async function openPglite(dataDir: string, loadDataDir?: Blob): Promise<Db> {
-  let template = loadDataDir;
-  if (!dataDir.includes("://")) {
+async function openPglite(dataDir: string, options: OpenDbOptions): Promise<Db> {
+  let template = options.loadDataDir;
+  const inMemory = dataDir.includes("://");
+  if (!inMemory) {
     await mkdir(dirname(resolve(dataDir)), { recursive: true });
     // PGlite refuses to load a dump over an existing database.
     if (existsSync(join(dataDir, "PG_VERSION"))) template = undefined;
   }
-  return wrapPglite(await createPglite(dataDir, template));
-}
-
-function createPglite(dataDir: string, loadDataDir?: Blob): Promise<PGlite> {
-  return PGlite.create(dataDir, {
-    ...(loadDataDir ? { loadDataDir } : {}),
-    parsers: { [INT8_OID]: toNumber, [NUMERIC_OID]: toNumber },
-    // PostgreSQL's default 128 MB of shared buffers lives inside the wasm heap; Trellis' working set
-    // is small, and 16 MB takes the App's resident memory from ~290 MB to ~170 MB.
-    postgresqlconf: ["shared_buffers=16MB"],
+  if (options.pgliteProcess ?? !inMemory) return wrapPglite(await forkPglite(dataDir, template));
+  const lite = await PGlite.create(dataDir, {
+    ...pgliteOptions(),
+    ...(template ? { loadDataDir: template } : {}),
   });
+  return wrapPglite(inProcess(lite));
 }
 
-function wrapPglite(lite: PGlite): Db {
-  // PGlite is a single connection. Its own mutex keeps a transaction's statements together; the
-  // queue here makes that explicit, in two FIFO lanes: urgent statements (webhook acks) run before
+/** PGlite's single connection, wherever it runs: statements one at a time, in the order given. */
+interface PgliteConnection {
+  query<T>(sql: string, params?: unknown[]): Promise<QueryResult<T>>;
+  exec(sql: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+function inProcess(lite: PGlite): PgliteConnection {
+  return {
+    query: async <T>(sql: string, params?: unknown[]) => {
+      const r = await lite.query<T>(sql, params);
+      return { rows: r.rows, rowCount: r.affectedRows || r.rows.length };
+    },
+    exec: async (sql) => {
+      await lite.exec(sql);
+    },
+    close: () => lite.close(),
+  };
+}
+
+/** PGlite in a process of its own (pglite-process.ts), spoken to over IPC. */
+async function forkPglite(dataDir: string, loadDataDir?: Blob): Promise<PgliteConnection> {
+  const here = fileURLToPath(import.meta.url);
+  // The sibling entry point: pglite-process.ts under tsx or vitest, pglite-process.js when compiled.
+  const extension = extname(here);
+  const child = fork(join(dirname(here), `pglite-process${extension}`), [], {
+    serialization: "advanced",
+    execArgv: extension === ".ts" ? ["--import", "tsx"] : [],
+    stdio: ["ignore", "ignore", "inherit", "ipc"],
+  });
+  const pending = new Map<number, { resolve(reply: PgliteReply): void; reject(error: Error): void }>();
+  let gone: Error | undefined;
+  let closed = false;
+  const exited = new Promise<void>((done) => child.once("exit", () => done()));
+  const fail = (error: Error) => {
+    gone ??= error;
+    for (const waiting of pending.values()) waiting.reject(gone);
+    pending.clear();
+  };
+  child.on("message", (reply: PgliteReply) => {
+    const waiting = pending.get(reply.id);
+    if (!waiting) return;
+    pending.delete(reply.id);
+    if (reply.ok) waiting.resolve(reply);
+    else waiting.reject(fromPgliteError(reply.error));
+  });
+  child.on("error", fail);
+  child.on("exit", (code, signal) =>
+    fail(
+      new Error(
+        closed
+          ? "the embedded database is closed"
+          : `the embedded database process (PGlite, ${dataDir}) exited ${signal ? `on ${signal}` : `with code ${code}`}`,
+      ),
+    ),
+  );
+  let nextId = 1;
+  const call = (request: PgliteRequest, id: number): Promise<PgliteReply> =>
+    new Promise((resolveReply, reject) => {
+      if (gone) return reject(gone);
+      pending.set(id, { resolve: resolveReply, reject });
+      child.send(request);
+    });
+  const bytes = loadDataDir ? new Uint8Array(await loadDataDir.arrayBuffer()) : undefined;
+  try {
+    await call({ op: "open", dataDir, ...(bytes ? { loadDataDir: bytes } : {}) }, 0);
+  } catch (error) {
+    child.kill();
+    throw error;
+  }
+  return {
+    query: async <T>(sql: string, params?: unknown[]) => {
+      const id = nextId++;
+      const reply = await call({ op: "query", id, sql, ...(params ? { params } : {}) }, id);
+      return reply.ok ? { rows: reply.rows as T[], rowCount: reply.rowCount } : { rows: [], rowCount: 0 };
+    },
+    exec: async (sql) => {
+      const id = nextId++;
+      await call({ op: "exec", id, sql }, id);
+    },
+    close: async () => {
+      if (gone) return;
+      const id = nextId++;
+      await call({ op: "close", id }, id);
+      closed = true;
+      child.disconnect(); // the process ends when its channel closes
+      await exited;
+    },
+  };
+}
+
+function wrapPglite(connection: PgliteConnection): Db {
+  // PGlite is a single connection: a transaction's statements must not interleave with others. The
+  // queue here serialises the work, in two FIFO lanes: urgent statements (webhook acks) run before
   // queued normal work (the worker's transactions). A running task is never interrupted.
   interface Task {
     run(): Promise<unknown>;
@@ -262,21 +358,13 @@ function wrapPglite(lite: PGlite): Db {
   const query =
     (urgent: boolean) =>
     <T>(sql: string, params?: unknown[]): Promise<QueryResult<T>> =>
-      serialised(async () => {
-        const r = await lite.query<T>(sql, params);
-        return { rows: r.rows, rowCount: r.affectedRows || r.rows.length };
-      }, urgent);
+      serialised(() => connection.query<T>(sql, params), urgent);
 
-  const txDb = (tx: PGliteTransaction, depth: number): Db => ({
+  const txDb = (depth: number): Db => ({
     kind: "pglite",
-    query: async <T>(sql: string, params?: unknown[]) => {
-      const r = await tx.query<T>(sql, params);
-      return { rows: r.rows, rowCount: r.affectedRows || r.rows.length };
-    },
-    exec: async (sql) => {
-      await tx.exec(sql);
-    },
-    transaction: (fn) => savepoint(txDb(tx, depth + 1), depth + 1, fn),
+    query: (sql, params) => connection.query(sql, params),
+    exec: (sql) => connection.exec(sql),
+    transaction: (fn) => savepoint(txDb(depth + 1), depth + 1, fn),
     close: () => Promise.reject(new Error("close() called on a transaction")),
   });
 
@@ -284,21 +372,23 @@ function wrapPglite(lite: PGlite): Db {
     kind: "pglite",
     query: query(false),
     urgent: { query: query(true) },
-    exec: (sql) =>
-      serialised(async () => {
-        await lite.exec(sql);
-      }),
+    exec: (sql) => serialised(() => connection.exec(sql)),
     transaction: (fn) =>
-      serialised(() =>
-        lite.transaction(async (tx) => {
-          const flag = { active: true };
-          try {
-            return await inTransaction.run(flag, () => fn(txDb(tx, 0)));
-          } finally {
-            flag.active = false;
-          }
-        }),
-      ),
-    close: () => serialised(() => lite.close()),
+      serialised(async () => {
+        await connection.query("BEGIN");
+        const flag = { active: true };
+        try {
+          const result = await inTransaction.run(flag, () => fn(txDb(0)));
+          await connection.query("COMMIT");
+          return result;
+        } catch (error) {
+          // After a failed COMMIT there is nothing left to roll back; PostgreSQL only warns.
+          await connection.query("ROLLBACK").catch(() => undefined);
+          throw error;
+        } finally {
+          flag.active = false;
+        }
+      }),
+    close: () => serialised(() => connection.close()),
   };
 }

@@ -4,7 +4,7 @@
  */
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { findPackageRoot } from "../builtins.js";
 import type { Db } from "./db.js";
 
 export interface Migration {
@@ -14,7 +14,8 @@ export interface Migration {
 }
 
 const MIGRATION_FILE = /^(\d{3,})_([a-z0-9_]+)\.sql$/;
-export const MIGRATIONS_DIR = fileURLToPath(new URL("./migrations/", import.meta.url));
+// From the package root, so that compiled code (dist/src/store/) reads the same files as src/ under tsx.
+export const MIGRATIONS_DIR = join(findPackageRoot(import.meta.url), "src", "store", "migrations");
 /** Advisory-lock namespace for migrations (first key of the two-int form). */
 const MIGRATION_LOCK = 7_357_001;
 

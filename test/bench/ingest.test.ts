@@ -5,7 +5,13 @@ import { runIngestBenchmark } from "./ingest.js";
 
 describe("bench:ingest", () => {
   it("measures both servers and finds every delivery recorded exactly once (PGlite)", async () => {
-    const r = await runIngestBenchmark({ db: "pglite", deliveries: 200, warmup: 20, concurrency: 8 });
+    const r = await runIngestBenchmark({
+      db: "pglite",
+      deliveries: 200,
+      warmup: 20,
+      concurrency: 8,
+      fromSource: true,
+    });
     for (const key of [
       "p50_ms",
       "p99_ms",

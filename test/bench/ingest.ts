@@ -10,18 +10,15 @@
 // everything else, so the worker finds no `.github/trellis.yml` and processes each event with the default
 // definitions — the labels and comments of the examples trigger nothing, so no effects reach "GitHub".
 import { fork, type ChildProcess } from "node:child_process";
-import { createHmac, generateKeyPairSync, randomUUID } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createHmac, randomUUID } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { Agent, createServer, request, type Server as HttpServer } from "node:http";
 import { createServer as createNetServer } from "node:net";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { pino, type Logger } from "pino";
-import { Probot, Server } from "probot";
-import type { TrellisApp } from "../../src/index.js";
-import { REDACT_PATHS, scrubSecrets } from "../../src/logger.js";
 import type { OpenDbOptions } from "../../src/store/db.js";
+import { APP_ID, SECRET, type FromChild, type ServeConfig, type ToChild } from "./ingest-server.js";
 // The server processes load only what they serve (the App's modules only in the App's process); the
 // example payloads, pg and the PostgreSQL helpers are imported where the parent needs them.
 
@@ -36,6 +33,8 @@ export interface IngestBenchOptions {
   redeliveryShare: number;
   /** The servers' log level (production default: info, which logs every request). */
   logLevel: string;
+  /** Run the servers from TypeScript under tsx instead of compiled (`--from-source`; quick checks only). */
+  fromSource: boolean;
 }
 
 export const DEFAULT_OPTIONS: IngestBenchOptions = {
@@ -45,6 +44,7 @@ export const DEFAULT_OPTIONS: IngestBenchOptions = {
   concurrency: 32,
   redeliveryShare: 0.05,
   logLevel: "info",
+  fromSource: false,
 };
 
 export const TARGETS = { p99Ratio: 1.5, throughputPerS: 1_000, rssMb: 150 } as const;
@@ -57,12 +57,17 @@ export interface IngestBenchResult {
   baseline_p99_ms: number;
   baseline_throughput_per_s: number;
   p99_ratio: number;
-  /** Server CPU time (user + system) per measured delivery: the cost, whatever else runs on the machine. */
+  /**
+   * Server CPU time (user + system, the embedded database's process included) per measured delivery:
+   * the cost, whatever else runs on the machine.
+   */
   cpu_ms_per_delivery: number;
   baseline_cpu_ms_per_delivery: number;
   /** Peak RSS (VmHWM) of the App's server process, and its RSS when the load ended. */
   rss_mb: number;
   rss_end_mb: number;
+  /** PGlite: peak RSS of the embedded database's own process (a child of the App, like a PostgreSQL server). */
+  db_rss_mb: number | null;
   baseline_rss_mb: number;
   deliveries: number;
   unique_deliveries: number;
@@ -94,8 +99,6 @@ export interface IngestBenchResult {
 // ---------------------------------------------------------------------------------------------
 // The load: signed deliveries of real example payloads.
 
-const SECRET = "bench-webhook-secret";
-const APP_ID = 4711;
 const INSTALLATION_ID = 4242;
 const REPOS = 16;
 
@@ -307,121 +310,6 @@ function freePort(): Promise<number> {
   });
 }
 
-// ---------------------------------------------------------------------------------------------
-// The server process (a child of the benchmark, so that its RSS is its own).
-
-interface ServeConfig {
-  mode: "app" | "bare";
-  port: number;
-  github: string;
-  logLevel: string;
-  dbOptions?: OpenDbOptions;
-}
-
-type ToChild = { type: "verify"; ids: string[] } | { type: "stop" };
-type FromChild =
-  | { type: "ready" }
-  | {
-      type: "verified";
-      recorded: number;
-      duplicates: number;
-      eventRows: number;
-      eventKeys: number;
-      done: number;
-    }
-  | { type: "stopped" }
-  | { type: "error"; message: string };
-
-/**
- * The production logger's redaction, with the scrubbing of secrets done on each finished line
- * (`streamWrite`): src/logger.ts's `formatters.log` JSON-stringifies the raw object before pino's
- * serializers run, which throws on the req/res objects Probot's HTTP logger logs for every request.
- */
-function serverLogger(level: string): Logger {
-  return pino({
-    level,
-    redact: { paths: REDACT_PATHS, censor: "[REDACTED]" },
-    hooks: { streamWrite: scrubSecrets },
-  });
-}
-
-async function serve(config: ServeConfig): Promise<void> {
-  const send = (message: FromChild) => process.send?.(message);
-  const { privateKey } = generateKeyPairSync("rsa", {
-    modulusLength: 2048,
-    privateKeyEncoding: { type: "pkcs1", format: "pem" },
-    publicKeyEncoding: { type: "spki", format: "pem" },
-  });
-  const log = serverLogger(config.logLevel);
-  const server = new Server({
-    host: "127.0.0.1",
-    port: config.port,
-    log,
-    Probot: Probot.defaults({ appId: APP_ID, privateKey, secret: SECRET, baseUrl: config.github, log }),
-  });
-  let app: TrellisApp | undefined;
-  if (config.mode === "app") {
-    const { trellis } = await import("../../src/index.js");
-    const fn = trellis(config.dbOptions ? { dbOptions: config.dbOptions } : {});
-    await server.load(fn);
-    app = await fn.ready;
-  } else {
-    await server.load((probot) => {
-      probot.onAny(() => undefined);
-    });
-  }
-  await server.start();
-
-  process.on("message", (message: ToChild) => {
-    void (async () => {
-      try {
-        if (message.type === "verify") {
-          if (!app) throw new Error("the bare server has no database");
-          send({ type: "verified", ...(await verify(app, message.ids)) });
-        } else {
-          await server.stop();
-          await app?.close();
-          // Exit once the parent has the answer: nothing else should keep a benchmark server alive.
-          process.send?.({ type: "stopped" } satisfies FromChild, () => process.exit(0));
-        }
-      } catch (error) {
-        send({
-          type: "error",
-          message: error instanceof Error ? (error.stack ?? error.message) : String(error),
-        });
-      }
-    })();
-  });
-  send({ type: "ready" });
-}
-
-/** What the App's database holds for the ids sent, once the worker has (nearly) caught up. */
-async function verify(
-  app: TrellisApp,
-  ids: string[],
-): Promise<Omit<Extract<FromChild, { type: "verified" }>, "type">> {
-  const db = app.deps.db;
-  const keys = ids.map((id) => `event:${id}`);
-  const inbox = await db.query<{ recorded: number; duplicates: number }>(
-    `SELECT count(*)::int AS recorded, COALESCE(sum(duplicates), 0)::int AS duplicates
-       FROM inbox WHERE delivery_id = ANY($1::text[])`,
-    [ids],
-  );
-  const outbox = await db.query<{ rows: number; keys: number; done: number }>(
-    `SELECT count(*)::int AS rows, count(DISTINCT key)::int AS keys,
-            count(*) FILTER (WHERE status = 'done')::int AS done
-       FROM outbox WHERE type = 'event' AND key = ANY($1::text[])`,
-    [keys],
-  );
-  return {
-    recorded: inbox.rows[0]?.recorded ?? 0,
-    duplicates: inbox.rows[0]?.duplicates ?? 0,
-    eventRows: outbox.rows[0]?.rows ?? 0,
-    eventKeys: outbox.rows[0]?.keys ?? 0,
-    done: outbox.rows[0]?.done ?? 0,
-  };
-}
-
 interface ChildHandle {
   pid: number;
   request<T extends FromChild["type"]>(message: ToChild, answer: T): Promise<Extract<FromChild, { type: T }>>;
@@ -430,14 +318,19 @@ interface ChildHandle {
 
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = resolve(dirname(SELF), "..", "..");
+/** The servers run compiled, as `npm start` runs the App (the npm script builds first). */
+const SERVER = join(ROOT, "dist", "test", "bench", "ingest-server.js");
+const SERVER_SOURCE = join(ROOT, "test", "bench", "ingest-server.ts");
 
-async function startChild(config: ServeConfig): Promise<ChildHandle> {
+async function startChild(config: ServeConfig, fromSource: boolean): Promise<ChildHandle> {
   // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each server process there (for `--cpu-prof`).
   const profileDir = process.env.BENCH_CPU_PROF;
   const profile = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${resolve(profileDir, config.mode)}`] : [];
-  const child: ChildProcess = fork(SELF, ["--serve", JSON.stringify(config)], {
+  const server = fromSource ? SERVER_SOURCE : SERVER;
+  if (!existsSync(server)) throw new Error(`${server} is missing: run \`npm run build\` first`);
+  const child: ChildProcess = fork(server, [JSON.stringify(config)], {
     cwd: ROOT,
-    execArgv: ["--import", "tsx", ...profile],
+    execArgv: [...(fromSource ? ["--import", "tsx"] : []), ...profile],
     // Logs go nowhere (as cheap as a log shipper reading stdout gets); errors stay visible.
     stdio: ["ignore", "ignore", "inherit", "ipc"],
   });
@@ -552,9 +445,20 @@ async function prepareDatabase(kind: "pglite" | "postgres"): Promise<Database> {
   return { dbOptions: { databaseUrl: server.url }, cleanup: server.stop };
 }
 
+/** The processes a process started (Linux): the App's embedded database, for one. */
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").split(" ").filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
 interface Phase {
   load: LoadResult;
   memory: { hwmMb: number; rssMb: number };
+  /** Peak RSS of the server's child processes together (none for a bare server or PostgreSQL). */
+  childrenHwmMb: number | null;
   cpuMs: number;
 }
 
@@ -566,9 +470,13 @@ async function measure(
   concurrency: number,
 ): Promise<Phase> {
   await sendAll(port, warmup, concurrency);
-  const cpu0 = cpuMsOf(child.pid);
+  // The embedded database's process counts too: its CPU is the App's cost.
+  const cpuOfTree = () => childrenOf(child.pid).reduce((sum, pid) => sum + cpuMsOf(pid), cpuMsOf(child.pid));
+  const cpu0 = cpuOfTree();
   const load = await sendAll(port, measured, concurrency);
-  return { load, memory: memoryOf(child.pid), cpuMs: cpuMsOf(child.pid) - cpu0 };
+  const children = childrenOf(child.pid);
+  const childrenHwmMb = children.length ? children.reduce((sum, pid) => sum + memoryOf(pid).hwmMb, 0) : null;
+  return { load, memory: memoryOf(child.pid), childrenHwmMb, cpuMs: cpuOfTree() - cpu0 };
 }
 
 export async function runIngestBenchmark(
@@ -586,7 +494,7 @@ export async function runIngestBenchmark(
     const common = { github: github.url, logLevel: options.logLevel };
 
     const bareConfig: ServeConfig = { mode: "bare", port: await freePort(), ...common };
-    const bare = await startChild(bareConfig);
+    const bare = await startChild(bareConfig, options.fromSource);
     let baseline: Phase;
     try {
       baseline = await measure(
@@ -606,7 +514,7 @@ export async function runIngestBenchmark(
       ...common,
       dbOptions: database.dbOptions,
     };
-    const app = await startChild(appConfig);
+    const app = await startChild(appConfig, options.fromSource);
     try {
       const phase = await measure(
         app,
@@ -642,6 +550,7 @@ export async function runIngestBenchmark(
         baseline_cpu_ms_per_delivery: round(baseline.cpuMs / options.deliveries, 3),
         rss_mb: round(phase.memory.hwmMb, 1),
         rss_end_mb: round(phase.memory.rssMb, 1),
+        db_rss_mb: phase.childrenHwmMb === null ? null : round(phase.childrenHwmMb, 1),
         baseline_rss_mb: round(baseline.memory.hwmMb, 1),
         deliveries: options.deliveries,
         unique_deliveries: measuredPlan.unique,
@@ -705,6 +614,7 @@ function parseArgs(argv: string[]): Partial<IngestBenchOptions> & { json: boolea
     else if (arg === "--concurrency") out.concurrency = Math.max(1, count());
     else if (arg === "--redeliveries") out.redeliveryShare = Math.min(1, Number(value()));
     else if (arg === "--log-level") out.logLevel = value();
+    else if (arg === "--from-source") out.fromSource = true;
     else throw new Error(`unknown argument ${arg}`);
   }
   return out;
@@ -719,6 +629,7 @@ function report(r: IngestBenchResult): string {
     `Webhook ingest, ${r.db}, ${r.deliveries} deliveries (${r.redeliveries} redelivered) at concurrency ${r.concurrency}, ${r.cpus} CPUs, load average ${r.load_avg_1m}`,
     `                 p50 ms   p99 ms   deliveries/s   CPU ms/delivery   peak RSS MB`,
     `  Trellis App  ${row(r.p50_ms, r.p99_ms, r.throughput_per_s, r.cpu_ms_per_delivery, r.rss_mb)}`,
+    ...(r.db_rss_mb === null ? [] : [`  (the embedded database's own process: peak RSS ${r.db_rss_mb} MB)`]),
     `  bare Probot  ${row(r.baseline_p50_ms, r.baseline_p99_ms, r.baseline_throughput_per_s, r.baseline_cpu_ms_per_delivery, r.baseline_rss_mb)}`,
     `Database: ${r.unique_deliveries} unique measured ids; lost ${r.lost}, duplicates applied ${r.duplicates_applied}, duplicates detected ${r.duplicates_detected}/${r.redeliveries}, non-2xx ${r.errors}`,
     `Worker: ${r.worker_done_at_end} events processed when the load ended; backlog drained in ${r.worker_drain_ms < 0 ? "(not within 60 s)" : `${r.worker_drain_ms} ms`}`,
@@ -732,11 +643,6 @@ function report(r: IngestBenchResult): string {
 }
 
 async function main(argv: string[]): Promise<void> {
-  const serveAt = argv.indexOf("--serve");
-  if (serveAt >= 0) {
-    await serve(JSON.parse(argv[serveAt + 1] ?? "{}") as ServeConfig);
-    return;
-  }
   let args: ReturnType<typeof parseArgs>;
   try {
     args = parseArgs(argv);
@@ -755,6 +661,5 @@ if (process.argv[1] && resolve(process.argv[1]) === SELF) {
   main(process.argv.slice(2)).catch((error: unknown) => {
     console.error(error);
     process.exitCode = 1;
-    if (process.argv.includes("--serve")) process.exit(1);
   });
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,7 +8,7 @@ import type { Db } from "../../src/store/db.js";
 import { appliedMigrations, applyMigrations, loadMigrations } from "../../src/store/migrate.js";
 import { engineCases, pgliteTemplate, useDb } from "../support/engines.js";
 
-describe.each(engineCases())("db on $title", ({ engine, skip }) => {
+describe.each(engineCases({ withPgliteProcess: true }))("db on $title", ({ engine, skip }) => {
   const getDb = useDb(engine, skip);
   let db: Db;
   beforeEach(() => {
@@ -134,7 +135,7 @@ describe.each(engineCases())("db on $title", ({ engine, skip }) => {
   });
 });
 
-describe.each(engineCases().filter((c) => c.engine.name === "pglite"))(
+describe.each(engineCases({ withPgliteProcess: true }).filter((c) => c.engine.name === "pglite"))(
   "single connection on $title",
   ({ engine }) => {
     const getDb = useDb(engine, false);
@@ -174,7 +175,7 @@ describe.each(engineCases().filter((c) => c.engine.name === "pglite"))(
   },
 );
 
-describe.each(engineCases().filter((c) => c.engine.name === "postgres"))(
+describe.each(engineCases({ withPgliteProcess: true }).filter((c) => c.engine.name === "postgres"))(
   "migrations racing on $title",
   ({ engine, skip }) => {
     it.skipIf(skip)("apply exactly once when several processes open the database together", async () => {
@@ -221,6 +222,38 @@ describe("openDb", () => {
     await again.close();
   });
 
+  it("runs PGlite on a data directory in a process of its own: errors keep their codes, a crash fails clearly", async () => {
+    const db = await openDb({ dataDir: join(dir, "db") });
+    try {
+      const children = () => childProcessesOf(process.pid);
+      expect(children().length).toBeGreaterThan(0); // the database's process
+      await db.query("INSERT INTO inbox (delivery_id, event) VALUES ('d1', 'issues')");
+      const duplicate = db.query("INSERT INTO inbox (delivery_id, event) VALUES ('d1', 'issues')");
+      await expect(duplicate).rejects.toMatchObject({
+        code: "23505",
+        message: expect.stringMatching(/duplicate key/),
+      });
+      // A statement's error rolls its transaction back, in the other process too.
+      await expect(
+        db.transaction(async (tx) => {
+          await tx.query("INSERT INTO inbox (delivery_id, event) VALUES ('d2', 'issues')");
+          await tx.query("SELECT no_such_column FROM inbox");
+        }),
+      ).rejects.toMatchObject({ code: "42703" });
+      expect((await db.query("SELECT delivery_id FROM inbox ORDER BY 1")).rows).toEqual([
+        { delivery_id: "d1" },
+      ]);
+
+      for (const pid of children()) process.kill(pid, "SIGKILL");
+      await expect(db.query("SELECT 1")).rejects.toThrow(
+        /the embedded database process \(PGlite, .*\) exited on SIGKILL/,
+      );
+      await expect(db.close()).resolves.toBeUndefined();
+    } finally {
+      await db.close();
+    }
+  });
+
   it("starts from a migrated template dump, and ignores it for an existing data directory", async () => {
     const template = await pgliteTemplate();
     expect(template).toBeInstanceOf(Blob);
@@ -252,3 +285,8 @@ describe("openDb", () => {
     ).rejects.toThrow(/Invalid schema name/);
   });
 });
+
+/** The processes `pid` started (Linux). */
+function childProcessesOf(pid: number): number[] {
+  return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").split(" ").filter(Boolean).map(Number);
+}

@@ -5,28 +5,37 @@ import { insertRun } from "../../src/store/runs.js";
 import { engineCases, useDb } from "../support/engines.js";
 import { attempt, runState, stage } from "./fixtures.js";
 
-describe.each(engineCases())("attempts in flight on '$title'", ({ engine, skip }) => {
-  const getDb = useDb(engine, skip);
+describe.each(engineCases({ withPgliteProcess: true }))(
+  "attempts in flight on '$title'",
+  ({ engine, skip }) => {
+    const getDb = useDb(engine, skip);
 
-  it.skipIf(skip)("counts attempts GitHub was asked to run, not those still waiting for a slot", async () => {
-    const db = getDb();
-    const run = runState("r1", {
-      stages: {
-        a: stage("a", "dev", { status: "queued", attempts: [attempt("att-sent", { profile: "dev" })] }),
-        b: stage("b", "dev", { status: "queued", attempts: [attempt("att-waiting", { profile: "dev" })] }),
-        c: stage("c", "dev", {
-          status: "running",
-          attempts: [attempt("att-running", { profile: "dev", startedAt: 1 })],
-        }),
+    it.skipIf(skip)(
+      "counts attempts GitHub was asked to run, not those still waiting for a slot",
+      async () => {
+        const db = getDb();
+        const run = runState("r1", {
+          stages: {
+            a: stage("a", "dev", { status: "queued", attempts: [attempt("att-sent", { profile: "dev" })] }),
+            b: stage("b", "dev", {
+              status: "queued",
+              attempts: [attempt("att-waiting", { profile: "dev" })],
+            }),
+            c: stage("c", "dev", {
+              status: "running",
+              attempts: [attempt("att-running", { profile: "dev", startedAt: 1 })],
+            }),
+          },
+        });
+        await insertRun(db, run);
+        await enqueueEffects(db, "run:r1", [
+          { key: "dispatch:att-sent", type: "dispatch", payload: {} },
+          { key: "dispatch:att-waiting", type: "dispatch", payload: {} },
+        ]);
+        const [sent] = await claimEffects(db, { workerId: "w", limit: 1, leaseMs: 60_000 });
+        await completeEffect(db, sent!.id);
+        expect(await inFlightAttemptsByProfile(db)).toEqual({ dev: 2 });
       },
-    });
-    await insertRun(db, run);
-    await enqueueEffects(db, "run:r1", [
-      { key: "dispatch:att-sent", type: "dispatch", payload: {} },
-      { key: "dispatch:att-waiting", type: "dispatch", payload: {} },
-    ]);
-    const [sent] = await claimEffects(db, { workerId: "w", limit: 1, leaseMs: 60_000 });
-    await completeEffect(db, sent!.id);
-    expect(await inFlightAttemptsByProfile(db)).toEqual({ dev: 2 });
-  });
-});
+    );
+  },
+);

@@ -9,7 +9,7 @@ import {
 import { lockAggregate, lockAggregates } from "../../src/store/locks.js";
 import { engineCases, useDb } from "../support/engines.js";
 
-describe.each(engineCases())("inbox and locks on $title", ({ engine, skip }) => {
+describe.each(engineCases({ withPgliteProcess: true }))("inbox and locks on $title", ({ engine, skip }) => {
   const getDb = useDb(engine, skip);
   let db: Db;
   beforeEach(() => {
@@ -160,7 +160,7 @@ describe.each(engineCases())("inbox and locks on $title", ({ engine, skip }) => 
   });
 });
 
-describe.each(engineCases().filter((c) => c.engine.name === "postgres"))(
+describe.each(engineCases({ withPgliteProcess: true }).filter((c) => c.engine.name === "postgres"))(
   "lock ordering on $title",
   ({ engine, skip }) => {
     it.skipIf(skip)("locking the same aggregates from opposite ends does not deadlock", async () => {
@@ -187,7 +187,7 @@ describe.each(engineCases().filter((c) => c.engine.name === "postgres"))(
   },
 );
 
-describe.each(engineCases().filter((c) => c.engine.name === "postgres"))(
+describe.each(engineCases({ withPgliteProcess: true }).filter((c) => c.engine.name === "postgres"))(
   "locks across processes on $title",
   ({ engine, skip }) => {
     it.skipIf(skip)("a second pool waits for the aggregate lock, and not for other aggregates", async () => {

@@ -18,7 +18,7 @@ import { engineCases, useDb } from "../support/engines.js";
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const effect = (key: string, payload: unknown = { key }) => ({ key, type: "reply", payload });
 
-describe.each(engineCases())("outbox on $title", ({ engine, skip }) => {
+describe.each(engineCases({ withPgliteProcess: true }))("outbox on $title", ({ engine, skip }) => {
   const getDb = useDb(engine, skip);
   let db: Db;
   beforeEach(() => {
@@ -191,7 +191,7 @@ describe.each(engineCases())("outbox on $title", ({ engine, skip }) => {
   });
 });
 
-describe.each(engineCases().filter((c) => c.engine.name === "postgres"))(
+describe.each(engineCases({ withPgliteProcess: true }).filter((c) => c.engine.name === "postgres"))(
   "outbox under contention on $title",
   ({ engine, skip }) => {
     it.skipIf(skip)(

@@ -44,7 +44,7 @@ const batch = {
   state: { order: ["a", "b"] },
 };
 
-describe.each(engineCases())("records on $title", ({ engine, skip }) => {
+describe.each(engineCases({ withPgliteProcess: true }))("records on $title", ({ engine, skip }) => {
   const getDb = useDb(engine, skip);
   let db: Db;
   beforeEach(() => {

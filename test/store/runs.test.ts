@@ -22,7 +22,7 @@ import {
 import { engineCases, useDb } from "../support/engines.js";
 import { attempt, result, runState, stage } from "./fixtures.js";
 
-describe.each(engineCases())("runs and attempts on $title", ({ engine, skip }) => {
+describe.each(engineCases({ withPgliteProcess: true }))("runs and attempts on $title", ({ engine, skip }) => {
   const getDb = useDb(engine, skip);
   let db: Db;
   beforeEach(() => {

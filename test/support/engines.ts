@@ -4,13 +4,17 @@
  * files run in parallel forks and must not see each other's rows).
  */
 import { randomUUID } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, inject } from "vitest";
 import { openDb } from "../../src/store/db.js";
 import type { Db, OpenDbOptions } from "../../src/store/db.js";
 
 export interface Engine {
   name: "pglite" | "postgres";
+  /** How this engine runs, when there is more than one way (PGlite in the test's process or its own). */
+  variant?: string;
   /** Null when this engine is unavailable here (the suite is then skipped). */
   url: string | null;
   open(options?: Omit<OpenDbOptions, "databaseUrl" | "dataDir" | "schema">): Promise<TestDb>;
@@ -34,6 +38,34 @@ export function pgliteTemplate(): Promise<Blob | undefined> {
 
 export function postgresUrl(): string | null {
   return inject("postgresUrl");
+}
+
+/** PGlite on a data directory in a process of its own, as the App runs it (store tests use it too). */
+export function pgliteProcessEngine(): Engine {
+  return {
+    name: "pglite",
+    variant: "own process",
+    url: "file://",
+    open: async (options = {}) => {
+      const template = await pgliteTemplate();
+      const dir = await mkdtemp(join(tmpdir(), "trellis-pglite-"));
+      const dataDir = join(dir, "db");
+      const db = await openDb({
+        ...options,
+        dataDir,
+        pgliteProcess: true,
+        ...(template ? { loadDataDir: template } : {}),
+      });
+      const close = db.close.bind(db);
+      return Object.assign(db, {
+        reopen: () => Promise.reject(new Error("PGlite is a single connection: one handle at a time")),
+        close: async () => {
+          await close();
+          await rm(dir, { recursive: true, force: true });
+        },
+      });
+    },
+  };
 }
 
 export function engines(): Engine[] {
@@ -76,10 +108,20 @@ export function engines(): Engine[] {
   ];
 }
 
-/** `describe.each` helper: the engines with a `skip` flag and a readable title. */
-export function engineCases(): { title: string; engine: Engine; skip: boolean }[] {
-  return engines().map((engine) => ({
-    title: engine.url ? engine.name : `${engine.name} (skipped: ${inject("postgresUnavailableReason")})`,
+/**
+ * `describe.each` helper: the engines with a `skip` flag and a readable title. The store's own tests
+ * add PGlite in its own process (`withPgliteProcess`); the App's tests use the in-process one.
+ */
+export function engineCases(
+  options: { withPgliteProcess?: boolean } = {},
+): { title: string; engine: Engine; skip: boolean }[] {
+  const all = options.withPgliteProcess ? [...engines(), pgliteProcessEngine()] : engines();
+  return all.map((engine) => ({
+    title: !engine.url
+      ? `${engine.name} (skipped: ${inject("postgresUnavailableReason")})`
+      : engine.variant
+        ? `${engine.name} (${engine.variant})`
+        : engine.name,
     engine,
     skip: engine.url === null,
   }));
