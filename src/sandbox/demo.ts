@@ -229,6 +229,9 @@ export function summary(
   const attempts = stages.reduce((n, s) => n + s.attempts.length, 0);
   const cost = outcome.runs.reduce((n, r) => n + r.costUsd, 0);
   const api = apiFigures(sb.requests);
+  // Refine attempts are Actions runs of the refine agent on the tracking issue, before any ticket run exists.
+  const refines = sb.runner.jobs.filter((j) => j.stage === "refine");
+  const refineCost = refines.reduce((n, j) => n + (j.costUsd ?? 0), 0);
   const worked = outcome.runs.length || 1;
   const perTicket = (api.app + api.action) / worked;
   const lines = [
@@ -237,6 +240,7 @@ export function summary(
     "",
     `Tickets      ${outcome.cards.filter((c) => c.column === "Done").length}/${outcome.cards.length} done (${outcome.runs.filter((r) => r.batch !== undefined).length} in the batch)`,
     `Stages       ${stages.length} stages, ${attempts} agent runs (real Claude Code CLI, scripted model), cost $${cost.toFixed(4)}`,
+    `Refinement   ${refines.length} raw tickets sent to the refine agent, ${refines.filter((j) => j.resultStatus === "succeeded").length} refined (issues created from .trellis/refined.md), cost $${refineCost.toFixed(4)}`,
     `PRs          ${prs.length} opened by the App, ${prs.filter((p) => p.pull?.merged).length} merged`,
     `Board        Projects (v2) “${sb.state.projects[0]?.title ?? "—"}”: ${boardItems(sb).length} issue cards (${[...new Set(boardItems(sb).map((i) => i.status))].join(", ")})`,
     `Check runs   ${checks.length} (${[...conclusions].map(([k, n]) => `${n} ${k}`).join(", ")})`,
