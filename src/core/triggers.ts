@@ -3,7 +3,7 @@
  * role, the issue's runs, an attempt's result), this module decides, and the shell applies the
  * decisions through the run reducer and the batch reducer.
  */
-import type { DomainEvent } from "../handlers/events.js";
+import type { DomainEvent } from "./events.js";
 import { helpText, parseCommands, type SlashCommand } from "./commands.js";
 import type { RepoRole } from "./config.js";
 import type { Definitions } from "./definitions.js";

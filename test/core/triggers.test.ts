@@ -6,7 +6,7 @@ import type { RunState } from "../../src/core/model.js";
 import { checkRunKey, decide, isAllowed, needsRole, type TriggerFacts } from "../../src/core/triggers.js";
 import { createRun, reduceRun } from "../../src/core/workflow/machine.js";
 import * as checkRun from "../../src/handlers/check-run.js";
-import type { DomainEvent } from "../../src/handlers/events.js";
+import type { DomainEvent } from "../../src/core/events.js";
 import * as issueComment from "../../src/handlers/issue-comment.js";
 import * as issues from "../../src/handlers/issues.js";
 import * as pullRequest from "../../src/handlers/pull-request.js";
