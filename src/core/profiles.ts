@@ -15,6 +15,7 @@ import {
   type Validation,
 } from "./diagnostics.js";
 import type { AgentProfile, PermissionLevel } from "./model.js";
+import { parseNamed } from "./named.js";
 
 /** Claude Code's built-in tools; anything else (except mcp__*) is most likely a typo. */
 export const KNOWN_TOOLS = [
@@ -337,41 +338,9 @@ function readProfile(file: string, original: string): Validation<AgentProfile> {
   return { value: profile, errors, warnings };
 }
 
-/**
- * Parse a set of profile files (one directory), reporting duplicate names as errors at the later
- * file. The value holds every profile that parsed, so callers can still validate templates.
- */
+/** Parse one directory of profile files (duplicate names are errors at the later file). */
 export function parseProfiles(files: readonly { file: string; text: string }[]): Validation<AgentProfile[]> {
-  const errors: Diagnostic[] = [];
-  const warnings: Diagnostic[] = [];
-  const byName = new Map<string, AgentProfile>();
-  for (const { file, text } of files) {
-    const r = parseProfile(file, text);
-    errors.push(...r.errors);
-    warnings.push(...r.warnings);
-    if (!r.value) continue;
-    const first = byName.get(r.value.name);
-    if (first) {
-      const yaml = parseLocatedYaml(file, matterBlock(text));
-      errors.push(
-        diagnostic(
-          "error",
-          file,
-          ["name"],
-          `profile "${r.value.name}" is already defined in ${first.source}`,
-          yaml,
-        ),
-      );
-      continue;
-    }
-    byName.set(r.value.name, r.value);
-  }
-  return { value: [...byName.values()], errors, warnings };
-}
-
-function matterBlock(text: string): string {
-  const m = /^\uFEFF?---[^\n]*(\n[\s\S]*?)\n---/.exec(text);
-  return m?.[1] ?? "";
+  return parseNamed(files, "profile", parseProfile);
 }
 
 /**
