@@ -7,7 +7,8 @@ import { fork } from "node:child_process";
 import { mkdir } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { dirname, extname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 import { applyMigrations } from "./migrate.js";
@@ -246,7 +247,11 @@ async function forkPglite(dataDir: string, loadDataDir?: Blob): Promise<PgliteCo
   const extension = extname(here);
   const child = fork(join(dirname(here), `pglite-process${extension}`), [], {
     serialization: "advanced",
-    execArgv: extension === ".ts" ? ["--import", "tsx"] : [],
+    // From source, the child needs tsx too (by path: `--import` would resolve a bare name from the cwd).
+    execArgv:
+      extension === ".ts"
+        ? ["--import", pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href]
+        : [],
     stdio: ["ignore", "ignore", "inherit", "ipc"],
   });
   const pending = new Map<number, { resolve(reply: PgliteReply): void; reject(error: Error): void }>();
