@@ -87,9 +87,10 @@ export async function fetchIssue(spec: DispatchSpec, token: string): Promise<Iss
     ...(proxied ? {} : { request: { fetch: globalThis.fetch } }),
   });
   const params = { owner: spec.repo.owner, repo: spec.repo.name, issue_number: spec.issue };
+  // A refine attempt's issue is the tracking issue: its task list is the context, its comments are Trellis's own.
   const [{ data: issue }, { data: comments }] = await Promise.all([
     octokit.rest.issues.get(params),
-    octokit.rest.issues.listComments({ ...params, per_page: 100 }),
+    spec.ticket ? { data: [] } : octokit.rest.issues.listComments({ ...params, per_page: 100 }),
   ]);
   return {
     number: issue.number,

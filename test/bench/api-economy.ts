@@ -1,7 +1,8 @@
-// `npm run bench:api [-- --json] [-- --tickets N] [-- --parallel N] [-- --record FILE] [-- --timeout SECONDS]`:
+// `npm run bench:api [-- --json] [-- --tickets N] [-- --parallel N] [-- --record FILE] [-- --timeout SECONDS]
+// [-- --no-refine]`:
 // GitHub requests per ticket over a whole batch in the offline sandbox, with the Projects board enabled. Seeds a
 // tracking issue with a 20-ticket task list with dependencies, labels it as a batch, merges the App's pull requests
-// as a maintainer would, and counts every request the App and the Action made (REST and GraphQL, reads and writes).
+// as a maintainer would (raw tickets are refined by the refine agent first, unless --no-refine), and counts every request the App and the Action made (REST and GraphQL, reads and writes).
 // Exits 1 when the batch did not finish or a target is missed: > 40 requests per ticket, > 80 content-creating
 // requests in any minute, or any secondary-rate-limit answer.
 import { parseArgs } from "node:util";
@@ -22,6 +23,7 @@ const { values } = parseArgs({
     parallel: { type: "string", default: "4" },
     record: { type: "string" },
     timeout: { type: "string", default: "600" },
+    "no-refine": { type: "boolean", default: false },
   },
   allowPositionals: false,
 });
@@ -110,7 +112,7 @@ const count = Number(values.tickets);
 const parallel = Number(values.parallel);
 const started = Date.now();
 const sb = await startSandbox({
-  repos: [{ name: "tiny-shop", files: repoFiles({ parallel, board: true }) }],
+  repos: [{ name: "tiny-shop", files: repoFiles({ parallel, board: true, refine: !values["no-refine"] }) }],
   ...(values.record ? { recordFile: values.record } : {}),
 });
 let outcome: { ok: boolean; reason: string; runs: RunState[] };
@@ -142,6 +144,7 @@ const report = {
   reason: outcome.reason,
   tickets: count,
   parallel,
+  refine: !values["no-refine"],
   wallSeconds: round(wallMs / 1000),
   requests: {
     total,
@@ -184,7 +187,7 @@ const pass = report.ok && Object.values(report.targets).every(Boolean);
 if (values.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 else {
   const lines = [
-    `API economy: ${count}-ticket batch, parallel ${parallel}, board on — ${report.ok ? "completed" : "FAILED"} (${report.reason}) in ${report.wallSeconds}s`,
+    `API economy: ${count}-ticket batch, parallel ${parallel}, board on, refinement ${report.refine ? "on" : "off"} — ${report.ok ? "completed" : "FAILED"} (${report.reason}) in ${report.wallSeconds}s`,
     `Requests ${total} = ${round(perTicket)} per ticket (target ≤ ${TARGET_PER_TICKET}): App ${api.app}, Action ${api.action}; REST ${api.rest}, GraphQL ${api.graphql}; reads ${api.reads}, writes ${api.writes}`,
     `Content-creating requests: at most ${api.maxWritesPerMinute} in a minute (target ≤ ${TARGET_WRITES_PER_MINUTE}); secondary-rate-limit hits ${api.rateLimited}`,
     `A 100-ticket batch: ~${hundred} requests, ${round(report.budget100.shareOfHourly * 100)} % of the installation's ${HOURLY_BUDGET}/hour`,

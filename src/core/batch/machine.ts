@@ -704,7 +704,9 @@ export function reduceBatch(state: BatchState, event: BatchEvent, ctx: BatchCont
     return { state: fallback.state, effects: fallback.effects };
   }
   const changed = visible(next) !== visible(state);
-  if (changed && !step.effects.some((x) => x.type === "batch_status")) step.status();
+  // A refinement's outcome is followed at once by its issue's creation, whose step renders the comment: one write.
+  const quiet = event.type === "ticket_refined" || event.type === "ticket_refine_failed";
+  if (changed && !quiet && !step.effects.some((x) => x.type === "batch_status")) step.status();
   if (step.effects.length === 0 && !changed) return { state, effects: [] };
   next.seq = step.seq + 1;
   next.updatedAt = Math.max(state.updatedAt, event.at);

@@ -126,6 +126,8 @@ describe("refinement in the batch reducer", () => {
       "Design the schema",
     ]);
     expect(batchCost(out.state)).toBe(0.25);
+    // The creation re-renders the status comment right after; this step does not write it too.
+    expect(ofType(out.effects, "batch_status")).toEqual([]);
     expect(ofType(out.effects, "audit").find((a) => a.action === "ticket_refined")!.detail).toMatchObject({
       ticket: "schema",
       labels: REFINED.labels,
