@@ -63,6 +63,8 @@ export interface IngestBenchResult {
    */
   cpu_ms_per_delivery: number;
   baseline_cpu_ms_per_delivery: number;
+  /** The part of `cpu_ms_per_delivery` spent by the embedded database's process (0 for PostgreSQL). */
+  db_cpu_ms_per_delivery: number;
   /** Peak RSS (VmHWM) of the App's server process, and its RSS when the load ended. */
   rss_mb: number;
   rss_end_mb: number;
@@ -460,6 +462,8 @@ interface Phase {
   /** Peak RSS of the server's child processes together (none for a bare server or PostgreSQL). */
   childrenHwmMb: number | null;
   cpuMs: number;
+  /** The part of `cpuMs` spent in the server's child processes (the embedded database). */
+  childrenCpuMs: number;
 }
 
 async function measure(
@@ -471,12 +475,20 @@ async function measure(
 ): Promise<Phase> {
   await sendAll(port, warmup, concurrency);
   // The embedded database's process counts too: its CPU is the App's cost.
-  const cpuOfTree = () => childrenOf(child.pid).reduce((sum, pid) => sum + cpuMsOf(pid), cpuMsOf(child.pid));
+  const childrenCpu = () => childrenOf(child.pid).reduce((sum, pid) => sum + cpuMsOf(pid), 0);
+  const cpuOfTree = () => childrenCpu() + cpuMsOf(child.pid);
   const cpu0 = cpuOfTree();
+  const childrenCpu0 = childrenCpu();
   const load = await sendAll(port, measured, concurrency);
   const children = childrenOf(child.pid);
   const childrenHwmMb = children.length ? children.reduce((sum, pid) => sum + memoryOf(pid).hwmMb, 0) : null;
-  return { load, memory: memoryOf(child.pid), childrenHwmMb, cpuMs: cpuOfTree() - cpu0 };
+  return {
+    load,
+    memory: memoryOf(child.pid),
+    childrenHwmMb,
+    cpuMs: cpuOfTree() - cpu0,
+    childrenCpuMs: childrenCpu() - childrenCpu0,
+  };
 }
 
 export async function runIngestBenchmark(
@@ -548,6 +560,7 @@ export async function runIngestBenchmark(
         p99_ratio: round(baseP99 > 0 ? p99 / baseP99 : Infinity),
         cpu_ms_per_delivery: round(phase.cpuMs / options.deliveries, 3),
         baseline_cpu_ms_per_delivery: round(baseline.cpuMs / options.deliveries, 3),
+        db_cpu_ms_per_delivery: round(phase.childrenCpuMs / options.deliveries, 3),
         rss_mb: round(phase.memory.hwmMb, 1),
         rss_end_mb: round(phase.memory.rssMb, 1),
         db_rss_mb: phase.childrenHwmMb === null ? null : round(phase.childrenHwmMb, 1),
@@ -629,7 +642,11 @@ function report(r: IngestBenchResult): string {
     `Webhook ingest, ${r.db}, ${r.deliveries} deliveries (${r.redeliveries} redelivered) at concurrency ${r.concurrency}, ${r.cpus} CPUs, load average ${r.load_avg_1m}`,
     `                 p50 ms   p99 ms   deliveries/s   CPU ms/delivery   peak RSS MB`,
     `  Trellis App  ${row(r.p50_ms, r.p99_ms, r.throughput_per_s, r.cpu_ms_per_delivery, r.rss_mb)}`,
-    ...(r.db_rss_mb === null ? [] : [`  (the embedded database's own process: peak RSS ${r.db_rss_mb} MB)`]),
+    ...(r.db_rss_mb === null
+      ? []
+      : [
+          `  (of which the embedded database's own process: CPU ${r.db_cpu_ms_per_delivery} ms/delivery; its peak RSS ${r.db_rss_mb} MB)`,
+        ]),
     `  bare Probot  ${row(r.baseline_p50_ms, r.baseline_p99_ms, r.baseline_throughput_per_s, r.baseline_cpu_ms_per_delivery, r.baseline_rss_mb)}`,
     `Database: ${r.unique_deliveries} unique measured ids; lost ${r.lost}, duplicates applied ${r.duplicates_applied}, duplicates detected ${r.duplicates_detected}/${r.redeliveries}, non-2xx ${r.errors}`,
     `Worker: ${r.worker_done_at_end} events processed when the load ended; backlog drained in ${r.worker_drain_ms < 0 ? "(not within 60 s)" : `${r.worker_drain_ms} ms`}`,
