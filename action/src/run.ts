@@ -79,6 +79,9 @@ export interface RunDeps {
 }
 
 export async function fetchIssue(spec: DispatchSpec, token: string): Promise<IssueText> {
+  // A refine attempt's context came with the dispatch: no request needed.
+  const context = spec.ticket?.context;
+  if (context) return { number: spec.issue, title: context.title, body: context.body, comments: [] };
   // @actions/github routes through undici's own fetch for proxy support; without a proxy the
   // platform fetch does the same job (and is what request interceptors in tests see).
   const proxied = ["https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY"].some((k) => process.env[k]);

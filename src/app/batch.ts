@@ -17,7 +17,13 @@ import {
 import { parseRefined } from "../core/batch/refined.js";
 import { renderBatchStatus } from "../core/batch/render.js";
 import { REFINE_PROFILE, type Definitions } from "../core/definitions.js";
-import { branchName, issueFromRunName, toDispatchInputs, type DispatchSpec } from "../core/dispatch.js";
+import {
+  branchName,
+  issueFromRunName,
+  TICKET_TEXT_MAX_CHARS,
+  toDispatchInputs,
+  type DispatchSpec,
+} from "../core/dispatch.js";
 import { checkBudget } from "../core/policy.js";
 import type { AgentResult } from "../core/result.js";
 import type { RunState, WorkflowTemplate } from "../core/model.js";
@@ -519,7 +525,12 @@ async function dispatchRefine(
     answers: [],
     costCapUsd: Math.max(0, verdict.remainingUsd),
     timeoutMinutes: stage?.timeoutMinutes ?? profile.timeoutMinutes ?? 15,
-    ticket: { key: ticket.key, text: effect.text.slice(0, 10_000), trackingIssue: state.trackingIssue },
+    ticket: {
+      key: ticket.key,
+      text: effect.text.slice(0, TICKET_TEXT_MAX_CHARS),
+      trackingIssue: state.trackingIssue,
+      context: refineContext(state),
+    },
   };
   try {
     await dispatchWorkflow(octokit, target.repo, {
@@ -532,6 +543,20 @@ async function dispatchRefine(
     return fail(`GitHub refused the dispatch (HTTP ${statusOf(error)})`);
   }
   deps.metrics.inc("trellis_dispatches_total", { profile: REFINE_PROFILE });
+}
+
+/** The refine agent's context: the tracking issue's title and the batch's tickets (what the task list says). */
+function refineContext(state: BatchState): { title: string; body: string } {
+  const lines = [`The batch of #${state.trackingIssue} has ${state.tickets.length} tickets:`, ""];
+  for (const t of state.tickets) {
+    const name = t.kind === "issue" ? `${t.ref} ` : t.kind === "keyed" ? `[${t.key}] ` : "";
+    const deps = t.deps.length > 0 ? ` (depends on ${t.deps.join(", ")})` : "";
+    lines.push(`- ${`${name}${t.refine?.source ?? t.title}`.trim()}${deps}`);
+  }
+  let body = lines.join("\n");
+  if (body.length > TICKET_TEXT_MAX_CHARS * 2)
+    body = `${body.slice(0, TICKET_TEXT_MAX_CHARS * 2 - 20)}\n[… truncated]`;
+  return { title: state.title.slice(0, 500), body };
 }
 
 /** Why a refine attempt gave no ticket, in one line for the issue body and the audit log. */

@@ -54,6 +54,10 @@ export const DispatchSpecSchema = z.object({
       key: z.string().max(200),
       text: z.string().max(TICKET_TEXT_MAX_CHARS),
       trackingIssue: z.number().int().positive(),
+      /** The tracking issue as the agent's context (its title and the batch's tickets): the Action need not read it. */
+      context: z
+        .object({ title: z.string().max(500), body: z.string().max(TICKET_TEXT_MAX_CHARS * 2) })
+        .optional(),
     })
     .optional(),
 });

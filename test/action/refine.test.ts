@@ -90,6 +90,26 @@ describe("a refine attempt", () => {
     expect(prompt).toContain(".trellis/refined.md");
   });
 
+  it("takes the tracking issue from the dispatch when it carries it: no request to GitHub", async () => {
+    const { work } = makeRepo({ "README.md": "# shop\n" });
+    const { cli, argsFile } = standInCli(
+      `mkdir -p .trellis && printf '# T\\n' > .trellis/refined.md\necho '${RESULT_EVENT}'`,
+    );
+    const spec = refineSpec("Format prices as money");
+    const run = await runAction({
+      work,
+      spec: {
+        ...spec,
+        ticket: { ...spec.ticket!, context: { title: "Checkout", body: "- [money] Format prices as money" } },
+      },
+      fakeUrl: "http://127.0.0.1:9",
+      env: { CLAUDE_PATH: cli },
+    });
+    expect(run.result.status).toBe("succeeded");
+    const prompt = readFileSync(argsFile, "utf8");
+    expect(prompt).toContain("Issue #3: Checkout\nOpened by: unknown\n\n- [money] Format prices as money");
+  });
+
   it("fails with a reason when the agent writes no refined.md, or an unreadable one", async () => {
     for (const [script, reason] of [
       ["", "the agent wrote no .trellis/refined.md"],

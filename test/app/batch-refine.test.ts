@@ -131,11 +131,23 @@ describe.each(engineCases())("batch refinement ($title)", ({ engine, skip }) => 
       expect(
         gh.dispatches.every((d) => d.profile === "refine" && d.stage === "refine" && d.issue === "1"),
       ).toBe(true);
-      expect(specs.map((s) => s.ticket).sort((a, b) => a!.key.localeCompare(b!.key))).toEqual([
+      expect(specs.map((s) => s.ticket).sort((a, b) => a!.key.localeCompare(b!.key))).toMatchObject([
         { key: "money", text: "Format prices as money", trackingIssue: 1 },
         { key: "tax", text: "Compute sales tax", trackingIssue: 1 },
       ]);
       expect(specs.every((s) => s.workflow === "refine" && s.issue === 1)).toBe(true);
+      // The tracking issue travels as context, so the Action need not read it.
+      expect(specs[0]!.ticket!.context).toEqual({
+        title: "Prices",
+        body: [
+          "The batch of #1 has 3 tickets:",
+          "",
+          "- [money] Format prices as money",
+          "- [tax] Compute sales tax (depends on money)",
+          // Looked up before the refine dispatches (one batch's effects run in order).
+          "- #7 Fix the login bug",
+        ].join("\n"),
+      });
       const status = () => gh.comments.get(1)!.find((c) => c.body.includes("trellis:batch-status"))!.body;
       expect(status()).toContain("✏️ refining");
 
