@@ -660,6 +660,17 @@ function abort(step: Step, e: Extract<BatchEvent, { type: "abort" }>): void {
 const visible = (s: BatchState): string =>
   JSON.stringify([s.status, s.held, s.reason, s.strategy, s.parallel, s.tickets]);
 
+/**
+ * While refinements trickle in, each ticket issue's creation would rewrite the status comment on its own (the issues'
+ * "Part of #N" back-links already show in the tracking issue's timeline): it is rewritten once per `refine.parallel`
+ * issues, and at activation.
+ */
+function quietCreation(s: BatchState, event: BatchEvent): boolean {
+  if (event.type !== "ticket_issue" || !s.refine || s.status !== "creating") return false;
+  const known = s.tickets.filter((t) => t.issueId !== undefined).length;
+  return known % s.refine.parallel !== 0;
+}
+
 /** Never throws: an event that does not apply leaves the state as it was. */
 export function reduceBatch(state: BatchState, event: BatchEvent, ctx: BatchContext): BatchOutput {
   const next = structuredClone(state);
@@ -705,7 +716,8 @@ export function reduceBatch(state: BatchState, event: BatchEvent, ctx: BatchCont
   }
   const changed = visible(next) !== visible(state);
   // A refinement's outcome is followed at once by its issue's creation, whose step renders the comment: one write.
-  const quiet = event.type === "ticket_refined" || event.type === "ticket_refine_failed";
+  const quiet =
+    event.type === "ticket_refined" || event.type === "ticket_refine_failed" || quietCreation(next, event);
   if (changed && !quiet && !step.effects.some((x) => x.type === "batch_status")) step.status();
   if (step.effects.length === 0 && !changed) return { state, effects: [] };
   next.seq = step.seq + 1;

@@ -224,9 +224,13 @@ describe("refinement in the batch reducer", () => {
     ).toEqual([]);
     const keys = ["schema", "api", "#7", "t6"];
     let last: BatchEffect[] = [];
+    const rendered: boolean[] = [];
     keys.forEach((key, i) => {
       last = step({ type: "ticket_issue", at: AT, ticket: key, issue: 100 + i, issueId: 5000 + i });
+      rendered.push(ofType(last, "batch_status").length > 0);
     });
+    // While creating, the status comment is rewritten once per `refine.parallel` (2) issues, and at activation.
+    expect(rendered).toEqual([false, true, false, true]);
     expect(s.status).toBe("active");
     expect(ofType(last, "batch_link")).toHaveLength(4);
     expect(ofType(last, "start_ticket").map((e) => [e.ticket, e.title])).toEqual([["schema", REFINED.title]]);
