@@ -10,6 +10,7 @@ describe("bench:ingest", () => {
       deliveries: 200,
       warmup: 20,
       concurrency: 8,
+      rounds: 1,
       fromSource: true,
     });
     for (const key of [
