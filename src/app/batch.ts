@@ -50,6 +50,7 @@ import { monthlyCost, recordCost, yearMonthOf } from "../store/costs.js";
 import { lockAggregate } from "../store/locks.js";
 import { getRun, insertRun } from "../store/runs.js";
 import { definitionsOf, enqueue, flush, reduceAndStore, type Pending } from "./process.js";
+import { rememberContent } from "./board.js";
 import { newId, repoName, shortHash, type AppDeps, type ShellEffect, type Target } from "./runtime.js";
 
 /** Batch effects the worker carries out (the others are applied in the reducer's transaction). */
@@ -397,11 +398,13 @@ export async function executeBatchEffect(
           marker: ticketMarker(state.id, ticket.key),
         });
         found = { number: created.number, id: created.id, labels: [] };
+        rememberContent(deps, target.repo, created.number, { id: created.nodeId, kind: "issue" });
       } else {
         const { data } = await octokit.request("GET /repos/{owner}/{repo}/issues/{issue_number}", {
           ...repoParams(target.repo),
           issue_number: ticket.issue ?? 0,
         });
+        rememberContent(deps, target.repo, data.number, { id: data.node_id, kind: "issue" });
         found = {
           number: data.number,
           id: idOf(data.id),

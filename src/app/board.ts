@@ -33,6 +33,7 @@ import {
   addItems,
   applyFieldChanges,
   contentIds,
+  type ContentRef,
   createProject,
   readItem,
   readOwnerProject,
@@ -217,6 +218,26 @@ export async function executeBoardEffect(deps: AppDeps, octokit: GitHub, target:
     );
 }
 
+// GraphQL node ids of issues and PRs the App has already seen (it created them, or a webhook carried
+// them), so that adding their cards needs no lookup. Per App, bounded; a miss is looked up as before.
+const MAX_KNOWN_CONTENTS = 10_000;
+const knownContents = new WeakMap<AppDeps, Map<string, ContentRef>>();
+
+/** Remembers an issue's or PR's node id for its card. */
+export function rememberContent(
+  deps: AppDeps,
+  repo: { owner: string; name: string },
+  number: number,
+  content: ContentRef,
+): void {
+  let known = knownContents.get(deps);
+  if (!known) knownContents.set(deps, (known = new Map()));
+  const key = `${repoName(repo)}#${number}`;
+  known.delete(key);
+  known.set(key, content);
+  if (known.size > MAX_KNOWN_CONTENTS) known.delete(known.keys().next().value ?? key);
+}
+
 /** The items of these issues/PRs on the board, adding the missing ones (two requests for all of them). */
 async function ensureItems(
   deps: AppDeps,
@@ -229,7 +250,14 @@ async function ensureItems(
   const items = await getBoardItems(deps.db, project.projectId, repo, numbers);
   const missing = numbers.filter((n) => !items.has(n));
   if (missing.length === 0) return items;
-  const contents = await contentIds(octokit, run.repo, missing);
+  const known = knownContents.get(deps);
+  const contents = new Map<number, ContentRef>();
+  for (const n of missing) {
+    const content = known?.get(`${repo}#${n}`);
+    if (content) contents.set(n, content);
+  }
+  const unknown = missing.filter((n) => !contents.has(n));
+  for (const [n, content] of await contentIds(octokit, run.repo, unknown)) contents.set(n, content);
   const added = await addItems(
     octokit,
     project.projectId,

@@ -20,7 +20,7 @@ import { inFlightAttemptsByProfile } from "../store/attempts.js";
 import { monthlyCost, yearMonthOf } from "../store/costs.js";
 import { getRun } from "../store/runs.js";
 import { executeBatchEffect, isBatchShellEffect } from "./batch.js";
-import { executeBoardEffect } from "./board.js";
+import { executeBoardEffect, rememberContent } from "./board.js";
 import { applyRunEvent, definitionsOf } from "./process.js";
 import { repoName, type AppDeps, type ShellEffect, type Target } from "./runtime.js";
 
@@ -87,6 +87,7 @@ export async function executeEffect(deps: AppDeps, target: Target, effect: Shell
         issue: run.issue,
         runId: run.id,
       });
+      rememberContent(deps, target.repo, pr.number, { id: pr.nodeId, kind: "pull_request" });
       await applyRunEvent(deps, target, run.id, {
         type: "pr_opened",
         at: deps.now(),

@@ -38,7 +38,7 @@ import {
   type Target,
 } from "./runtime.js";
 import { applyBatchDecision, applyRefineRun, batchRunChanged } from "./batch.js";
-import { processBoardEvent } from "./board.js";
+import { processBoardEvent, rememberContent } from "./board.js";
 import { createBatcher, type Batcher } from "./ingest-batcher.js";
 
 /** Returns false for a duplicate delivery. */
@@ -161,6 +161,11 @@ export async function processEvent(deps: AppDeps, row: OutboxRow, workerId: stri
     await completeEffect(deps.db, row.id, { workerId });
     return;
   }
+  if ("issue" in event)
+    rememberContent(deps, event.repo, event.issue.number, {
+      id: event.issue.nodeId,
+      kind: event.issue.isPullRequest ? "pull_request" : "issue",
+    });
   const issueNumber = issueOf(event);
   const loaded = await definitionsFor(deps, event);
   if (!loaded.ok) {

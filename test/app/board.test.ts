@@ -221,14 +221,16 @@ describe.each(engineCases())("the board ($title)", ({ engine, skip }) => {
     expect(gh.graphql.map((g) => g.operation)).toEqual([
       "TrellisOwnerProject",
       "TrellisEnsureFields",
-      "TrellisContentIds",
+      // No TrellisContentIds: the webhook carried the issue's node id.
       "TrellisAddItems",
       "TrellisMoveCards",
     ]);
     // Status kept GitHub's options and gained ours; the card went to In progress (GitHub's "In Progress").
     const ensure = gh.graphql[1]!.variables;
     expect(ensure.update0).toMatchObject({ fieldId: "F_status" });
-    const move = gh.graphql[4]!.variables;
+    const issueNodeId = (examplePayload("issues", "labeled") as { issue: { node_id: string } }).issue.node_id;
+    expect(gh.graphql[2]!.variables).toMatchObject({ project: "PVT_1", c0: issueNodeId });
+    const move = gh.graphql[3]!.variables;
     expect(move).toMatchObject({
       project: "PVT_1",
       i0: "PVTI_issue1",
