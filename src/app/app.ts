@@ -11,10 +11,11 @@ import * as issueComment from "../handlers/issue-comment.js";
 import * as issues from "../handlers/issues.js";
 import * as projectsV2Item from "../handlers/projects-v2-item.js";
 import * as pullRequest from "../handlers/pull-request.js";
+import { changedDefinitions } from "../handlers/push.js";
 import * as workflowRun from "../handlers/workflow-run.js";
 import { openDb, type Db, type OpenDbOptions } from "../store/db.js";
 import { createMetrics, type Metrics } from "./metrics.js";
-import { ingest } from "./process.js";
+import { forgetDefinitions, ingest } from "./process.js";
 import type { AppDeps } from "./runtime.js";
 import { createWorker, type Worker, type WorkerOptions } from "./worker.js";
 
@@ -93,6 +94,11 @@ export async function createApp(
     receive(pullRequest.toDomainEvent(c.payload, c.id, self)),
   );
   app.on("projects_v2_item.edited", (c) => receive(projectsV2Item.toDomainEvent(c.payload, c.id, self)));
+  // Not a domain event: a change to the definitions only means reading them again.
+  app.on("push", (c) => {
+    const repo = changedDefinitions(c.payload);
+    if (repo) forgetDefinitions(repo);
+  });
   app.on(["installation.created", "installation.deleted"], (c) =>
     receive(installation.toDomainEvent(c.payload, c.id, self)),
   );

@@ -95,13 +95,17 @@ export async function ingestsSettled(deps: AppDeps, maxMs: number, quietMs = 10)
 // ---------------------------------------------------------------------------------------------
 // Definitions per repository, cached briefly: every event needs them, and they change rarely.
 
-const DEFINITIONS_TTL_MS = 60_000;
+// A push that changes them drops them at once (src/handlers/push.ts); the expiry catches what no push
+// announces (a config `extends` from another repository, a missed delivery).
+const DEFINITIONS_TTL_MS = 300_000;
 const definitionsCache = new Map<string, { at: number; value: Promise<DefinitionsOutcome> }>();
 
 type DefinitionsOutcome = { ok: true; defs: Definitions } | { ok: false; errors: string[] };
 
-export function forgetDefinitions(): void {
-  definitionsCache.clear();
+/** Drops the cached definitions of one repository (`owner/name`), or of all. */
+export function forgetDefinitions(repo?: string): void {
+  if (repo === undefined) definitionsCache.clear();
+  else definitionsCache.delete(repo);
 }
 
 async function definitionsFor(
