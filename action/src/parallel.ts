@@ -39,14 +39,14 @@ export async function runParallel<T>(dir: string, specs: ParallelSpec<T>[]): Pro
   const g = git(dir);
   const current = (await g.raw(["rev-parse", "--abbrev-ref", "HEAD"])).trim();
   const root = await mkdtemp(join(tmpdir(), "trellis-wt-"));
-  const prepared = await Promise.all(
-    specs.map(async (spec) => {
-      const branch = `${current === "HEAD" ? "detached" : current}--${spec.name}`;
-      const path = join(root, spec.name);
-      await g.raw(["worktree", "add", "--quiet", "-B", branch, path, "HEAD"]);
-      return { spec, branch, path };
-    }),
-  );
+  // One at a time: concurrent `git worktree add`s race for the repository's locks (refs, config).
+  const prepared: { spec: ParallelSpec<T>; branch: string; path: string }[] = [];
+  for (const spec of specs) {
+    const branch = `${current === "HEAD" ? "detached" : current}--${spec.name}`;
+    const path = join(root, spec.name);
+    await g.raw(["worktree", "add", "--quiet", "-B", branch, path, "HEAD"]);
+    prepared.push({ spec, branch, path });
+  }
   await ignoreTrellisDir(dir);
   const outcomes = await Promise.all(
     prepared.map(async ({ spec, branch, path }): Promise<ParallelOutcome<T>> => {

@@ -354,24 +354,7 @@ export async function run(overrides: Partial<RunDeps> = {}): Promise<AgentResult
       const runs = work.runs;
       extra.conflicts = work.conflicts;
       extra.denials = runs.flatMap((r) => r.outcome.permissionDenials.map((d) => `${d.tool}(${d.input})`));
-      const sum = (f: (r: ClaudeRun) => number): number => runs.reduce((n, r) => n + f(r), 0);
-      result = {
-        ...result,
-        costUsd: sum((r) => r.outcome.costUsd),
-        turns: sum((r) => r.outcome.numTurns),
-        tokens: {
-          input: sum((r) => r.outcome.tokens.input),
-          output: sum((r) => r.outcome.tokens.output),
-          cacheRead: sum((r) => r.outcome.tokens.cacheRead),
-          cacheWrite: sum((r) => r.outcome.tokens.cacheWrite),
-        },
-        sessionId: runs[0]?.outcome.sessionId,
-        summary: runs
-          .map((r) => r.outcome.resultText ?? "")
-          .filter(Boolean)
-          .join("\n\n")
-          .slice(0, 60_000),
-      };
+      result = { ...result, ...usageOf(runs) };
       const agentFailure = runs.map((r) => r.failure).find(Boolean);
       const question = (await readQuestion(cwd)) ?? (work.questions.join("\n\n") || undefined);
       // Several reviewers in one job: any request for changes wins over approvals.
@@ -488,25 +471,7 @@ async function finish(
  */
 async function finishRefine(cwd: string, base: AgentResult, work: AgentWork): Promise<AgentResult> {
   const runs = work.runs;
-  const sum = (f: (r: ClaudeRun) => number): number => runs.reduce((n, r) => n + f(r), 0);
-  const result: AgentResult = {
-    ...base,
-    costUsd: sum((r) => r.outcome.costUsd),
-    turns: sum((r) => r.outcome.numTurns),
-    tokens: {
-      input: sum((r) => r.outcome.tokens.input),
-      output: sum((r) => r.outcome.tokens.output),
-      cacheRead: sum((r) => r.outcome.tokens.cacheRead),
-      cacheWrite: sum((r) => r.outcome.tokens.cacheWrite),
-    },
-    sessionId: runs[0]?.outcome.sessionId,
-    summary: runs
-      .map((r) => r.outcome.resultText ?? "")
-      .filter(Boolean)
-      .join("\n\n")
-      .slice(0, 60_000),
-    filesChanged: [],
-  };
+  const result: AgentResult = { ...base, ...usageOf(runs), filesChanged: [] };
   const agentFailure = runs.map((r) => r.failure).find(Boolean);
   const question = (await readQuestion(cwd)) ?? (work.questions.join("\n\n") || undefined);
   await resetSteering(cwd);
@@ -569,4 +534,27 @@ async function publish(
   const line = `Trellis ${checked.stage}: ${checked.status}${checked.reason ? ` — ${checked.reason}` : ""}`;
   if (checked.status === "failed" || checked.status === "error") core.setFailed(line);
   else core.info(line);
+}
+
+/** What the sub-agents' runs used together (cost, turns, tokens), and their closing summaries. */
+function usageOf(
+  runs: readonly ClaudeRun[],
+): Pick<AgentResult, "costUsd" | "turns" | "tokens" | "sessionId" | "summary"> {
+  const sum = (f: (r: ClaudeRun) => number): number => runs.reduce((n, r) => n + f(r), 0);
+  return {
+    costUsd: sum((r) => r.outcome.costUsd),
+    turns: sum((r) => r.outcome.numTurns),
+    tokens: {
+      input: sum((r) => r.outcome.tokens.input),
+      output: sum((r) => r.outcome.tokens.output),
+      cacheRead: sum((r) => r.outcome.tokens.cacheRead),
+      cacheWrite: sum((r) => r.outcome.tokens.cacheWrite),
+    },
+    sessionId: runs[0]?.outcome.sessionId,
+    summary: runs
+      .map((r) => r.outcome.resultText ?? "")
+      .filter(Boolean)
+      .join("\n\n")
+      .slice(0, 60_000),
+  };
 }
