@@ -17,14 +17,7 @@ import {
 import { parseRefined } from "../core/batch/refined.js";
 import { renderBatchStatus } from "../core/batch/render.js";
 import { REFINE_PROFILE, type Definitions } from "../core/definitions.js";
-import {
-  branchName,
-  issueFromRunName,
-  TICKET_TEXT_MAX_CHARS,
-  toDispatchInputs,
-  type DispatchSpec,
-} from "../core/dispatch.js";
-import { checkBudget } from "../core/policy.js";
+import { branchName, issueFromRunName, TICKET_TEXT_MAX_CHARS, type DispatchSpec } from "../core/dispatch.js";
 import type { AgentResult } from "../core/result.js";
 import type { RunState, WorkflowTemplate } from "../core/model.js";
 import { stageLabel } from "../core/render.js";
@@ -34,7 +27,6 @@ import { createRun, currentStage, isTerminal } from "../core/workflow/machine.js
 import type { DomainEvent, WorkflowRunEvent } from "../handlers/events.js";
 import { idOf, repoParams, statusOf, type GitHub } from "../github/client.js";
 import { upsertMarkedComment } from "../github/comments.js";
-import { dispatchWorkflow } from "../github/dispatch.js";
 import { addBlockedBy, addSubIssue, createIssue } from "../github/issues.js";
 import { marker } from "../github/markers.js";
 import { defaultBranch } from "../github/repos.js";
@@ -46,11 +38,12 @@ import {
   saveBatch,
   upsertTickets,
 } from "../store/batches.js";
-import { monthlyCost, recordCost, yearMonthOf } from "../store/costs.js";
+import { recordCost } from "../store/costs.js";
 import { lockAggregate } from "../store/locks.js";
 import { getRun, insertRun } from "../store/runs.js";
 import { definitionsOf, enqueue, flush, reduceAndStore, type Pending } from "./process.js";
 import { rememberContent } from "./board.js";
+import { budgetBeforeDispatch, sendDispatch } from "./effects.js";
 import { newId, repoName, shortHash, type AppDeps, type ShellEffect, type Target } from "./runtime.js";
 
 /** Batch effects the worker carries out (the others are applied in the reducer's transaction). */
@@ -502,12 +495,7 @@ async function dispatchRefine(
   const profile = defs.profiles.get(REFINE_PROFILE);
   if (!profile) return fail(`there is no \`${REFINE_PROFILE}\` profile`);
   if (defs.config.dry_run) return fail("dry run: no agent is dispatched");
-  const verdict = checkBudget({
-    runCostUsd: 0,
-    runCapUsd: defs.config.budgets.per_run_usd,
-    monthSpentUsd: await monthlyCost(deps.db, repoName(target.repo), yearMonthOf(deps.now())),
-    monthlyBudgetUsd: defs.config.budgets.monthly_usd,
-  });
+  const verdict = await budgetBeforeDispatch(deps, defs, target, 0, defs.config.budgets.per_run_usd);
   if (!verdict.ok) return fail(`over budget: ${verdict.reason}`);
   const template = defs.templates.get(REFINE_PROFILE);
   const stage = template?.stages.find((st) => st.profile === REFINE_PROFILE);
@@ -536,16 +524,11 @@ async function dispatchRefine(
     },
   };
   try {
-    await dispatchWorkflow(octokit, target.repo, {
-      workflowFile: defs.config.agent_workflow,
-      ref: baseRef,
-      inputs: toDispatchInputs(spec),
-    });
+    await sendDispatch(deps, octokit, target, defs, spec);
   } catch (error) {
     if (!isRefusal(statusOf(error))) throw error;
     return fail(`GitHub refused the dispatch (HTTP ${statusOf(error)})`);
   }
-  deps.metrics.inc("trellis_dispatches_total", { profile: REFINE_PROFILE });
 }
 
 /** The refine agent's context: the tracking issue's title and the batch's tickets (what the task list says). */

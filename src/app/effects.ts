@@ -109,13 +109,7 @@ async function dispatch(
   effect: Extract<Effect, { type: "dispatch" }>,
 ): Promise<void> {
   const defs: Definitions = await definitionsOf(deps, target);
-  const repo = repoName(target.repo);
-  const verdict = checkBudget({
-    runCostUsd: run.costUsd,
-    runCapUsd: run.costCapUsd,
-    monthSpentUsd: await monthlyCost(deps.db, repo, yearMonthOf(deps.now())),
-    monthlyBudgetUsd: defs.config.budgets.monthly_usd,
-  });
+  const verdict = await budgetBeforeDispatch(deps, defs, target, run.costUsd, run.costCapUsd);
   if (!verdict.ok) {
     await applyRunEvent(deps, target, run.id, {
       type: "dispatch_refused",
@@ -161,12 +155,39 @@ async function dispatch(
     );
     return;
   }
+  await sendDispatch(deps, octokit, target, defs, spec);
+}
+
+/** The budget verdict before any dispatch: the run's own cap, and the repository's month so far. */
+export async function budgetBeforeDispatch(
+  deps: AppDeps,
+  defs: Definitions,
+  target: Target,
+  runCostUsd: number,
+  runCapUsd: number,
+): Promise<ReturnType<typeof checkBudget>> {
+  return checkBudget({
+    runCostUsd,
+    runCapUsd,
+    monthSpentUsd: await monthlyCost(deps.db, repoName(target.repo), yearMonthOf(deps.now())),
+    monthlyBudgetUsd: defs.config.budgets.monthly_usd,
+  });
+}
+
+/** Asks GitHub to run the agent workflow for one attempt (a stage's or a ticket's refinement). */
+export async function sendDispatch(
+  deps: AppDeps,
+  octokit: GitHub,
+  target: Target,
+  defs: Definitions,
+  spec: DispatchSpec,
+): Promise<void> {
   await dispatchWorkflow(octokit, target.repo, {
     workflowFile: defs.config.agent_workflow,
-    ref: baseRef,
+    ref: spec.baseRef,
     inputs: toDispatchInputs(spec),
   });
-  deps.metrics.inc("trellis_dispatches_total", { profile: effect.profile });
+  deps.metrics.inc("trellis_dispatches_total", { profile: spec.profile });
 }
 
 async function checkRun(

@@ -254,7 +254,8 @@ async function forkPglite(dataDir: string, loadDataDir?: Blob): Promise<PgliteCo
         : [],
     stdio: ["ignore", "ignore", "inherit", "ipc"],
   });
-  const pending = new Map<number, { resolve(reply: PgliteReply): void; reject(error: Error): void }>();
+  type Answer = Extract<PgliteReply, { ok: true }>;
+  const pending = new Map<number, { resolve(reply: Answer): void; reject(error: Error): void }>();
   let gone: Error | undefined;
   let closed = false;
   const exited = new Promise<void>((done) => child.once("exit", () => done()));
@@ -281,7 +282,7 @@ async function forkPglite(dataDir: string, loadDataDir?: Blob): Promise<PgliteCo
     ),
   );
   let nextId = 1;
-  const call = (request: PgliteRequest, id: number): Promise<PgliteReply> =>
+  const call = (request: PgliteRequest, id: number): Promise<Answer> =>
     new Promise((resolveReply, reject) => {
       if (gone) return reject(gone);
       pending.set(id, { resolve: resolveReply, reject });
@@ -298,7 +299,7 @@ async function forkPglite(dataDir: string, loadDataDir?: Blob): Promise<PgliteCo
     query: async <T>(sql: string, params?: unknown[]) => {
       const id = nextId++;
       const reply = await call({ op: "query", id, sql, ...(params ? { params } : {}) }, id);
-      return reply.ok ? { rows: reply.rows as T[], rowCount: reply.rowCount } : { rows: [], rowCount: 0 };
+      return { rows: reply.rows as T[], rowCount: reply.rowCount };
     },
     exec: async (sql) => {
       const id = nextId++;
