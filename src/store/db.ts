@@ -12,6 +12,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 import { applyMigrations } from "./migrate.js";
+import { preparedQuery } from "./pglite-prepared.js";
 import {
   fromPgliteError,
   INT8_OID,
@@ -228,9 +229,10 @@ interface PgliteConnection {
 }
 
 function inProcess(lite: PGlite): PgliteConnection {
+  const prepared = preparedQuery(lite);
   return {
     query: async <T>(sql: string, params?: unknown[]) => {
-      const r = await lite.query<T>(sql, params);
+      const r = await prepared<T>(sql, params);
       return { rows: r.rows, rowCount: r.affectedRows || r.rows.length };
     },
     exec: async (sql) => {

@@ -9,11 +9,13 @@
  * answered in turn. When the App goes away, the database is closed cleanly and the process ends.
  */
 import { PGlite } from "@electric-sql/pglite";
+import { preparedQuery } from "./pglite-prepared.js";
 import { pgliteOptions, toPgliteError, type PgliteReply, type PgliteRequest } from "./pglite-protocol.js";
 
 const send = (message: PgliteReply): void => void process.send?.(message);
 
 let lite: Promise<PGlite> | undefined;
+let query: ReturnType<typeof preparedQuery> | undefined;
 let closing: Promise<void> | undefined;
 const close = (): Promise<void> => (closing ??= lite ? lite.then((db) => db.close()) : Promise.resolve());
 
@@ -23,13 +25,13 @@ async function answer(request: PgliteRequest): Promise<PgliteReply> {
       ...pgliteOptions(),
       ...(request.loadDataDir ? { loadDataDir: new Blob([request.loadDataDir]) } : {}),
     });
-    await lite;
+    query = preparedQuery(await lite);
     return { id: 0, ok: true, rows: [], rowCount: 0 };
   }
-  if (!lite) throw new Error("the database is not open");
+  if (!lite || !query) throw new Error("the database is not open");
   const db = await lite;
   if (request.op === "query") {
-    const r = await db.query(request.sql, request.params);
+    const r = await query(request.sql, request.params);
     return { id: request.id, ok: true, rows: r.rows, rowCount: r.affectedRows || r.rows.length };
   }
   if (request.op === "exec") await db.exec(request.sql);
