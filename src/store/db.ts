@@ -9,10 +9,8 @@ import { existsSync } from "node:fs";
 import { dirname, extname, join, resolve } from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 import { applyMigrations } from "./migrate.js";
-import { preparedQuery } from "./pglite-prepared.js";
 import {
   fromPgliteError,
   INT8_OID,
@@ -196,12 +194,12 @@ async function savepoint<T>(tx: Db, depth: number, fn: (tx: Db) => Promise<T>): 
 
 /** A freshly initialised and migrated in-memory database, dumped for `loadDataDir`. */
 export async function pgliteTemplate(): Promise<Blob> {
-  const lite = await PGlite.create("memory://", pgliteOptions());
+  const connection = await inProcess("memory://");
   try {
-    await applyMigrations(wrapPglite(inProcess(lite)));
-    return await lite.dumpDataDir("none");
+    await applyMigrations(wrapPglite(connection));
+    return await connection.dump();
   } finally {
-    await lite.close();
+    await connection.close();
   }
 }
 
@@ -213,12 +211,8 @@ async function openPglite(dataDir: string, options: OpenDbOptions): Promise<Db> 
     // PGlite refuses to load a dump over an existing database.
     if (existsSync(join(dataDir, "PG_VERSION"))) template = undefined;
   }
-  if (options.pgliteProcess ?? !inMemory) return wrapPglite(await forkPglite(dataDir, template));
-  const lite = await PGlite.create(dataDir, {
-    ...pgliteOptions(),
-    ...(template ? { loadDataDir: template } : {}),
-  });
-  return wrapPglite(inProcess(lite));
+  const inOwnProcess = options.pgliteProcess ?? !inMemory;
+  return wrapPglite(await (inOwnProcess ? forkPglite : inProcess)(dataDir, template));
 }
 
 /** PGlite's single connection, wherever it runs: statements one at a time, in the order given. */
@@ -228,9 +222,17 @@ interface PgliteConnection {
   close(): Promise<void>;
 }
 
-function inProcess(lite: PGlite): PgliteConnection {
+/** PGlite in this process, loaded on demand (the App's own runs in a process of its own). */
+async function inProcess(
+  dataDir: string,
+  loadDataDir?: Blob,
+): Promise<PgliteConnection & { dump(): Promise<Blob> }> {
+  const { PGlite } = await import("@electric-sql/pglite");
+  const { preparedQuery } = await import("./pglite-prepared.js");
+  const lite = await PGlite.create(dataDir, { ...pgliteOptions(), ...(loadDataDir ? { loadDataDir } : {}) });
   const prepared = preparedQuery(lite);
   return {
+    dump: () => lite.dumpDataDir("none"),
     query: async <T>(sql: string, params?: unknown[]) => {
       const r = await prepared<T>(sql, params);
       return { rows: r.rows, rowCount: r.affectedRows || r.rows.length };
