@@ -23,7 +23,7 @@ export interface ServeConfig {
 
 export type ToChild = { type: "verify"; ids: string[] } | { type: "stop" };
 export type FromChild =
-  | { type: "ready" }
+  | { type: "ready"; execArgv: string[] }
   | {
       type: "verified";
       recorded: number;
@@ -95,7 +95,7 @@ export async function serve(config: ServeConfig): Promise<void> {
       }
     })();
   });
-  send({ type: "ready" });
+  send({ type: "ready", execArgv: process.execArgv });
 }
 
 /** What the App's database holds for the ids sent, once the worker has (nearly) caught up. */

@@ -1,7 +1,7 @@
 // The ingest benchmark in a tiny configuration: the real App server and the bare Probot server start,
 // answer every signed delivery, and the database holds each unique id once. Timing is not asserted.
 import { describe, expect, it } from "vitest";
-import { runIngestBenchmark } from "./ingest.js";
+import { runIngestBenchmark, startScriptNodeOptions } from "./ingest.js";
 
 describe("bench:ingest", () => {
   it("measures both servers and finds every delivery recorded exactly once (PGlite)", async () => {
@@ -45,6 +45,9 @@ describe("bench:ingest", () => {
       "throughput",
     ]);
     expect(r.targets.lost && r.targets.duplicates_applied).toBe(true);
+    // The App ran with npm start's heap settings (what keeps its memory bounded under load).
+    expect(startScriptNodeOptions()).toEqual(["--max-semi-space-size=8", "--heap-growing-percent=50"]);
+    expect(r.node_options).toEqual(startScriptNodeOptions());
     expect(JSON.parse(JSON.stringify(r))).toEqual(r);
   }, 180_000);
 });

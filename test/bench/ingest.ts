@@ -107,6 +107,8 @@ export interface IngestBenchResult {
   /** The machine's 1-minute load average when the run started. */
   load_avg_1m: number;
   db: "pglite" | "postgres";
+  /** npm start's Node options, as the App's process reported them (`process.execArgv`). */
+  node_options: string[];
   targets: Record<"p99_ratio" | "throughput" | "rss" | "lost" | "duplicates_applied", boolean>;
   passed: boolean;
 }
@@ -332,6 +334,8 @@ function freePort(): Promise<number> {
 
 interface ChildHandle {
   pid: number;
+  /** The Node options the server process runs with (`process.execArgv`). */
+  execArgv: string[];
   request<T extends FromChild["type"]>(message: ToChild, answer: T): Promise<Extract<FromChild, { type: T }>>;
   stop(): Promise<void>;
 }
@@ -342,6 +346,25 @@ const ROOT = resolve(dirname(SELF), "..", "..");
 const SERVER = join(ROOT, "dist", "test", "bench", "ingest-server.js");
 const SERVER_SOURCE = join(ROOT, "test", "bench", "ingest-server.ts");
 
+/**
+ * The Node options of `npm start` (package.json's start script: `node <options> dist/src/server.js`).
+ * Both servers run with them, so the App is measured as it runs in production and the bare Probot app
+ * under the same heap settings.
+ */
+export function startScriptNodeOptions(): string[] {
+  const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as {
+    scripts?: { start?: string };
+  };
+  const [command, ...words] = (pkg.scripts?.start ?? "").trim().split(/\s+/);
+  if (command !== "node") throw new Error(`the start script should run node, not "${command}"`);
+  const options: string[] = [];
+  for (const word of words) {
+    if (!word.startsWith("-")) break;
+    options.push(word);
+  }
+  return options;
+}
+
 async function startChild(config: ServeConfig, fromSource: boolean): Promise<ChildHandle> {
   // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each server process there (for `--cpu-prof`).
   const profileDir = process.env.BENCH_CPU_PROF;
@@ -350,7 +373,7 @@ async function startChild(config: ServeConfig, fromSource: boolean): Promise<Chi
   if (!existsSync(server)) throw new Error(`${server} is missing: run \`npm run build\` first`);
   const child: ChildProcess = fork(server, [JSON.stringify(config)], {
     cwd: ROOT,
-    execArgv: [...(fromSource ? ["--import", "tsx"] : []), ...profile],
+    execArgv: [...startScriptNodeOptions(), ...(fromSource ? ["--import", "tsx"] : []), ...profile],
     // Logs go nowhere (as cheap as a log shipper reading stdout gets); errors stay visible.
     stdio: ["ignore", "ignore", "inherit", "ipc"],
   });
@@ -374,10 +397,11 @@ async function startChild(config: ServeConfig, fromSource: boolean): Promise<Chi
       child.on("message", onMessage);
       child.on("exit", onExit);
     });
-  await waitFor("ready");
+  const { execArgv } = await waitFor("ready");
   if (child.pid === undefined) throw new Error("the server process has no pid");
   return {
     pid: child.pid,
+    execArgv,
     request: (message, answer) => {
       const reply = waitFor(answer);
       child.send(message);
@@ -652,6 +676,7 @@ export async function runIngestBenchmark(
       cpus: cpus().length,
       load_avg_1m: round(loadBefore, 1),
       db: options.db,
+      node_options: app.execArgv.filter((option) => startScriptNodeOptions().includes(option)),
     };
     const targets = {
       p99_ratio: result.p99_ratio <= TARGETS.p99Ratio,
@@ -709,6 +734,7 @@ function report(r: IngestBenchResult): string {
   const mark = (ok: boolean) => (ok ? "pass" : "MISS");
   return [
     `Webhook ingest, ${r.db}, ${r.deliveries} deliveries (${r.redeliveries} redelivered) in ${r.rounds} rounds at concurrency ${r.concurrency}, ${r.cpus} CPUs, load average ${r.load_avg_1m}`,
+    `Both servers run with npm start's Node options: ${r.node_options.join(" ") || "(none)"}`,
     `                 p50 ms   p99 ms   deliveries/s   CPU ms/delivery   RSS MB (load)`,
     `  Trellis App  ${row(r.p50_ms, r.p99_ms, r.throughput_per_s, r.cpu_ms_per_delivery, r.rss_mb)}`,
     ...(r.db_rss_mb === null
