@@ -206,12 +206,18 @@ export async function pgliteTemplate(): Promise<Blob> {
 async function openPglite(dataDir: string, options: OpenDbOptions): Promise<Db> {
   let template = options.loadDataDir;
   const inMemory = dataDir.includes("://");
+  const inOwnProcess = options.pgliteProcess ?? !inMemory;
   if (!inMemory) {
     await mkdir(dirname(resolve(dataDir)), { recursive: true });
     // PGlite refuses to load a dump over an existing database.
     if (existsSync(join(dataDir, "PG_VERSION"))) template = undefined;
+    // A new data directory: initdb grows the WebAssembly memory to ~750 MB, which is never given back,
+    // so it runs in a process of its own that then ends; the database proper starts at ~170 MB.
+    else if (inOwnProcess) {
+      await (await forkPglite(dataDir, template)).close();
+      template = undefined;
+    }
   }
-  const inOwnProcess = options.pgliteProcess ?? !inMemory;
   return wrapPglite(await (inOwnProcess ? forkPglite : inProcess)(dataDir, template));
 }
 
@@ -251,11 +257,12 @@ async function forkPglite(dataDir: string, loadDataDir?: Blob): Promise<PgliteCo
   const extension = extname(here);
   const child = fork(join(dirname(here), `pglite-process${extension}`), [], {
     serialization: "advanced",
-    // From source, the child needs tsx too (by path: `--import` would resolve a bare name from the cwd).
+    // Compiled, the child runs with the App's Node options (npm start's heap settings). From source it
+    // needs tsx too (by path: `--import` would resolve a bare name from the cwd).
     execArgv:
       extension === ".ts"
         ? ["--import", pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href]
-        : [],
+        : process.execArgv,
     stdio: ["ignore", "ignore", "inherit", "ipc"],
   });
   type Answer = Extract<PgliteReply, { ok: true }>;

@@ -455,14 +455,9 @@ interface Database {
 async function prepareDatabase(kind: "pglite" | "postgres"): Promise<Database> {
   if (kind === "pglite") {
     const dir = mkdtempSync(join(tmpdir(), "trellis-bench-"));
-    const dataDir = join(dir, "db");
-    // Created (and migrated) here, so the App starts on an existing data directory as it does in
-    // production after its first start: a fresh one runs initdb in a second WASM instance, a one-off
-    // peak of about 800 MB that would otherwise dominate the App's peak RSS.
-    const { openDb } = await import("../../src/store/db.js");
-    await (await openDb({ dataDir })).close();
+    // A new data directory, as on the App's first start (it runs initdb in a process that then ends).
     return {
-      dbOptions: { dataDir },
+      dbOptions: { dataDir: join(dir, "db") },
       cleanup: async () => rmSync(dir, { recursive: true, force: true }),
     };
   }
