@@ -355,8 +355,7 @@ export async function run(overrides: Partial<RunDeps> = {}): Promise<AgentResult
       extra.conflicts = work.conflicts;
       extra.denials = runs.flatMap((r) => r.outcome.permissionDenials.map((d) => `${d.tool}(${d.input})`));
       result = { ...result, ...usageOf(runs) };
-      const agentFailure = runs.map((r) => r.failure).find(Boolean);
-      const question = (await readQuestion(cwd)) ?? (work.questions.join("\n\n") || undefined);
+      const { question, agentFailure } = await whatAgentsSaid(cwd, work);
       // Several reviewers in one job: any request for changes wins over approvals.
       const review =
         (await readReview(cwd)) ??
@@ -427,14 +426,9 @@ export async function run(overrides: Partial<RunDeps> = {}): Promise<AgentResult
           result.branch = spec.branch;
         }
         result.headSha = await headSha(cwd);
-        if (question) {
-          result.status = "needs_input";
-          result.question = question;
-          result.reason = "the agent asked a question";
-        } else if (agentFailure) {
-          result.status = "failed";
-          result.reason = agentFailure;
-        } else if (work.conflicts.length > 0) {
+        const said = verdictOf(question, agentFailure);
+        if (said) Object.assign(result, said);
+        else if (work.conflicts.length > 0) {
           result.status = "failed";
           result.reason = `sub-agent work could not be merged: ${work.conflicts.join("; ")}`;
         } else if (criteria && criteria.criteria.some((c) => !c.passed)) {
@@ -472,8 +466,7 @@ async function finish(
 async function finishRefine(cwd: string, base: AgentResult, work: AgentWork): Promise<AgentResult> {
   const runs = work.runs;
   const result: AgentResult = { ...base, ...usageOf(runs), filesChanged: [] };
-  const agentFailure = runs.map((r) => r.failure).find(Boolean);
-  const question = (await readQuestion(cwd)) ?? (work.questions.join("\n\n") || undefined);
+  const { question, agentFailure } = await whatAgentsSaid(cwd, work);
   await resetSteering(cwd);
   const refined = await readRefined(cwd, REFINED_MAX_CHARS);
   const parsed = refined !== undefined ? parseRefined(refined) : undefined;
@@ -485,14 +478,9 @@ async function finishRefine(cwd: string, base: AgentResult, work: AgentWork): Pr
     },
   ];
   if (refined !== undefined) result.refined = refined;
-  if (question) {
-    result.status = "needs_input";
-    result.question = question;
-    result.reason = "the agent asked a question";
-  } else if (agentFailure) {
-    result.status = "failed";
-    result.reason = agentFailure;
-  } else if (!parsed) {
+  const said = verdictOf(question, agentFailure);
+  if (said) Object.assign(result, said);
+  else if (!parsed) {
     result.status = "failed";
     result.reason = `the agent wrote no ${REFINED_FILE}`;
   } else if (!parsed.ok) {
@@ -502,6 +490,26 @@ async function finishRefine(cwd: string, base: AgentResult, work: AgentWork): Pr
     result.status = "succeeded";
   }
   return result;
+}
+
+/** The question the agents asked (the main agent's file, else the sub-agents'), and the first agent failure. */
+async function whatAgentsSaid(
+  cwd: string,
+  work: AgentWork,
+): Promise<{ question?: string; agentFailure?: string }> {
+  const question = (await readQuestion(cwd)) ?? (work.questions.join("\n\n") || undefined);
+  const agentFailure = work.runs.map((r) => r.failure).find(Boolean);
+  return { ...(question ? { question } : {}), ...(agentFailure ? { agentFailure } : {}) };
+}
+
+/** A question asks for input and an agent failure fails the attempt, before anything else is judged. */
+function verdictOf(
+  question: string | undefined,
+  agentFailure: string | undefined,
+): Pick<AgentResult, "status" | "question" | "reason"> | undefined {
+  if (question) return { status: "needs_input", question, reason: "the agent asked a question" };
+  if (agentFailure) return { status: "failed", reason: agentFailure };
+  return undefined;
 }
 
 async function publish(
