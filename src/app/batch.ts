@@ -9,6 +9,7 @@ import {
   isStrategy,
   reduceBatch,
   refusalBody,
+  REFINE_TIMEOUT_MINUTES,
   storedStatus,
   type BatchEffect,
   type BatchEvent,
@@ -43,20 +44,21 @@ import { lockAggregate } from "../store/locks.js";
 import { getRun, insertRun } from "../store/runs.js";
 import { definitionsOf, enqueue, flush, reduceAndStore, type Pending } from "./process.js";
 import { rememberContent } from "./board.js";
-import { budgetBeforeDispatch, sendDispatch } from "./effects.js";
+import { budgetBeforeDispatch, Deferred, sendDispatch } from "./effects.js";
 import { newId, repoName, shortHash, type AppDeps, type ShellEffect, type Target } from "./runtime.js";
 
 /** Batch effects the worker carries out (the others are applied in the reducer's transaction). */
 export type BatchShellEffect = Extract<
   BatchEffect,
-  { type: "batch_issue" | "batch_link" | "batch_status" | "batch_refine" }
+  { type: "batch_issue" | "batch_link" | "batch_status" | "batch_refine" | "batch_refine_deadline" }
 >;
 
 export const isBatchShellEffect = (e: ShellEffect): e is BatchShellEffect =>
   e.type === "batch_issue" ||
   e.type === "batch_link" ||
   e.type === "batch_status" ||
-  e.type === "batch_refine";
+  e.type === "batch_refine" ||
+  e.type === "batch_refine_deadline";
 
 export const batchAggregate = (batchId: string): string => `batch:${batchId}`;
 export const batchStatusMarker = (batchId: string): string => marker("batch-status", batchId);
@@ -119,7 +121,12 @@ export async function applyBatchDecision(
       batchSize: defs.config.batch.batch_size,
       at,
       actor,
-      ...(refiner ? { refine: { parallel: refiner.maxParallel }, newAttemptId: () => newId("att") } : {}),
+      ...(refiner
+        ? {
+            refine: { parallel: refiner.maxParallel, timeoutMinutes: refineTimeoutMinutes(defs) },
+            newAttemptId: () => newId("att"),
+          }
+        : {}),
     });
     if (!out.ok) {
       say(refusalBody(out.errors));
@@ -272,6 +279,10 @@ async function applyOutput(
         );
         break;
       }
+      case "batch_refine_deadline":
+        // An aggregate of its own: a row that waits must not hold back the batch's other effects.
+        enqueue(pending, `${batchAggregate(state.id)}:${effect.key}`, t, effect, new Date(effect.at));
+        break;
       default:
         enqueue(pending, batchAggregate(state.id), t, effect);
     }
@@ -434,6 +445,19 @@ export async function executeBatchEffect(
     }
     case "batch_refine":
       return dispatchRefine(deps, octokit, target, state, effect);
+    case "batch_refine_deadline": {
+      // The row came due by the database's clock; the App's decides (they may differ).
+      const early = effect.at - deps.now();
+      if (early > 0) throw new Deferred(early, "the refine attempt's deadline has not passed yet");
+      // A no-op when the attempt has answered since (the reducer ignores outcomes of closed attempts).
+      return applyBatchEvent(deps, target, state.id, {
+        type: "ticket_refine_failed",
+        at: deps.now(),
+        ticket: effect.ticket,
+        attemptId: effect.attemptId,
+        reason: `the refine agent gave no result within ${effect.minutes} minutes`,
+      });
+    }
     case "batch_status":
       // A later step asked again and will render the same (latest) state: one comment write, not many.
       if (state.statusSeq !== undefined && effect.seq < state.statusSeq) return;
@@ -463,6 +487,12 @@ async function tolerate(deps: AppDeps, key: string, call: () => Promise<unknown>
 // Refinement: the refine profile dispatched for a raw ticket, its result routed back to the batch
 
 type RefineEffect = Extract<BatchEffect, { type: "batch_refine" }>;
+
+/** A refine attempt's time limit: its workflow stage's, else its profile's, else the default. */
+function refineTimeoutMinutes(defs: Definitions): number {
+  const stage = defs.templates.get(REFINE_PROFILE)?.stages.find((st) => st.profile === REFINE_PROFILE);
+  return stage?.timeoutMinutes ?? defs.profiles.get(REFINE_PROFILE)?.timeoutMinutes ?? REFINE_TIMEOUT_MINUTES;
+}
 
 /** Only 4xx answers other than rate limits are final; the rest the worker retries. */
 const isRefusal = (status: number | undefined): boolean =>
@@ -515,7 +545,7 @@ async function dispatchRefine(
     feedback: [],
     answers: [],
     costCapUsd: Math.max(0, verdict.remainingUsd),
-    timeoutMinutes: stage?.timeoutMinutes ?? profile.timeoutMinutes ?? 15,
+    timeoutMinutes: state.refine?.timeoutMinutes ?? refineTimeoutMinutes(defs),
     ticket: {
       key: ticket.key,
       text: effect.text.slice(0, TICKET_TEXT_MAX_CHARS),

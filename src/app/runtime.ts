@@ -48,7 +48,10 @@ export type ShellEffect =
   | Effect
   | { type: "reaction"; key: string; commentId: number; content: "eyes" | "rocket" | "confused" }
   | { type: "tick"; key: string; at: number }
-  | Extract<BatchEffect, { type: "batch_issue" | "batch_link" | "batch_status" | "batch_refine" }>;
+  | Extract<
+      BatchEffect,
+      { type: "batch_issue" | "batch_link" | "batch_status" | "batch_refine" | "batch_refine_deadline" }
+    >;
 
 export type OutboxPayload =
   { kind: "event"; event: DomainEvent } | { kind: "effect"; target: Target; effect: ShellEffect };

@@ -24,17 +24,19 @@ export interface FakeGitHubOptions {
   config: string;
   /** The tracking issue #1's body. */
   tasks: string;
+  /** The number of the first issue it creates (tests sharing a database keep theirs apart). */
+  firstIssue?: number;
 }
 
 export type FakeGitHub = ReturnType<typeof fakeGitHub>;
 
-export function fakeGitHub({ config: CONFIG, tasks: TASKS }: FakeGitHubOptions) {
+export function fakeGitHub({ config: CONFIG, tasks: TASKS, firstIssue = 10 }: FakeGitHubOptions) {
   const issues = new Map<number, FakeIssue>();
   const add = (number: number, title: string, body = "") =>
     issues.set(number, { number, id: 5000 + number, title, body, labels: [] });
   add(1, "Ship the API", TASKS);
   add(7, "Fix the login bug");
-  let nextIssue = 10;
+  let nextIssue = firstIssue;
   let nextComment = 900;
   let nextPr = 100;
   const comments = new Map<number, { id: number; body: string; user: typeof BOT }[]>();

@@ -272,4 +272,59 @@ describe.each(engineCases())("batch refinement ($title)", ({ engine, skip }) => 
       nock.cleanAll();
     },
   );
+
+  test.skipIf(skip)(
+    "a refine run that never reports: past its deadline the ticket is created as written; a late result is ignored",
+    async () => {
+      githubApi().get("/app").reply(200, { id: 123, slug: "trellis", name: "Trellis" });
+      const tasks = "- [ ] [solo] Print a receipt";
+      const gh = fakeGitHub({ config: CONFIG, tasks, firstIssue: 20 });
+      gh.issues.set(3, { number: 3, id: 5003, title: "Lost", body: tasks, labels: [] });
+      const h = await startHarness(db);
+      await h.deliver(
+        "issues",
+        examplePayload("issues", "labeled", {
+          label: { name: "trellis:batch" },
+          issue: { number: 3, title: "Lost", body: tasks },
+          installation,
+        }),
+      );
+      await h.drain();
+      expect(gh.dispatches).toHaveLength(1);
+      const inputs = gh.dispatches[0]!;
+      expect(JSON.parse(inputs.spec!)).toMatchObject({ timeoutMinutes: 15 });
+      // Nothing reports back. Before the deadline nothing happens.
+      // The deadline's outbox row comes due (the database's clock is not the test's).
+      const deadlineDue = () =>
+        db.query(
+          "UPDATE outbox SET run_after = now() WHERE type = 'batch_refine_deadline' AND status = 'pending' AND key LIKE $1",
+          [`%:${inputs.attempt_id}`],
+        );
+      h.clock.now += 14 * 60_000;
+      await deadlineDue();
+      await h.drain();
+      expect(gh.created).toHaveLength(0);
+      // Past it, the ticket is created as written, saying why.
+      h.clock.now += 2 * 60_000;
+      await deadlineDue();
+      await h.drain();
+      expect(gh.created.map((c) => c.title)).toEqual(["Print a receipt"]);
+      expect(gh.created[0]!.body).toContain(
+        "could not refine this ticket (the refine agent gave no result within 15 minutes)",
+      );
+      // The refine run reports after all: its result changes nothing.
+      await finishRefine(h, gh, inputs, 63_001, { refined: REFINED });
+      expect(gh.created).toHaveLength(1);
+      const batch = await findBatchByTrackingIssue<BatchState>(db, `${OWNER}/Hello-World`, 3);
+      // Its run started (the earlier tests' runs keep dev at its max_parallel, so it waits to be dispatched).
+      expect(batch!.state.tickets[0]).toMatchObject({
+        issue: 20,
+        status: "running",
+        runId: expect.stringMatching(/^run_/),
+        refine: { status: "failed", reason: "the refine agent gave no result within 15 minutes" },
+      });
+      await h.close();
+      nock.cleanAll();
+    },
+  );
 });

@@ -79,8 +79,17 @@ export interface BatchState {
   /** The last step that asked for the status comment (older asks are coalesced into it). */
   statusSeq?: number;
   /** Raw tickets are refined by the refine profile first, at most `parallel` at once (its max_parallel). */
-  refine?: { parallel: number };
+  refine?: RefineSettings;
 }
+
+export interface RefineSettings {
+  parallel: number;
+  /** An attempt with no outcome after this long counts as failed (the ticket is created as written). */
+  timeoutMinutes?: number;
+}
+
+/** The refine attempt's limit when the batch does not say (the Action's own default for the refine profile). */
+export const REFINE_TIMEOUT_MINUTES = 15;
 
 export type BatchEvent =
   /** The ticket's issue was created (raw text) or looked up (a reference). */
@@ -143,6 +152,15 @@ export type BatchEffect =
     }
   /** Dispatch the refine profile for a raw ticket (its text is the task; the tracking issue is the context). */
   | { type: "batch_refine"; key: string; ticket: string; attemptId: string; text: string }
+  /** At `at`, the refine attempt, if it is still open, has taken too long (its workflow run may never report). */
+  | {
+      type: "batch_refine_deadline";
+      key: string;
+      ticket: string;
+      attemptId: string;
+      at: number;
+      minutes: number;
+    }
   /** Make the ticket a sub-issue of the tracking issue and record its "blocked by" relations. */
   | {
       type: "batch_link";
@@ -237,7 +255,7 @@ export interface CreateBatchInput {
   at: number;
   actor: string;
   /** Refine raw tickets first (config `batch.refine` and a refine profile), at most `parallel` at once. */
-  refine?: { parallel: number };
+  refine?: RefineSettings;
   newAttemptId?: () => string;
 }
 
@@ -289,7 +307,7 @@ export function createBatch(input: CreateBatchInput): CreateBatchOutcome {
     createdAt: input.at,
     updatedAt: input.at,
     seq: 0,
-    ...(input.refine ? { refine: { parallel: Math.max(1, input.refine.parallel) } } : {}),
+    ...(input.refine ? { refine: { ...input.refine, parallel: Math.max(1, input.refine.parallel) } } : {}),
   };
   const step = new Step(state, input.at, {
     newRunId: () => "",
@@ -423,6 +441,15 @@ function startRefines(step: Step): void {
       ticket: t.key,
       attemptId,
       text: t.title || t.ref,
+    });
+    const minutes = Math.max(1, s.refine.timeoutMinutes ?? REFINE_TIMEOUT_MINUTES);
+    step.effects.push({
+      type: "batch_refine_deadline",
+      key: `batch:${s.id}:refine-deadline:${t.key}:${attemptId}`,
+      ticket: t.key,
+      attemptId,
+      at: step.at + minutes * 60_000,
+      minutes,
     });
   }
 }

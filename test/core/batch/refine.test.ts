@@ -93,6 +93,62 @@ describe("refinement in the batch reducer", () => {
     expect(renderBatchStatus(state, { marker: "<!-- m -->", now: AT })).toContain("✏️ refining");
   });
 
+  test("each refine attempt has a deadline; when it passes unanswered, the ticket is created as written", () => {
+    const { state, effects, ctx } = start({ refine: { parallel: 2, timeoutMinutes: 20 } });
+    expect(ofType(effects, "batch_refine_deadline")).toEqual(
+      ["schema", "api"].map((ticket, i) => ({
+        type: "batch_refine_deadline",
+        key: `batch:bat_1:refine-deadline:${ticket}:${ctx.attempts[i]}`,
+        ticket,
+        attemptId: ctx.attempts[i],
+        at: AT + 20 * 60_000,
+        minutes: 20,
+      })),
+    );
+    // Without a configured limit, the default applies.
+    expect(ofType(start().effects, "batch_refine_deadline")[0]).toMatchObject({
+      minutes: 15,
+      at: AT + 15 * 60_000,
+    });
+
+    // The shell turns a deadline that finds the attempt open into its failure.
+    const late = reduceBatch(
+      state,
+      {
+        type: "ticket_refine_failed",
+        at: AT + 20 * 60_000,
+        ticket: "schema",
+        attemptId: ctx.attempts[0]!,
+        reason: "the refine agent gave no result within 20 minutes",
+      },
+      ctx,
+    );
+    const issue = ofType(late.effects, "batch_issue")[0]!;
+    expect(issue.create!.title).toBe("Design the schema");
+    expect(issue.create!.body).toContain(
+      "could not refine this ticket (the refine agent gave no result within 20 minutes)",
+    );
+    // The freed slot goes to the next raw ticket, with a deadline of its own.
+    expect(ofType(late.effects, "batch_refine_deadline").map((e) => [e.ticket, e.at])).toEqual([
+      ["t6", AT + 40 * 60_000],
+    ]);
+    // The result arriving after all is ignored: the ticket was already created as written.
+    const after = reduceBatch(
+      late.state,
+      {
+        type: "ticket_refined",
+        at: AT + 21 * 60_000,
+        ticket: "schema",
+        attemptId: ctx.attempts[0]!,
+        refined: REFINED,
+        costUsd: 1,
+      },
+      ctx,
+    );
+    expect(after.effects).toEqual([]);
+    expect(after.state).toBe(late.state);
+  });
+
   test("ticket_refined → the issue is created with the refined title, body, labels and back-link; the estimate counts", () => {
     const { state, ctx } = start();
     const out = reduceBatch(
