@@ -11,11 +11,11 @@ import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import pg from "pg";
 import { applyMigrations } from "./migrate.js";
+import type { PgliteConnection } from "./pglite-connection.js";
 import {
   fromPgliteError,
   INT8_OID,
   NUMERIC_OID,
-  pgliteOptions,
   toNumber,
   type PgliteReply,
   type PgliteRequest,
@@ -221,33 +221,10 @@ async function openPglite(dataDir: string, options: OpenDbOptions): Promise<Db> 
   return wrapPglite(await (inOwnProcess ? forkPglite : inProcess)(dataDir, template));
 }
 
-/** PGlite's single connection, wherever it runs: statements one at a time, in the order given. */
-interface PgliteConnection {
-  query<T>(sql: string, params?: unknown[]): Promise<QueryResult<T>>;
-  exec(sql: string): Promise<void>;
-  close(): Promise<void>;
-}
-
 /** PGlite in this process, loaded on demand (the App's own runs in a process of its own). */
-async function inProcess(
-  dataDir: string,
-  loadDataDir?: Blob,
-): Promise<PgliteConnection & { dump(): Promise<Blob> }> {
-  const { PGlite } = await import("@electric-sql/pglite");
-  const { preparedQuery } = await import("./pglite-prepared.js");
-  const lite = await PGlite.create(dataDir, { ...pgliteOptions(), ...(loadDataDir ? { loadDataDir } : {}) });
-  const prepared = preparedQuery(lite);
-  return {
-    dump: () => lite.dumpDataDir("none"),
-    query: async <T>(sql: string, params?: unknown[]) => {
-      const r = await prepared<T>(sql, params);
-      return { rows: r.rows, rowCount: r.affectedRows || r.rows.length };
-    },
-    exec: async (sql) => {
-      await lite.exec(sql);
-    },
-    close: () => lite.close(),
-  };
+async function inProcess(dataDir: string, loadDataDir?: Blob) {
+  const { openPgliteConnection } = await import("./pglite-connection.js");
+  return openPgliteConnection(dataDir, loadDataDir);
 }
 
 /** PGlite in a process of its own (pglite-process.ts), spoken to over IPC. */

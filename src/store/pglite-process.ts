@@ -8,31 +8,28 @@
  * Statements arrive already serialised (the App keeps the order of PGlite's single connection) and are
  * answered in turn. When the App goes away, the database is closed cleanly and the process ends.
  */
-import { PGlite } from "@electric-sql/pglite";
-import { preparedQuery } from "./pglite-prepared.js";
-import { pgliteOptions, toPgliteError, type PgliteReply, type PgliteRequest } from "./pglite-protocol.js";
+import { openPgliteConnection, type PgliteConnection } from "./pglite-connection.js";
+import { toPgliteError, type PgliteReply, type PgliteRequest } from "./pglite-protocol.js";
 
 const send = (message: PgliteReply): void => void process.send?.(message);
 
-let lite: Promise<PGlite> | undefined;
-let query: ReturnType<typeof preparedQuery> | undefined;
+let connection: Promise<PgliteConnection> | undefined;
 let closing: Promise<void> | undefined;
-const close = (): Promise<void> => (closing ??= lite ? lite.then((db) => db.close()) : Promise.resolve());
+const close = (): Promise<void> =>
+  (closing ??= connection ? connection.then((db) => db.close()) : Promise.resolve());
 
 async function answer(request: PgliteRequest): Promise<PgliteReply> {
   if (request.op === "open") {
-    lite = PGlite.create(request.dataDir, {
-      ...pgliteOptions(),
-      ...(request.loadDataDir ? { loadDataDir: new Blob([request.loadDataDir]) } : {}),
-    });
-    query = preparedQuery(await lite);
+    const loadDataDir = request.loadDataDir ? new Blob([request.loadDataDir]) : undefined;
+    connection = openPgliteConnection(request.dataDir, loadDataDir);
+    await connection;
     return { id: 0, ok: true, rows: [], rowCount: 0 };
   }
-  if (!lite || !query) throw new Error("the database is not open");
-  const db = await lite;
+  if (!connection) throw new Error("the database is not open");
+  const db = await connection;
   if (request.op === "query") {
-    const r = await query(request.sql, request.params);
-    return { id: request.id, ok: true, rows: r.rows, rowCount: r.affectedRows || r.rows.length };
+    const r = await db.query(request.sql, request.params);
+    return { id: request.id, ok: true, ...r };
   }
   if (request.op === "exec") await db.exec(request.sql);
   else await close();

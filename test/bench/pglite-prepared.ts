@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { openDb } from "../../src/store/db.js";
 import { recordDeliveriesWithEvents, type DeliveryWithEvent } from "../../src/store/inbox.js";
-import { preparedQuery } from "../../src/store/pglite-prepared.js";
+import { preparedQuery } from "../../src/store/pglite-connection.js";
 import { pgliteOptions } from "../../src/store/pglite-protocol.js";
 
 const ROUNDS = 5;

@@ -1,13 +1,45 @@
 /**
- * Prepared statements for PGlite. Its `query()` enters the WASM backend six times per statement
- * (parse, describe, bind, describe, execute, sync) and parses and plans the SQL every time. Trellis
- * sends the same few dozen statements over and over, so each is parsed once as a named prepared
+ * PGlite in this process, as the one connection the store speaks to (db.ts in-process, and the embedded
+ * database's own process, pglite-process.ts).
+ *
+ * Statements run as prepared statements. PGlite's `query()` enters the WASM backend six times per
+ * statement (parse, describe, bind, describe, execute, sync) and parses and plans the SQL every time.
+ * Trellis sends the same few dozen statements over and over, so each is parsed once as a named prepared
  * statement and afterwards runs in ONE trip (bind, describe, execute, sync) on PostgreSQL's cached
  * plan: the webhook's ingest statement takes 0.34 (one delivery) to 0.70 (32 deliveries) of the time
  * (`npx tsx test/bench/pglite-prepared.ts`). Values are serialised and rows parsed by PGlite's own
  * code, so results are exactly those of `query()`.
  */
-import { parse, protocol, type PGlite, type Results } from "@electric-sql/pglite";
+import { parse, PGlite, protocol, type Results } from "@electric-sql/pglite";
+import type { QueryResult } from "./db.js";
+import { pgliteOptions } from "./pglite-protocol.js";
+
+/** PGlite's single connection, wherever it runs: statements one at a time, in the order given. */
+export interface PgliteConnection {
+  query<T>(sql: string, params?: unknown[]): Promise<QueryResult<T>>;
+  exec(sql: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Opens (creating, or loading `loadDataDir` into, a new directory) PGlite in this process. */
+export async function openPgliteConnection(
+  dataDir: string,
+  loadDataDir?: Blob,
+): Promise<PgliteConnection & { dump(): Promise<Blob> }> {
+  const lite = await PGlite.create(dataDir, { ...pgliteOptions(), ...(loadDataDir ? { loadDataDir } : {}) });
+  const prepared = preparedQuery(lite);
+  return {
+    query: async <T>(sql: string, params?: unknown[]) => {
+      const r = await prepared<T>(sql, params);
+      return { rows: r.rows, rowCount: r.affectedRows || r.rows.length };
+    },
+    exec: async (sql) => {
+      await lite.exec(sql);
+    },
+    close: () => lite.close(),
+    dump: () => lite.dumpDataDir("none"),
+  };
+}
 
 /** A bound on server-side statements; a process that somehow builds SQL dynamically falls back. */
 const MAX_PREPARED = 500;
