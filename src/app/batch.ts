@@ -488,10 +488,19 @@ async function tolerate(deps: AppDeps, key: string, call: () => Promise<unknown>
 
 type RefineEffect = Extract<BatchEffect, { type: "batch_refine" }>;
 
+/** The repository's `refine` workflow and its refine stage, when it has them. */
+function refineStage(defs: Definitions) {
+  const template = defs.templates.get(REFINE_PROFILE);
+  return { template, stage: template?.stages.find((st) => st.profile === REFINE_PROFILE) };
+}
+
 /** A refine attempt's time limit: its workflow stage's, else its profile's, else the default. */
 function refineTimeoutMinutes(defs: Definitions): number {
-  const stage = defs.templates.get(REFINE_PROFILE)?.stages.find((st) => st.profile === REFINE_PROFILE);
-  return stage?.timeoutMinutes ?? defs.profiles.get(REFINE_PROFILE)?.timeoutMinutes ?? REFINE_TIMEOUT_MINUTES;
+  return (
+    refineStage(defs).stage?.timeoutMinutes ??
+    defs.profiles.get(REFINE_PROFILE)?.timeoutMinutes ??
+    REFINE_TIMEOUT_MINUTES
+  );
 }
 
 /** Only 4xx answers other than rate limits are final; the rest the worker retries. */
@@ -522,13 +531,11 @@ async function dispatchRefine(
       reason,
     });
   const defs = await definitionsOf(deps, target);
-  const profile = defs.profiles.get(REFINE_PROFILE);
-  if (!profile) return fail(`there is no \`${REFINE_PROFILE}\` profile`);
+  if (!defs.profiles.has(REFINE_PROFILE)) return fail(`there is no \`${REFINE_PROFILE}\` profile`);
   if (defs.config.dry_run) return fail("dry run: no agent is dispatched");
   const verdict = await budgetBeforeDispatch(deps, defs, target, 0, defs.config.budgets.per_run_usd);
   if (!verdict.ok) return fail(`over budget: ${verdict.reason}`);
-  const template = defs.templates.get(REFINE_PROFILE);
-  const stage = template?.stages.find((st) => st.profile === REFINE_PROFILE);
+  const { template, stage } = refineStage(defs);
   const baseRef = await defaultBranch(octokit, target.repo);
   const spec: DispatchSpec = {
     attemptId: effect.attemptId,
