@@ -95,6 +95,29 @@ async function finishRefine(
   await h.drain();
 }
 
+/**
+ * Tracking issue `number` with one raw ticket, labeled `trellis:batch`: its refine attempt is dispatched.
+ * `firstIssue` keeps the ticket issue apart from other tests' (they share a database).
+ */
+async function oneTicketBatch(db: Db, tracking: { number: number; title: string }, firstIssue?: number) {
+  githubApi().get("/app").reply(200, { id: 123, slug: "trellis", name: "Trellis" });
+  const tasks = "- [ ] [solo] Print a receipt";
+  const gh = fakeGitHub({ config: CONFIG, tasks, ...(firstIssue ? { firstIssue } : {}) });
+  gh.issues.set(tracking.number, { ...tracking, id: 5000 + tracking.number, body: tasks, labels: [] });
+  const h = await startHarness(db);
+  await h.deliver(
+    "issues",
+    examplePayload("issues", "labeled", {
+      label: { name: "trellis:batch" },
+      issue: { ...tracking, body: tasks },
+      installation,
+    }),
+  );
+  await h.drain();
+  expect(gh.dispatches).toHaveLength(1);
+  return { gh, h, inputs: gh.dispatches[0]! };
+}
+
 describe.each(engineCases())("batch refinement ($title)", ({ engine, skip }) => {
   useGitHubNock();
   let db: Db;
@@ -226,22 +249,7 @@ describe.each(engineCases())("batch refinement ($title)", ({ engine, skip }) => 
   test.skipIf(skip)(
     "a refine run that fails without a result falls back to the ticket as written",
     async () => {
-      githubApi().get("/app").reply(200, { id: 123, slug: "trellis", name: "Trellis" });
-      const tasks = "- [ ] [solo] Print a receipt";
-      const gh = fakeGitHub({ config: CONFIG, tasks });
-      gh.issues.set(2, { number: 2, id: 5002, title: "One", body: tasks, labels: [] });
-      const h = await startHarness(db);
-      await h.deliver(
-        "issues",
-        examplePayload("issues", "labeled", {
-          label: { name: "trellis:batch" },
-          issue: { number: 2, title: "One", body: tasks },
-          installation,
-        }),
-      );
-      await h.drain();
-      expect(gh.dispatches).toHaveLength(1);
-      const inputs = gh.dispatches[0]!;
+      const { gh, h, inputs } = await oneTicketBatch(db, { number: 2, title: "One" });
       // The job died before uploading a result: the artifact is missing.
       gh.artifacts.set(62_001, { attemptId: "att_someoneelse00", zip: Buffer.from("") });
       await h.deliver(
@@ -276,22 +284,7 @@ describe.each(engineCases())("batch refinement ($title)", ({ engine, skip }) => 
   test.skipIf(skip)(
     "a refine run that never reports: past its deadline the ticket is created as written; a late result is ignored",
     async () => {
-      githubApi().get("/app").reply(200, { id: 123, slug: "trellis", name: "Trellis" });
-      const tasks = "- [ ] [solo] Print a receipt";
-      const gh = fakeGitHub({ config: CONFIG, tasks, firstIssue: 20 });
-      gh.issues.set(3, { number: 3, id: 5003, title: "Lost", body: tasks, labels: [] });
-      const h = await startHarness(db);
-      await h.deliver(
-        "issues",
-        examplePayload("issues", "labeled", {
-          label: { name: "trellis:batch" },
-          issue: { number: 3, title: "Lost", body: tasks },
-          installation,
-        }),
-      );
-      await h.drain();
-      expect(gh.dispatches).toHaveLength(1);
-      const inputs = gh.dispatches[0]!;
+      const { gh, h, inputs } = await oneTicketBatch(db, { number: 3, title: "Lost" }, 20);
       expect(JSON.parse(inputs.spec!)).toMatchObject({ timeoutMinutes: 15 });
       // Nothing reports back. Before the deadline nothing happens.
       // The deadline's outbox row comes due (the database's clock is not the test's).
