@@ -42,9 +42,9 @@ import {
 import { recordCost } from "../store/costs.js";
 import { lockAggregate } from "../store/locks.js";
 import { getRun, insertRun } from "../store/runs.js";
-import { definitionsOf, enqueue, flush, reduceAndStore, type Pending } from "./process.js";
+import { definitionsOf, enqueue, flush, newPending, reduceAndStore, type Pending } from "./process.js";
 import { rememberContent } from "./board.js";
-import { budgetBeforeDispatch, Deferred, sendDispatch } from "./effects.js";
+import { budgetBeforeDispatch, sendDispatch } from "./effects.js";
 import { newId, repoName, shortHash, type AppDeps, type ShellEffect, type Target } from "./runtime.js";
 
 /** Batch effects the worker carries out (the others are applied in the reducer's transaction). */
@@ -368,7 +368,7 @@ export async function applyBatchEvent(
     await lockAggregate(tx, `repo:${repoName(target.repo)}`);
     const stored = await getBatch<BatchState>(tx, batchId, { forUpdate: true });
     if (!stored) return;
-    const pending: Pending = { effects: new Map(), audit: [] };
+    const pending = newPending(deps.now());
     await reduceAndApply(deps, tx, pending, target, undefined, stored.state, event);
     await flush(tx, pending);
   });
@@ -446,9 +446,7 @@ export async function executeBatchEffect(
     case "batch_refine":
       return dispatchRefine(deps, octokit, target, state, effect);
     case "batch_refine_deadline": {
-      // The row came due by the database's clock; the App's decides (they may differ).
-      const early = effect.at - deps.now();
-      if (early > 0) throw new Deferred(early, "the refine attempt's deadline has not passed yet");
+      // Claimed when its time came on the App's clock (the outbox's due times are the App's).
       // A no-op when the attempt has answered since (the reducer ignores outcomes of closed attempts).
       return applyBatchEvent(deps, target, state.id, {
         type: "ticket_refine_failed",
@@ -626,6 +624,7 @@ export async function applyRefineRun(
       usd: r.costUsd,
       inputTokens: r.tokens.input,
       outputTokens: r.tokens.output,
+      at: new Date(at),
     });
     deps.metrics.inc("trellis_cost_usd_total", {}, r.costUsd);
     const labels = defs.config.labels;

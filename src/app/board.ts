@@ -56,7 +56,7 @@ import {
 import { lockAggregate } from "../store/locks.js";
 import { completeEffect, type OutboxRow } from "../store/outbox.js";
 import { findRunsByIssue, getRun } from "../store/runs.js";
-import { applyDecision, definitionsOf, enqueue, flush, type Pending } from "./process.js";
+import { applyDecision, definitionsOf, enqueue, flush, newPending } from "./process.js";
 import { repoName, runAggregate, type AppDeps, type Target } from "./runtime.js";
 
 // ---------------------------------------------------------------------------------------------
@@ -367,7 +367,7 @@ export async function processBoardEvent(
       allowed,
     };
     const outcome = decideBoardMove(move, runs, defs, deps.now());
-    const pending: Pending = { effects: new Map(), audit: [] };
+    const pending = newPending(deps.now());
     for (const d of outcome.decisions) await applyDecision(deps, tx, pending, target, defs, d, actor);
     // What the card shows now, in Trellis's terms, so the next sync rewrites Status where needed.
     await recordHumanMove(

@@ -139,9 +139,13 @@ export async function definitionsOf(deps: AppDeps, target: Target): Promise<Defi
 // ---------------------------------------------------------------------------------------------
 
 export interface Pending {
+  /** When the decision was made, on the App's clock: the audit log's time. */
+  at: number;
   effects: Map<string, NewEffect[]>;
   audit: AuditEntry[];
 }
+
+export const newPending = (at: number): Pending => ({ at, effects: new Map(), audit: [] });
 
 export const enqueue = (
   p: Pending,
@@ -208,7 +212,7 @@ export async function processEvent(deps: AppDeps, row: OutboxRow, workerId: stri
       at: deps.now(),
     };
     const decisions = decide(facts);
-    const pending: Pending = { effects: new Map(), audit: [] };
+    const pending = newPending(deps.now());
     const target: Target = {
       installationId: event.installationId,
       repo: event.repo,
@@ -392,6 +396,7 @@ export async function reduceAndStore(
       usd: r.costUsd,
       inputTokens: r.tokens.input,
       outputTokens: r.tokens.output,
+      at: new Date(event.at),
     });
     deps.metrics.inc("trellis_stage_outcomes_total", { status: r.status });
     deps.metrics.inc("trellis_cost_usd_total", {}, r.costUsd);
@@ -419,7 +424,7 @@ export async function applyRunEvent(
     await lockAggregate(tx, `repo:${repoName(target.repo)}`);
     const stored = await getRun(tx, runId, { forUpdate: true });
     if (!stored) return;
-    const pending: Pending = { effects: new Map(), audit: [] };
+    const pending = newPending(deps.now());
     await reduceAndStore(
       deps,
       tx,
@@ -436,7 +441,11 @@ export async function applyRunEvent(
 
 export async function flush(tx: Db, pending: Pending): Promise<void> {
   for (const [aggregate, effects] of pending.effects) await enqueueEffects(tx, aggregate, effects);
-  await appendAuditEntries(tx, pending.audit);
+  const at = new Date(pending.at);
+  await appendAuditEntries(
+    tx,
+    pending.audit.map((entry) => ({ at, ...entry })),
+  );
 }
 
 async function reportConfigError(

@@ -50,6 +50,9 @@ export function createWorker(deps: AppDeps, options: WorkerOptions = {}): Worker
   let loop: Promise<void> | undefined;
   let sleeper: { timer: NodeJS.Timeout; resolve: () => void } | undefined;
 
+  /** Retries are due on the App's clock, the one that claims them. */
+  const later = (ms: number): Date => new Date(deps.now() + ms);
+
   const wake = (): void => {
     if (sleeper) {
       clearTimeout(sleeper.timer);
@@ -70,7 +73,7 @@ export function createWorker(deps: AppDeps, options: WorkerOptions = {}): Worker
       deps.metrics.inc("trellis_effects_done_total", { type: row.type });
     } catch (error) {
       if (error instanceof Deferred) {
-        await failEffect(deps.db, row.id, error.message, { retryInMs: error.delayMs, workerId: id });
+        await failEffect(deps.db, row.id, error.message, { retryAt: later(error.delayMs), workerId: id });
         return;
       }
       deps.metrics.inc("trellis_effects_failed_total", { type: row.type });
@@ -81,7 +84,7 @@ export function createWorker(deps: AppDeps, options: WorkerOptions = {}): Worker
       );
       if (transient) {
         const delay = backoffMs(row.attempts, { baseMs: 1_000, maxMs: 5 * 60_000 }, Math.random);
-        await failEffect(deps.db, row.id, error, { retryInMs: delay, workerId: id });
+        await failEffect(deps.db, row.id, error, { retryAt: later(delay), workerId: id });
         return;
       }
       await failEffect(deps.db, row.id, error, { permanent: true, workerId: id });
@@ -102,7 +105,7 @@ export function createWorker(deps: AppDeps, options: WorkerOptions = {}): Worker
   }
 
   async function round(limit = concurrency): Promise<number> {
-    const rows = await claimEffects(deps.db, { workerId: id, limit, leaseMs });
+    const rows = await claimEffects(deps.db, { workerId: id, limit, leaseMs, now: new Date(deps.now()) });
     await Promise.all(rows.map(execute));
     return rows.length;
   }
@@ -118,7 +121,7 @@ export function createWorker(deps: AppDeps, options: WorkerOptions = {}): Worker
         deps.log.error({ err: String(error) }, "worker round failed");
       }
       if (n > 0 || !running) continue;
-      const due = await nextEffectDueInMs(deps.db).catch(() => null);
+      const due = await nextEffectDueInMs(deps.db, new Date(deps.now())).catch(() => null);
       const ms = Math.min(due ?? idleMs, idleMs);
       if (ms > 0)
         await new Promise<void>((resolve) => {

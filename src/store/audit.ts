@@ -6,7 +6,7 @@ export interface AuditEntry {
   actor: string;
   action: string;
   detail?: Record<string, unknown>;
-  /** Defaults to the database's clock. */
+  /** On the App's clock (the shell stamps its entries with the time of the decision); else the database's. */
   at?: Date;
 }
 

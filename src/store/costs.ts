@@ -8,7 +8,11 @@ export interface CostInput {
   usd: number;
   inputTokens?: number;
   outputTokens?: number;
-  at?: Date;
+  /**
+   * When the cost was incurred, on the App's clock: the clock that reads the monthly budget, so a cost
+   * near a month's end is charged to the month the budget check sees.
+   */
+  at: Date;
 }
 
 /** Records an attempt's cost; reporting the same attempt again replaces its figures (idempotent). */
@@ -17,10 +21,10 @@ export async function recordCost(tx: Db, c: CostInput): Promise<void> {
     throw new Error(`Invalid cost ${c.usd} for attempt ${c.attemptId}`);
   await tx.query(
     `INSERT INTO costs (attempt_id, run_id, repo, usd, input_tokens, output_tokens, at)
-     VALUES ($1, $2, $3, $4, $5, $6, COALESCE($7, now()))
+     VALUES ($1, $2, $3, $4, $5, $6, $7)
      ON CONFLICT (attempt_id) DO UPDATE SET
        usd = EXCLUDED.usd, input_tokens = EXCLUDED.input_tokens, output_tokens = EXCLUDED.output_tokens`,
-    [c.attemptId, c.runId, c.repo, c.usd, c.inputTokens ?? 0, c.outputTokens ?? 0, c.at ?? null],
+    [c.attemptId, c.runId, c.repo, c.usd, c.inputTokens ?? 0, c.outputTokens ?? 0, c.at],
   );
 }
 

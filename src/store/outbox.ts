@@ -3,6 +3,11 @@
  * by workers with `FOR UPDATE SKIP LOCKED` and leases. Several processes sharing one PostgreSQL never
  * execute the same row at once, a crashed worker's rows are reclaimed when its lease expires, and the
  * effects of one aggregate run strictly in order.
+ *
+ * Two clocks, each deciding alone: when a row is due is the App's clock (`run_after` is written from
+ * it, NULL meaning at once, and claims compare it with the App's `now`), because the core computes
+ * deadlines and timers on that clock; a lease is the database's (`locked_until` is set and compared
+ * there), because every replica must agree on it.
  */
 import type { Db } from "./db.js";
 
@@ -13,7 +18,7 @@ export interface NewEffect {
   key: string;
   type: string;
   payload: unknown;
-  /** Not before this time (default: now). */
+  /** Not before this time on the App's clock (default: at once). */
   runAfter?: Date;
 }
 
@@ -26,7 +31,8 @@ export interface OutboxRow {
   status: OutboxStatus;
   /** Claims so far, including the current one. */
   attempts: number;
-  runAfter: Date;
+  /** Null: due at once. */
+  runAfter: Date | null;
   lockedBy: string | null;
   lockedUntil: Date | null;
   lastError: string | null;
@@ -42,7 +48,7 @@ interface OutboxRecord {
   payload: unknown;
   status: OutboxStatus;
   attempts: number;
-  run_after: Date;
+  run_after: Date | null;
   locked_by: string | null;
   locked_until: Date | null;
   last_error: string | null;
@@ -84,7 +90,7 @@ export async function enqueueEffects(tx: Db, aggregate: string, effects: NewEffe
   const r = await tx.query(
     `INSERT INTO outbox (aggregate, key, type, payload, run_after)
      SELECT $1, x.e->>'key', x.e->>'type', COALESCE(x.e->'payload', 'null'::jsonb),
-            COALESCE((x.e->>'run_after')::timestamptz, now())
+            (x.e->>'run_after')::timestamptz
        FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS x(e, ord)
       ORDER BY x.ord
      ON CONFLICT (key) DO NOTHING`,
@@ -98,6 +104,8 @@ export interface ClaimOptions {
   limit: number;
   /** How long the claim is exclusive; after that another worker may reclaim the row. */
   leaseMs: number;
+  /** The App's clock: rows whose `run_after` has come by it are due. */
+  now: Date;
 }
 
 /**
@@ -111,7 +119,7 @@ export async function claimEffects(db: Db, options: ClaimOptions): Promise<Outbo
   const r = await db.query<OutboxRecord>(
     `WITH claimable AS (
        SELECT c.id FROM outbox c
-        WHERE ((c.status = 'pending' AND c.run_after <= now())
+        WHERE ((c.status = 'pending' AND (c.run_after IS NULL OR c.run_after <= $4::timestamptz))
                OR (c.status = 'running' AND c.locked_until < now()))
           AND NOT EXISTS (
                 SELECT 1 FROM outbox e
@@ -126,7 +134,7 @@ export async function claimEffects(db: Db, options: ClaimOptions): Promise<Outbo
        FROM claimable
       WHERE o.id = claimable.id
      RETURNING o.*`,
-    [options.workerId, limit, Math.max(0, options.leaseMs)],
+    [options.workerId, limit, Math.max(0, options.leaseMs), options.now],
   );
   return r.rows.map(toRow).sort((a, b) => a.id - b.id);
 }
@@ -148,13 +156,14 @@ export async function completeEffect(
   return r.rowCount > 0;
 }
 
-export type FailOptions = ({ retryAt: Date } | { retryInMs: number } | { permanent: true }) & {
+export type FailOptions = ({ retryAt: Date } | { permanent: true }) & {
   workerId?: string;
 };
 
 /**
- * Records a failed execution: either back to pending until the retry time (transient failures; the
- * caller computes the delay with `backoffMs`) or failed for good. Returns whether a row was updated.
+ * Records a failed execution: either back to pending until the retry time on the App's clock
+ * (transient failures; the caller computes the delay with `backoffMs`) or failed for good. Returns
+ * whether a row was updated.
  */
 export async function failEffect(db: Db, id: number, error: unknown, options: FailOptions): Promise<boolean> {
   const message = errorMessage(error).slice(0, MAX_ERROR_LENGTH);
@@ -168,13 +177,11 @@ export async function failEffect(db: Db, id: number, error: unknown, options: Fa
     );
     return r.rowCount > 0;
   }
-  const retryInMs = "retryInMs" in options ? Math.max(0, options.retryInMs) : null;
-  const retryAt = "retryAt" in options ? options.retryAt : null;
   const r = await db.query(
     `UPDATE outbox SET status = 'pending', last_error = $2, locked_by = NULL, locked_until = NULL,
-            run_after = COALESCE($4::timestamptz, now() + $5 * interval '1 millisecond')
+            run_after = $4::timestamptz
       WHERE id = $1 AND status = 'running' AND ($3::text IS NULL OR locked_by = $3)`,
-    [id, message, workerId, retryAt, retryInMs ?? 0],
+    [id, message, workerId, options.retryAt],
   );
   return r.rowCount > 0;
 }
@@ -216,18 +223,20 @@ export async function pruneOutbox(db: Db, before: Date): Promise<number> {
 
 /**
  * Milliseconds until some row becomes claimable (0 if one is now), or null when nothing is open:
- * lets a worker sleep until the next retry or lease expiry instead of polling.
+ * lets a worker sleep until the next retry (on the App's clock, `now`) or lease expiry (on the
+ * database's) instead of polling.
  */
-export async function nextEffectDueInMs(db: Db): Promise<number | null> {
+export async function nextEffectDueInMs(db: Db, now: Date): Promise<number | null> {
   const r = await db.query<{ due_ms: number | null }>(
-    `SELECT (EXTRACT(EPOCH FROM (MIN(CASE WHEN c.status = 'pending' THEN c.run_after ELSE c.locked_until END)
-                                  - now())) * 1000)::bigint AS due_ms
+    `SELECT (EXTRACT(EPOCH FROM MIN(CASE WHEN c.status = 'pending' THEN COALESCE(c.run_after, $1::timestamptz) - $1::timestamptz
+                                         ELSE c.locked_until - now() END)) * 1000)::bigint AS due_ms
        FROM outbox c
       WHERE c.status IN ('pending', 'running')
         AND NOT EXISTS (
               SELECT 1 FROM outbox e
                WHERE e.aggregate = c.aggregate AND e.id < c.id
                  AND e.status IN ('pending', 'running'))`,
+    [now],
   );
   const due = r.rows[0]?.due_ms;
   return due === null || due === undefined ? null : Math.max(0, Number(due));

@@ -5,7 +5,6 @@
  * a sub-issue, "blocked by" recorded → the ticket runs start. A refinement that asks a question instead falls back to
  * the ticket as written, saying so. GitHub is nock (network disabled).
  */
-import nock from "nock";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { BatchState } from "../../src/core/batch/machine.js";
 import { DispatchSpecSchema, runName } from "../../src/core/dispatch.js";
@@ -96,15 +95,23 @@ async function finishRefine(
 }
 
 /**
- * Tracking issue `number` with one raw ticket, labeled `trellis:batch`: its refine attempt is dispatched.
- * `firstIssue` keeps the ticket issue apart from other tests' (they share a database).
+ * Tracking issue `number` with raw tickets (one by default), labeled `trellis:batch`: a refine attempt is
+ * dispatched for each. `firstIssue` keeps the ticket issues apart from other tests' (they share a database);
+ * `now` starts the App's clock.
  */
-async function oneTicketBatch(db: Db, tracking: { number: number; title: string }, firstIssue?: number) {
+async function batchOf(
+  db: Db,
+  tracking: { number: number; title: string },
+  {
+    tasks = "- [ ] [solo] Print a receipt",
+    firstIssue,
+    now,
+  }: { tasks?: string; firstIssue?: number; now?: number } = {},
+) {
   githubApi().get("/app").reply(200, { id: 123, slug: "trellis", name: "Trellis" });
-  const tasks = "- [ ] [solo] Print a receipt";
   const gh = fakeGitHub({ config: CONFIG, tasks, ...(firstIssue ? { firstIssue } : {}) });
   gh.issues.set(tracking.number, { ...tracking, id: 5000 + tracking.number, body: tasks, labels: [] });
-  const h = await startHarness(db);
+  const h = await startHarness(db, now === undefined ? {} : { now });
   await h.deliver(
     "issues",
     examplePayload("issues", "labeled", {
@@ -114,9 +121,15 @@ async function oneTicketBatch(db: Db, tracking: { number: number; title: string 
     }),
   );
   await h.drain();
-  expect(gh.dispatches).toHaveLength(1);
-  return { gh, h, inputs: gh.dispatches[0]! };
+  // Earlier tests' runs (same database) may be dispatched too, once this App's clock lets them.
+  const refines = gh.dispatches.filter((d) => d.stage === "refine" && d.issue === String(tracking.number));
+  expect(refines).toHaveLength(tasks.split("\n").length);
+  return { gh, h, inputs: refines[0]! };
 }
+
+/** The refine dispatch of the ticket `key`. */
+const refineOf = (gh: FakeGitHub, key: string) =>
+  gh.dispatches.find((d) => (JSON.parse(d.spec!) as { ticket?: { key: string } }).ticket?.key === key)!;
 
 describe.each(engineCases())("batch refinement ($title)", ({ engine, skip }) => {
   useGitHubNock();
@@ -174,8 +187,7 @@ describe.each(engineCases())("batch refinement ($title)", ({ engine, skip }) => 
       const status = () => gh.comments.get(1)!.find((c) => c.body.includes("trellis:batch-status"))!.body;
       expect(status()).toContain("✏️ refining");
 
-      const inputsOf = (key: string) =>
-        gh.dispatches.find((d) => (JSON.parse(d.spec!) as { ticket?: { key: string } }).ticket?.key === key)!;
+      const inputsOf = (key: string) => refineOf(gh, key);
       await finishRefine(h, gh, inputsOf("money"), 61_001, { refined: REFINED });
       expect(gh.created).toHaveLength(1);
       const money = gh.created[0]!;
@@ -241,7 +253,6 @@ describe.each(engineCases())("batch refinement ($title)", ({ engine, skip }) => 
       await finishRefine(h, gh, inputsOf("money"), 61_001, { refined: REFINED });
       expect(gh.created).toHaveLength(before);
       await h.close();
-      nock.cleanAll();
     },
     240_000,
   );
@@ -249,7 +260,7 @@ describe.each(engineCases())("batch refinement ($title)", ({ engine, skip }) => 
   test.skipIf(skip)(
     "a refine run that fails without a result falls back to the ticket as written",
     async () => {
-      const { gh, h, inputs } = await oneTicketBatch(db, { number: 2, title: "One" });
+      const { gh, h, inputs } = await batchOf(db, { number: 2, title: "One" });
       // The job died before uploading a result: the artifact is missing.
       gh.artifacts.set(62_001, { attemptId: "att_someoneelse00", zip: Buffer.from("") });
       await h.deliver(
@@ -277,29 +288,20 @@ describe.each(engineCases())("batch refinement ($title)", ({ engine, skip }) => 
       // The ticket's run started on the created issue.
       expect(gh.dispatches.slice(1).map((d) => [d.profile, d.issue])).toEqual([["dev", "10"]]);
       await h.close();
-      nock.cleanAll();
     },
   );
 
   test.skipIf(skip)(
     "a refine run that never reports: past its deadline the ticket is created as written; a late result is ignored",
     async () => {
-      const { gh, h, inputs } = await oneTicketBatch(db, { number: 3, title: "Lost" }, 20);
+      const { gh, h, inputs } = await batchOf(db, { number: 3, title: "Lost" }, { firstIssue: 20 });
       expect(JSON.parse(inputs.spec!)).toMatchObject({ timeoutMinutes: 15 });
-      // Nothing reports back. Before the deadline nothing happens.
-      // The deadline's outbox row comes due (the database's clock is not the test's).
-      const deadlineDue = () =>
-        db.query(
-          "UPDATE outbox SET run_after = now() WHERE type = 'batch_refine_deadline' AND status = 'pending' AND key LIKE $1",
-          [`%:${inputs.attempt_id}`],
-        );
+      // Nothing reports back. Before the deadline (on the App's clock) nothing happens.
       h.clock.now += 14 * 60_000;
-      await deadlineDue();
       await h.drain();
       expect(gh.created).toHaveLength(0);
       // Past it, the ticket is created as written, saying why.
       h.clock.now += 2 * 60_000;
-      await deadlineDue();
       await h.drain();
       expect(gh.created.map((c) => c.title)).toEqual(["Print a receipt"]);
       expect(gh.created[0]!.body).toContain(
@@ -317,7 +319,32 @@ describe.each(engineCases())("batch refinement ($title)", ({ engine, skip }) => 
         refine: { status: "failed", reason: "the refine agent gave no result within 15 minutes" },
       });
       await h.close();
-      nock.cleanAll();
+    },
+  );
+
+  test.skipIf(skip)(
+    "a cost is charged to the month of the App's clock: the last second of a month, then the first of the next",
+    async () => {
+      // The database's clock is elsewhere (today's date): only the App's decides the month.
+      const { gh, h } = await batchOf(
+        db,
+        { number: 4, title: "Year end" },
+        {
+          tasks: "- [ ] [eve] Close the books\n- [ ] [day] Open the books",
+          firstIssue: 30,
+          now: Date.parse("2026-12-31T23:59:59Z"),
+        },
+      );
+      const spent = (month: string) => monthlyCost(db, `${OWNER}/Hello-World`, month);
+      await finishRefine(h, gh, refineOf(gh, "eve"), 64_001, { refined: REFINED, costUsd: 0.25 });
+      h.clock.now = Date.parse("2027-01-01T00:00:00Z");
+      await finishRefine(h, gh, refineOf(gh, "day"), 64_002, { refined: REFINED, costUsd: 0.5 });
+      expect(gh.created).toHaveLength(2);
+      expect(await spent("2026-12")).toBeCloseTo(0.25);
+      expect(await spent("2027-01")).toBeCloseTo(0.5);
+      // The budget is read for the App's month too: January's spend is what a dispatch now checks.
+      expect(await spent(yearMonthOf(h.app.deps.now()))).toBeCloseTo(0.5);
+      await h.close();
     },
   );
 });

@@ -5,7 +5,6 @@
  * in the tracking issue's status comment. And a cyclic task list refused with a reply naming the cycle.
  * GitHub is nock (network disabled); every request is checked against GitHub's REST description.
  */
-import nock from "nock";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { executeBatchEffect } from "../../src/app/batch.js";
 import type { BatchState } from "../../src/core/batch/machine.js";
@@ -209,7 +208,6 @@ describe.each(engineCases())("a batch of tickets ($title)", ({ engine, skip }) =
       expect(gh.created).toHaveLength(before);
       expect((await findBatchByTrackingIssue(db, `${OWNER}/Hello-World`, 1))!.version).toBe(batch!.version);
       await h.close();
-      nock.cleanAll();
     },
     240_000,
   );
@@ -276,7 +274,6 @@ describe.each(engineCases())("a batch of tickets ($title)", ({ engine, skip }) =
       expect(status()).toContain("### 🛑 Aborted");
       expect(gh.dispatches).toHaveLength(3); // d never started
       await h.close();
-      nock.cleanAll();
     },
     240_000,
   );
@@ -306,7 +303,6 @@ describe.each(engineCases())("a batch of tickets ($title)", ({ engine, skip }) =
       expect(gh.dispatches).toEqual([]);
       expect(await findBatchByTrackingIssue(db, `${OWNER}/Hello-World`, 2)).toBeUndefined();
       await h.close();
-      nock.cleanAll();
     },
   );
 });

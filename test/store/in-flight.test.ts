@@ -32,7 +32,7 @@ describe.each(engineCases({ withPgliteProcess: true }))(
           { key: "dispatch:att-sent", type: "dispatch", payload: {} },
           { key: "dispatch:att-waiting", type: "dispatch", payload: {} },
         ]);
-        const [sent] = await claimEffects(db, { workerId: "w", limit: 1, leaseMs: 60_000 });
+        const [sent] = await claimEffects(db, { workerId: "w", limit: 1, leaseMs: 60_000, now: new Date() });
         await completeEffect(db, sent!.id);
         expect(await inFlightAttemptsByProfile(db)).toEqual({ dev: 2 });
       },

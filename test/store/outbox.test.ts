@@ -17,6 +17,9 @@ import { engineCases, useDb } from "../support/engines.js";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const effect = (key: string, payload: unknown = { key }) => ({ key, type: "reply", payload });
+/** The App's clock, far from the database's: due times must follow it alone. */
+const NOW = new Date("2026-11-30T23:59:59Z");
+const at = (ms: number) => new Date(NOW.getTime() + ms);
 
 describe.each(engineCases({ withPgliteProcess: true }))("outbox on $title", ({ engine, skip }) => {
   const getDb = useDb(engine, skip);
@@ -39,7 +42,7 @@ describe.each(engineCases({ withPgliteProcess: true }))("outbox on $title", ({ e
   it.skipIf(skip)("keeps payloads intact, including strings that look like SQL or JSON", async () => {
     const payload = { body: "'); DROP TABLE outbox; --", nested: { list: [1, null, "ü"] }, n: 1.5 };
     await enqueueEffects(db, "run:1", [{ key: "k", type: "reply", payload }]);
-    const [row] = await claimEffects(db, { workerId: "w", limit: 10, leaseMs: 60_000 });
+    const [row] = await claimEffects(db, { workerId: "w", limit: 10, leaseMs: 60_000, now: NOW });
     expect(row?.payload).toEqual(payload);
   });
 
@@ -48,15 +51,15 @@ describe.each(engineCases({ withPgliteProcess: true }))("outbox on $title", ({ e
     await enqueueEffects(db, "run:2", [effect("2a")]);
     await enqueueEffects(db, "run:1", [effect("1c")]);
 
-    const first = await claimEffects(db, { workerId: "w1", limit: 10, leaseMs: 60_000 });
+    const first = await claimEffects(db, { workerId: "w1", limit: 10, leaseMs: 60_000, now: NOW });
     expect(first.map((r) => r.key)).toEqual(["1a", "2a"]);
     expect(first[0]).toMatchObject({ status: "running", lockedBy: "w1", attempts: 1 });
     // Nothing else is claimable while 1a runs.
-    expect(await claimEffects(db, { workerId: "w2", limit: 10, leaseMs: 60_000 })).toEqual([]);
+    expect(await claimEffects(db, { workerId: "w2", limit: 10, leaseMs: 60_000, now: NOW })).toEqual([]);
 
     expect(await completeEffect(db, first[0]!.id)).toBe(true);
     expect(
-      (await claimEffects(db, { workerId: "w2", limit: 10, leaseMs: 60_000 })).map((r) => r.key),
+      (await claimEffects(db, { workerId: "w2", limit: 10, leaseMs: 60_000, now: NOW })).map((r) => r.key),
     ).toEqual(["1b"]);
     const done = await getEffect(db, first[0]!.id);
     expect(done).toMatchObject({ status: "done", lockedBy: null });
@@ -65,21 +68,19 @@ describe.each(engineCases({ withPgliteProcess: true }))("outbox on $title", ({ e
 
   it.skipIf(skip)("a retrying row holds back the later rows of its aggregate until it is done", async () => {
     await enqueueEffects(db, "run:1", [effect("a"), effect("b")]);
-    const [a] = await claimEffects(db, { workerId: "w", limit: 10, leaseMs: 60_000 });
-    expect(await failEffect(db, a!.id, new Error("HTTP 502"), { retryInMs: 60_000 })).toBe(true);
+    const [a] = await claimEffects(db, { workerId: "w", limit: 10, leaseMs: 60_000, now: NOW });
+    expect(await failEffect(db, a!.id, new Error("HTTP 502"), { retryAt: at(60_000) })).toBe(true);
     expect(await getEffect(db, a!.id)).toMatchObject({
       status: "pending",
       lastError: "HTTP 502",
       lockedBy: null,
     });
-    expect(await claimEffects(db, { workerId: "w", limit: 10, leaseMs: 60_000 })).toEqual([]);
-    const due = await nextEffectDueInMs(db);
-    expect(due).toBeGreaterThan(50_000);
-    expect(due).toBeLessThanOrEqual(60_000);
+    expect(await claimEffects(db, { workerId: "w", limit: 10, leaseMs: 60_000, now: NOW })).toEqual([]);
+    expect(await nextEffectDueInMs(db, NOW)).toBe(60_000);
 
-    await db.query("UPDATE outbox SET run_after = now() - interval '1 second' WHERE id = $1", [a!.id]);
-    expect(await nextEffectDueInMs(db)).toBe(0);
-    const [again] = await claimEffects(db, { workerId: "w", limit: 10, leaseMs: 60_000 });
+    // A minute later on the App's clock it is due.
+    expect(await nextEffectDueInMs(db, at(60_000))).toBe(0);
+    const [again] = await claimEffects(db, { workerId: "w", limit: 10, leaseMs: 60_000, now: at(60_000) });
     expect(again).toMatchObject({ key: "a", attempts: 2 });
   });
 
@@ -87,42 +88,61 @@ describe.each(engineCases({ withPgliteProcess: true }))("outbox on $title", ({ e
     "retries at an absolute time, and fails permanently without blocking later rows",
     async () => {
       await enqueueEffects(db, "run:1", [effect("a"), effect("b")]);
-      const [a] = await claimEffects(db, { workerId: "w", limit: 1, leaseMs: 60_000 });
-      expect(await failEffect(db, a!.id, "timeout", { retryAt: new Date(Date.now() - 1_000) })).toBe(true);
-      const [a2] = await claimEffects(db, { workerId: "w", limit: 1, leaseMs: 60_000 });
+      const [a] = await claimEffects(db, { workerId: "w", limit: 1, leaseMs: 60_000, now: NOW });
+      expect(await failEffect(db, a!.id, "timeout", { retryAt: at(-1_000) })).toBe(true);
+      const [a2] = await claimEffects(db, { workerId: "w", limit: 1, leaseMs: 60_000, now: NOW });
       expect(a2?.key).toBe("a");
       expect(await failEffect(db, a2!.id, { status: 422 }, { permanent: true })).toBe(true);
       expect(await getEffect(db, a!.id)).toMatchObject({ status: "failed", lastError: '{"status":422}' });
-      const [b] = await claimEffects(db, { workerId: "w", limit: 5, leaseMs: 60_000 });
+      const [b] = await claimEffects(db, { workerId: "w", limit: 5, leaseMs: 60_000, now: NOW });
       expect(b?.key).toBe("b");
       // The running row's lease expiry is the next moment something becomes claimable.
-      expect(await nextEffectDueInMs(db)).toBeGreaterThan(50_000);
+      expect(await nextEffectDueInMs(db, NOW)).toBeGreaterThan(50_000);
       await completeEffect(db, b!.id);
-      expect(await nextEffectDueInMs(db)).toBeNull();
+      expect(await nextEffectDueInMs(db, NOW)).toBeNull();
     },
   );
 
   it.skipIf(skip)("bounds stored error messages", async () => {
     await enqueueEffects(db, "run:1", [effect("a")]);
-    const [a] = await claimEffects(db, { workerId: "w", limit: 1, leaseMs: 60_000 });
+    const [a] = await claimEffects(db, { workerId: "w", limit: 1, leaseMs: 60_000, now: NOW });
     await failEffect(db, a!.id, "x".repeat(100_000), { permanent: true });
     expect((await getEffect(db, a!.id))?.lastError).toHaveLength(4_000);
   });
 
   it.skipIf(skip)("does not run effects scheduled for later", async () => {
-    await enqueueEffects(db, "run:1", [{ ...effect("later"), runAfter: new Date(Date.now() + 3_600_000) }]);
+    await enqueueEffects(db, "run:1", [{ ...effect("later"), runAfter: at(3_600_000) }]);
     await enqueueEffects(db, "run:2", [effect("now")]);
-    expect((await claimEffects(db, { workerId: "w", limit: 10, leaseMs: 60_000 })).map((r) => r.key)).toEqual(
-      ["now"],
-    );
+    expect(
+      (await claimEffects(db, { workerId: "w", limit: 10, leaseMs: 60_000, now: NOW })).map((r) => r.key),
+    ).toEqual(["now"]);
+  });
+
+  it.skipIf(skip)("due times follow the App's clock, whatever the database's says", async () => {
+    // The App's clock is weeks behind or ahead of the database's: a row due at once is due on either,
+    // and a delayed one only when the App's clock reaches it.
+    for (const appNow of [new Date("2001-01-01T00:00:00Z"), new Date("2099-12-31T23:59:59Z")]) {
+      const later = new Date(appNow.getTime() + 15 * 60_000);
+      const tag = appNow.getUTCFullYear();
+      await enqueueEffects(db, `run:${tag}`, [effect(`now-${tag}`)]);
+      await enqueueEffects(db, `deadline:${tag}`, [{ ...effect(`deadline-${tag}`), runAfter: later }]);
+      const claim = (now: Date) => claimEffects(db, { workerId: "w", limit: 10, leaseMs: 60_000, now });
+      const [fresh] = await claim(appNow);
+      expect(fresh?.key).toBe(`now-${tag}`);
+      await completeEffect(db, fresh!.id);
+      expect(await nextEffectDueInMs(db, appNow)).toBe(15 * 60_000);
+      expect(await claim(new Date(later.getTime() - 1))).toEqual([]);
+      expect((await claim(later)).map((r) => r.key)).toEqual([`deadline-${tag}`]);
+      await db.query("UPDATE outbox SET status = 'done' WHERE status = 'running'");
+    }
   });
 
   it.skipIf(skip)("reclaims a row whose lease expired (a crashed worker loses nothing)", async () => {
     await enqueueEffects(db, "run:1", [effect("a")]);
-    const [a] = await claimEffects(db, { workerId: "crashed", limit: 1, leaseMs: 1 });
+    const [a] = await claimEffects(db, { workerId: "crashed", limit: 1, leaseMs: 1, now: NOW });
     expect(a?.lockedBy).toBe("crashed");
     await sleep(20);
-    const [again] = await claimEffects(db, { workerId: "w2", limit: 1, leaseMs: 60_000 });
+    const [again] = await claimEffects(db, { workerId: "w2", limit: 1, leaseMs: 60_000, now: NOW });
     expect(again).toMatchObject({ id: a!.id, lockedBy: "w2", attempts: 2 });
     // The crashed worker's late completion is refused; the owner's goes through.
     expect(await completeEffect(db, a!.id, { workerId: "crashed" })).toBe(false);
@@ -133,12 +153,12 @@ describe.each(engineCases({ withPgliteProcess: true }))("outbox on $title", ({ e
 
   it.skipIf(skip)("extends a lease only for the worker holding the row", async () => {
     await enqueueEffects(db, "run:1", [effect("a")]);
-    const [a] = await claimEffects(db, { workerId: "w1", limit: 1, leaseMs: 1 });
+    const [a] = await claimEffects(db, { workerId: "w1", limit: 1, leaseMs: 1, now: NOW });
     expect(await extendLease(db, a!.id, "w1", 60_000)).toBe(true);
     expect(await extendLease(db, a!.id, "w2", 60_000)).toBe(false);
     await sleep(20);
     // The extended lease holds: nobody reclaims the row.
-    expect(await claimEffects(db, { workerId: "w2", limit: 1, leaseMs: 60_000 })).toEqual([]);
+    expect(await claimEffects(db, { workerId: "w2", limit: 1, leaseMs: 60_000, now: NOW })).toEqual([]);
     await completeEffect(db, a!.id);
     expect(await extendLease(db, a!.id, "w1", 60_000)).toBe(false);
   });
@@ -146,24 +166,24 @@ describe.each(engineCases({ withPgliteProcess: true }))("outbox on $title", ({ e
   it.skipIf(skip)("releases a stopping worker's rows without counting an attempt", async () => {
     await enqueueEffects(db, "run:1", [effect("a")]);
     await enqueueEffects(db, "run:2", [effect("b")]);
-    await claimEffects(db, { workerId: "w1", limit: 1, leaseMs: 60_000 });
-    await claimEffects(db, { workerId: "w2", limit: 1, leaseMs: 60_000 });
+    await claimEffects(db, { workerId: "w1", limit: 1, leaseMs: 60_000, now: NOW });
+    await claimEffects(db, { workerId: "w2", limit: 1, leaseMs: 60_000, now: NOW });
     expect(await releaseEffects(db, "w1")).toBe(1);
     const rows = await listEffects(db);
     expect(rows.map((r) => [r.key, r.status, r.lockedBy, r.attempts])).toEqual([
       ["a", "pending", null, 0],
       ["b", "running", "w2", 1],
     ]);
-    expect((await claimEffects(db, { workerId: "w3", limit: 5, leaseMs: 60_000 })).map((r) => r.key)).toEqual(
-      ["a"],
-    );
+    expect(
+      (await claimEffects(db, { workerId: "w3", limit: 5, leaseMs: 60_000, now: NOW })).map((r) => r.key),
+    ).toEqual(["a"]);
   });
 
   it.skipIf(skip)("prunes finished rows only", async () => {
     await enqueueEffects(db, "run:1", [effect("a")]);
     await enqueueEffects(db, "run:2", [effect("b")]);
     await enqueueEffects(db, "run:3", [effect("c")]);
-    const [a, b] = await claimEffects(db, { workerId: "w", limit: 2, leaseMs: 60_000 });
+    const [a, b] = await claimEffects(db, { workerId: "w", limit: 2, leaseMs: 60_000, now: NOW });
     await completeEffect(db, a!.id);
     await failEffect(db, b!.id, "no", { permanent: true });
     expect(await pruneOutbox(db, new Date(Date.now() - 60_000))).toBe(0);
@@ -175,13 +195,13 @@ describe.each(engineCases({ withPgliteProcess: true }))("outbox on $title", ({ e
 
   it.skipIf(skip)("does not reclaim a row whose lease is still valid", async () => {
     await enqueueEffects(db, "run:1", [effect("a")]);
-    await claimEffects(db, { workerId: "w1", limit: 1, leaseMs: 60_000 });
-    expect(await claimEffects(db, { workerId: "w2", limit: 1, leaseMs: 60_000 })).toEqual([]);
+    await claimEffects(db, { workerId: "w1", limit: 1, leaseMs: 60_000, now: NOW });
+    expect(await claimEffects(db, { workerId: "w2", limit: 1, leaseMs: 60_000, now: NOW })).toEqual([]);
   });
 
   it.skipIf(skip)("claims nothing for a zero limit", async () => {
     await enqueueEffects(db, "run:1", [effect("a")]);
-    expect(await claimEffects(db, { workerId: "w", limit: 0, leaseMs: 1000 })).toEqual([]);
+    expect(await claimEffects(db, { workerId: "w", limit: 0, leaseMs: 1000, now: NOW })).toEqual([]);
   });
 
   it.skipIf(skip)("concurrent claimers in one process split the work without overlap", async () => {
@@ -256,7 +276,7 @@ async function drain(dbs: Db[], options: { limit: number; concurrencyPerDb?: num
       const workerId = `w${d}.${c}`;
       let idle = 0;
       while (idle < 5) {
-        const rows = await claimEffects(db, { workerId, limit: options.limit, leaseMs: 60_000 });
+        const rows = await claimEffects(db, { workerId, limit: options.limit, leaseMs: 60_000, now: NOW });
         if (rows.length === 0) {
           idle++;
           await sleep(5);

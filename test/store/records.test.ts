@@ -132,14 +132,21 @@ describe.each(engineCases({ withPgliteProcess: true }))("records on $title", ({ 
         at: new Date("2025-06-15T00:00:00Z"),
       });
       // The Action's result read twice (redelivery) does not double count.
-      await recordCost(db, { attemptId: "a2", runId: "r1", repo: "octo/repo", usd: 2.25, inputTokens: 10 });
+      await recordCost(db, {
+        attemptId: "a2",
+        runId: "r1",
+        repo: "octo/repo",
+        usd: 2.25,
+        inputTokens: 10,
+        at: new Date("2025-06-30T23:59:59Z"),
+      });
       expect(await monthlyCost(db, "octo/repo", "2025-06")).toBeCloseTo(3.75, 6);
       expect(await monthlyCost(db, "octo/repo", "2025-07")).toBe(4);
       expect(await monthlyCost(db, "octo/repo", "2025-05")).toBe(0);
       expect(await runCost(db, "r1")).toBeCloseTo(3.75, 6);
-      await expect(recordCost(db, { attemptId: "x", runId: "r", repo: "o/r", usd: -1 })).rejects.toThrow(
-        /Invalid cost/,
-      );
+      await expect(
+        recordCost(db, { attemptId: "x", runId: "r", repo: "o/r", usd: -1, at: new Date() }),
+      ).rejects.toThrow(/Invalid cost/);
       await expect(monthlyCost(db, "octo/repo", "2025-13")).rejects.toThrow(/Invalid month/);
     },
   );
@@ -257,10 +264,10 @@ describe.each(engineCases({ withPgliteProcess: true }))("records on $title", ({ 
         { key: "c", type: "reply", payload: {} },
         { key: "d", type: "reply", payload: {} },
       ]);
-      const [a, c] = await claimEffects(db, { workerId: "w", limit: 5, leaseMs: 60_000 });
+      const [a, c] = await claimEffects(db, { workerId: "w", limit: 5, leaseMs: 60_000, now: new Date() });
       await completeEffect(db, a!.id);
       await failEffect(db, c!.id, "gone", { permanent: true });
-      await claimEffects(db, { workerId: "w", limit: 1, leaseMs: 60_000 });
+      await claimEffects(db, { workerId: "w", limit: 1, leaseMs: 60_000, now: new Date() });
       await insertRun(
         db,
         runState("r1", {
@@ -276,7 +283,7 @@ describe.each(engineCases({ withPgliteProcess: true }))("records on $title", ({ 
           },
         }),
       );
-      await recordCost(db, { attemptId: "a1", runId: "r1", repo: "octo/repo", usd: 1.25 });
+      await recordCost(db, { attemptId: "a1", runId: "r1", repo: "octo/repo", usd: 1.25, at: new Date() });
       expect(await storeMetrics(db)).toEqual({
         deliveries: 2,
         duplicates: 2,

@@ -42,9 +42,13 @@ const untimedOctokit = ProbotOctokit.defaults((options: Record<string, unknown>)
   throttle: { ...(options.throttle as object | undefined), enabled: false },
 }));
 
-export async function startHarness(db: Db): Promise<Harness> {
+/** `now`: where the App's clock starts (a fixed date: the database's clock must not matter). */
+export async function startHarness(
+  db: Db,
+  { now = Date.parse("2026-11-21T10:00:00Z") } = {},
+): Promise<Harness> {
   forgetDefinitions();
-  const clock = { now: Date.parse("2026-11-21T10:00:00Z") };
+  const clock = { now };
   const probot = new Probot({
     appId: APP_ID,
     privateKey,
