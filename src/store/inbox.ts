@@ -115,8 +115,13 @@ export async function recordDeliveriesWithEvents(
   return items.map((item) => freshIds.delete(item.deliveryId));
 }
 
-/** Forgets deliveries older than `before` (GitHub redelivers only recent ones). */
-export async function pruneInbox(db: Db, before: Date): Promise<number> {
-  const r = await db.query("DELETE FROM inbox WHERE received_at < $1", [before]);
+/**
+ * Forgets deliveries received more than `olderThanMs` ago (GitHub redelivers only recent ones). The age is
+ * measured on the database's clock, the one that stamped `received_at`.
+ */
+export async function pruneInbox(db: Db, olderThanMs: number): Promise<number> {
+  const r = await db.query("DELETE FROM inbox WHERE received_at < now() - $1 * interval '1 millisecond'", [
+    olderThanMs,
+  ]);
   return r.rowCount;
 }

@@ -213,11 +213,15 @@ export async function releaseEffects(db: Db, workerId: string): Promise<number> 
   return r.rowCount;
 }
 
-/** Deletes finished rows (done or failed) older than `before`; keys become reusable. */
-export async function pruneOutbox(db: Db, before: Date): Promise<number> {
-  const r = await db.query("DELETE FROM outbox WHERE status IN ('done', 'failed') AND done_at < $1", [
-    before,
-  ]);
+/**
+ * Deletes rows finished (done or failed) more than `olderThanMs` ago; keys become reusable. The age is measured
+ * on the database's clock, the one that stamped `done_at`.
+ */
+export async function pruneOutbox(db: Db, olderThanMs: number): Promise<number> {
+  const r = await db.query(
+    "DELETE FROM outbox WHERE status IN ('done', 'failed') AND done_at < now() - $1 * interval '1 millisecond'",
+    [olderThanMs],
+  );
   return r.rowCount;
 }
 

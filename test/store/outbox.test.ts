@@ -186,8 +186,9 @@ describe.each(engineCases({ withPgliteProcess: true }))("outbox on $title", ({ e
     const [a, b] = await claimEffects(db, { workerId: "w", limit: 2, leaseMs: 60_000, now: NOW });
     await completeEffect(db, a!.id);
     await failEffect(db, b!.id, "no", { permanent: true });
-    expect(await pruneOutbox(db, new Date(Date.now() - 60_000))).toBe(0);
-    expect(await pruneOutbox(db, new Date(Date.now() + 60_000))).toBe(2);
+    expect(await pruneOutbox(db, 60_000)).toBe(0);
+    await db.query("UPDATE outbox SET done_at = done_at - interval '2 minutes' WHERE done_at IS NOT NULL");
+    expect(await pruneOutbox(db, 60_000)).toBe(2);
     expect((await listEffects(db)).map((r) => r.key)).toEqual(["c"]);
     // A pruned key may be enqueued again.
     expect(await enqueueEffects(db, "run:1", [effect("a")])).toBe(1);
