@@ -1,4 +1,5 @@
-import { readFile, stat } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { glob } from "tinyglobby";
 import type { Annotation, TestsResult } from "../../../src/core/result.js";
@@ -37,6 +38,19 @@ const JUNIT_FILE_ENV = [
 
 /** Files modified before the command started are stale reports from an earlier run. */
 const MTIME_SLACK_MS = 2000;
+
+/**
+ * Now on the filesystem's clock, the one that stamps the reports' mtimes (read from a directory made for
+ * it): comparing an mtime with the process's clock would mix two clocks.
+ */
+export async function filesystemNow(): Promise<number> {
+  const dir = await mkdtemp(path.join(tmpdir(), "trellis-clock-"));
+  try {
+    return (await stat(dir)).mtimeMs;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
 
 export async function findJunitReports(cwd: string, env: Record<string, string | undefined>, since: number) {
   const candidates = new Set<string>();
@@ -81,7 +95,7 @@ export async function checkTests(
   command: string,
   options: { env?: Record<string, string>; timeoutMs: number },
 ): Promise<TestsCheck> {
-  const since = Date.now();
+  const since = await filesystemNow();
   const run = await runCommand(command, { cwd, env: options.env, timeoutMs: options.timeoutMs });
 
   const junitFiles = await findJunitReports(cwd, { ...process.env, ...options.env }, since);
