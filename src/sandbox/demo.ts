@@ -8,7 +8,7 @@ import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import type { RunState } from "../core/model.js";
 import { listRuns } from "../store/runs.js";
-import { parseNodeId } from "./github/index.js";
+import { createChaos, faultsInjected, parseNodeId, type Chaos, type Repository } from "./github/index.js";
 import { cardsFrom, createProgress, overlayBoard, type BoardItem, type Card } from "./progress.js";
 import { startSandbox, type RecordedRequest, type Sandbox } from "./sandbox.js";
 import { DEMO_TICKETS, generatedTickets, repoFiles, trackingBody, type TicketSeed } from "./scenario.js";
@@ -61,6 +61,70 @@ export function apiFigures(requests: RecordedRequest[]): ApiFigures {
     rateLimited: ours.filter((r) => r.status === 429 || (r.status === 403 && /rate limit/i.test(r.url)))
       .length,
   };
+}
+
+export interface Duplicates {
+  issues: number;
+  prs: number;
+  comments: number;
+  checkRuns: number;
+  /** A few of them, for the summary. */
+  examples: string[];
+}
+
+/**
+ * What the App wrote twice (a retried or redelivered write that was not idempotent): issues it created with the same
+ * title, PRs from the same branch, comments on one issue with the same hidden marker (or, without one, the same
+ * body), check runs with the same head and external id.
+ */
+export function duplicatesIn(repo: Repository): Duplicates {
+  const examples: string[] = [];
+  const repeats = (what: string, keys: string[]): number => {
+    const seen = new Map<string, number>();
+    for (const k of keys) seen.set(k, (seen.get(k) ?? 0) + 1);
+    let n = 0;
+    for (const [k, count] of seen)
+      if (count > 1) {
+        n += count - 1;
+        if (examples.length < 5) examples.push(`${what} ${k} ×${count}`);
+      }
+    return n;
+  };
+  const issues = [...repo.issues.values()];
+  const byApp = (login: string): boolean => login.endsWith("[bot]");
+  const marker = (body: string): string => /<!--\s*trellis:[^>]*-->/.exec(body)?.[0] ?? body;
+  return {
+    issues: repeats(
+      "issue",
+      issues.filter((i) => !i.pull && byApp(i.user)).map((i) => `“${i.title}”`),
+    ),
+    prs: repeats(
+      "PR from",
+      issues.flatMap((i) => (i.pull ? [i.pull.head] : [])),
+    ),
+    comments: repeats(
+      "comment",
+      [...repo.comments.values()]
+        .filter((c) => c.viaApp)
+        .map((c) => `#${c.issueNumber} ${marker(c.body).slice(0, 80)}`),
+    ),
+    checkRuns: repeats(
+      "check run",
+      [...repo.checkRuns.values()].map((c) => `${c.name} ${c.headSha.slice(0, 7)} ${c.externalId ?? c.id}`),
+    ),
+    examples,
+  };
+}
+
+/** The demo passes when the scenario completed and the App wrote nothing twice. */
+export function verdict(
+  outcome: DemoOutcome,
+  repo: Repository,
+): { ok: boolean; reason: string; dup: Duplicates } {
+  const dup = duplicatesIn(repo);
+  const twice = dup.issues + dup.prs + dup.comments + dup.checkRuns;
+  if (outcome.ok && twice > 0) return { ok: false, reason: `the App wrote ${twice} things twice`, dup };
+  return { ok: outcome.ok, reason: outcome.reason, dup };
 }
 
 async function seed(sb: Sandbox, tickets: TicketSeed[]): Promise<DemoIssues> {
@@ -216,8 +280,10 @@ export function summary(
   outcome: DemoOutcome,
   wallMs: number,
   paths: Record<string, string>,
+  chaos?: Chaos,
 ): string {
   const repo = sb.repo();
+  const { ok, reason, dup } = verdict(outcome, repo);
   const prs = [...repo.issues.values()].filter((i) => i.pull);
   const checks = [...repo.checkRuns.values()];
   const conclusions = new Map<string, number>();
@@ -236,8 +302,14 @@ export function summary(
   const perTicket = (api.app + api.action) / worked;
   const lines = [
     "",
-    `Trellis sandbox demo: ${outcome.ok ? "✅ completed" : "❌ failed"} — ${outcome.reason}`,
+    `Trellis sandbox demo: ${ok ? "✅ completed" : "❌ failed"} — ${reason}`,
     "",
+    ...(chaos
+      ? [
+          `Chaos        seed ${chaos.seed}: ${faultsInjected(chaos.counts)} faults injected into the App's API requests (${chaos.counts.serverErrors} 5xx, ${chaos.counts.rateLimits} 429 rate limit, ${chaos.counts.secondaryLimits} secondary-limit 403); ${chaos.counts.duplicated} deliveries duplicated, ${chaos.counts.reordered} reordered`,
+        ]
+      : []),
+    `Duplicates   ${dup.issues} issues, ${dup.prs} PRs, ${dup.comments} comments, ${dup.checkRuns} check runs written twice${dup.examples.length ? ` (${dup.examples.join("; ")})` : ""}`,
     `Tickets      ${outcome.cards.filter((c) => c.column === "Done").length}/${outcome.cards.length} done (${outcome.runs.filter((r) => r.batch !== undefined).length} in the batch)`,
     `Stages       ${stages.length} stages, ${attempts} agent runs (real Claude Code CLI, scripted model), cost $${cost.toFixed(4)}`,
     `Refinement   ${refines.length} raw tickets sent to the refine agent, ${refines.filter((j) => j.resultStatus === "succeeded").length} refined (issues created from .trellis/refined.md), cost $${refineCost.toFixed(4)}`,
@@ -264,19 +336,30 @@ async function main(): Promise<number> {
       // A larger generated batch, for the API-economy figures.
       tickets: { type: "string" },
       parallel: { type: "string", default: "2" },
+      // GitHub on a bad day: API faults, duplicated and reordered deliveries, seeded (the seed is printed).
+      chaos: { type: "boolean", default: false },
+      seed: { type: "string" },
     },
     allowPositionals: false,
   });
+  const chaos = values.chaos
+    ? createChaos({ seed: values.seed ? Number(values.seed) : Math.floor(Math.random() * 2 ** 31) })
+    : undefined;
   const parallel = Number(values.parallel);
   const tickets = values.tickets ? generatedTickets(Number(values.tickets)) : DEMO_TICKETS;
   const started = Date.now();
   const deadline = started + Number(values.timeout) * 1000;
   const out = process.stdout;
   out.write("Starting the sandbox: GitHub stand-in, Trellis App (PGlite), scripted Anthropic API…\n");
+  if (chaos)
+    out.write(
+      `Chaos on, seed ${chaos.seed} (replay with --chaos --seed ${chaos.seed}): ~10 % of the App's API requests fail, deliveries are duplicated and reordered\n`,
+    );
   const sb = await startSandbox({
     cleanup: false,
     repos: [{ name: "tiny-shop", files: repoFiles({ board: true, parallel }) }],
     ...(values.record ? { recordFile: values.record } : {}),
+    ...(chaos ? { chaos } : {}),
   });
   out.write(
     `GitHub stand-in ${sb.github.apiUrl} · App ${sb.appUrl} · up in ${((Date.now() - started) / 1000).toFixed(1)}s\n`,
@@ -302,17 +385,24 @@ async function main(): Promise<number> {
   const wall = Date.now() - started;
   const state = await sb.dumpState();
   out.write(
-    summary(sb, outcome, wall, {
-      state: state,
-      "App log": `${sb.dir}/app.log`,
-      "job logs": `${sb.dir}/jobs/`,
-      repository: `${sb.dir}/repos/`,
-      ...(values.record ? { requests: values.record } : {}),
-    }),
+    summary(
+      sb,
+      outcome,
+      wall,
+      {
+        state: state,
+        "App log": `${sb.dir}/app.log`,
+        "job logs": `${sb.dir}/jobs/`,
+        repository: `${sb.dir}/repos/`,
+        ...(values.record ? { requests: values.record } : {}),
+      },
+      chaos,
+    ),
   );
+  const { ok } = verdict(outcome, sb.repo());
   await sb.stop();
   clearTimeout(guard);
-  return outcome.ok ? 0 : 1;
+  return ok ? 0 : 1;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -33,6 +33,7 @@ import {
   type RepoSeed,
   type Repository,
   type RequestLogEntry,
+  type Chaos,
   type Role,
 } from "./github/index.js";
 import { createRunner, type Job, type Runner } from "./runner.js";
@@ -61,6 +62,8 @@ export interface SandboxOptions {
   onJob?: (job: Job) => void;
   /** Remove the temporary directory on stop (default true). */
   cleanup?: boolean;
+  /** GitHub on a bad day: API faults, duplicated and reordered deliveries (github/chaos.ts). */
+  chaos?: Chaos;
 }
 
 export interface RecordedRequest extends RequestLogEntry {
@@ -157,6 +160,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const secret = randomBytes(16).toString("hex");
     // The webhook URL is known once the App listens; the stand-in reads it at each delivery.
     const githubOptions: GitHubServerOptions = {
+      ...(options.chaos ? { chaos: options.chaos } : {}),
       onRequest: (entry) => {
         requests.push({ ...entry, at: Date.now() });
         record?.write(

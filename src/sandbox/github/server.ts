@@ -7,6 +7,8 @@ import { handleRequest } from "./rest.js";
 import { completeWorkflowRun, rerequestCheckRun, SandboxError, startWorkflowRun } from "./mutations.js";
 import { githubOperations } from "./openapi.js";
 import { githubSchema } from "./graphql.js";
+import { randomUUID } from "node:crypto";
+import type { Chaos } from "./chaos.js";
 import type { Delivery } from "./webhooks.js";
 import { buildPayload, deliver } from "./webhooks.js";
 
@@ -27,6 +29,8 @@ export interface GitHubServerOptions {
   onRequest?: (entry: RequestLogEntry) => void;
   /** Called for each delivery made (for logs and tests). */
   onDelivery?: (delivery: Delivery) => void;
+  /** Faults, duplicated and reordered deliveries (chaos.ts). */
+  chaos?: Chaos;
 }
 
 export interface GitHubServer {
@@ -71,18 +75,44 @@ export async function createGitHubServer(
 
   const deliveries: Delivery[] = [];
   let queue: Promise<unknown> = Promise.resolve();
+  // A delivery chaos holds back: sent after the next one, or after a short while if none comes.
+  let held: { post: () => void; timer: NodeJS.Timeout } | undefined;
+  const releaseHeld = (): void => {
+    if (!held) return;
+    clearTimeout(held.timer);
+    const { post } = held;
+    held = undefined;
+    post();
+  };
   const send = (event: string, payload: Record<string, unknown>): Promise<Delivery> => {
     const webhook = options.webhook;
-    const next = queue.then(async () => {
+    const id = randomUUID();
+    const plan = options.chaos?.delivery() ?? { duplicate: false, holdBack: false };
+    const once = async (): Promise<Delivery> => {
       const delivery = webhook
-        ? await deliver(webhook, event, payload)
+        ? await deliver(webhook, event, payload, id)
         : { id: "", event, status: "error" as const, error: "no webhook configured" };
       deliveries.push(delivery);
       options.onDelivery?.(delivery);
       return delivery;
+    };
+    return new Promise<Delivery>((resolve) => {
+      const post = (): void => {
+        const next = queue.then(async () => {
+          const delivery = await once();
+          if (plan.duplicate) await once(); // a redelivery: the same id again
+          return delivery;
+        });
+        queue = next;
+        void next.then(resolve);
+      };
+      if (plan.holdBack && !held) {
+        held = { post, timer: setTimeout(releaseHeld, 200) };
+        return;
+      }
+      post();
+      releaseHeld();
     });
-    queue = next;
-    return next;
   };
   // Deliveries go out in the order the state changed, one at a time, as GitHub's are (roughly) ordered.
   const unsubscribe = onStateEvent(state, (event: StateEvent) => {
@@ -101,13 +131,16 @@ export async function createGitHubServer(
     } catch {
       // logged as text
     }
+    const by = requester(state, req.headers.authorization);
     try {
-      const response = await handleRequest(state, {
-        method: req.method ?? "GET",
-        path: req.url ?? "/",
-        headers: req.headers,
-        body: raw,
-      });
+      const response =
+        options.chaos?.fault(by, req.method ?? "GET", req.url ?? "/") ??
+        (await handleRequest(state, {
+          method: req.method ?? "GET",
+          path: req.url ?? "/",
+          headers: req.headers,
+          body: raw,
+        }));
       status = response.status;
       const headers = { ...response.headers, "x-github-request-id": `SANDBOX:${Date.now().toString(16)}` };
       if (response.body === undefined) res.writeHead(status, headers).end();
@@ -125,7 +158,7 @@ export async function createGitHubServer(
         url: req.url ?? "/",
         body: logged,
         status,
-        by: requester(state, req.headers.authorization),
+        by,
       });
     }
   }
@@ -161,7 +194,7 @@ export async function createGitHubServer(
         const current = queue;
         await current;
         await new Promise((r) => setTimeout(r, 10));
-        if (current === queue) return;
+        if (current === queue && !held) return;
       }
     },
     onWorkflowDispatch: (handler) => {
@@ -175,6 +208,7 @@ export async function createGitHubServer(
     },
     close: async () => {
       unsubscribe();
+      releaseHeld();
       await queue;
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
