@@ -13,3 +13,5 @@ export { createMemoryBackend } from "./backend.js";
 export type { RepoBackend } from "./backend.js";
 export { requestProblems, matchOperation, githubOperations } from "./openapi.js";
 export { nodeId, parseNodeId } from "./shapes.js";
+export { manifestProblems, webhookEventRules } from "./manifest.js";
+export type { AppManifest, EventRule } from "./manifest.js";
