@@ -183,6 +183,65 @@ describe("sub-issues and blocked-by take REST ids", () => {
     expect(parent.body).toMatchObject({ number: 1, sub_issues_summary: { total: 2, completed: 0 } });
   });
 
+  it("refuses the 101st sub-issue of a parent, closed ones counted (GitHub Docs, Adding sub-issues)", async () => {
+    for (let n = 1; n <= 102; n++) await call("POST", "/repos/acme/web/issues", { title: `Issue ${n}` });
+    const issue = (n: number) => state.repos.get("acme/web")!.issues.get(n)!;
+    await call("PATCH", "/repos/acme/web/issues/2", { state: "closed" });
+    for (let n = 2; n <= 101; n++) {
+      const res = await call("POST", "/repos/acme/web/issues/1/sub_issues", { sub_issue_id: issue(n).id });
+      expect(res.status).toBe(201);
+    }
+    const refused = await call("POST", "/repos/acme/web/issues/1/sub_issues", {
+      sub_issue_id: issue(102).id,
+    });
+    expect(refused.status).toBe(422);
+    expect(refused.body).toMatchObject({
+      message: "Validation Failed",
+      errors: [
+        {
+          resource: "Issue",
+          field: "sub_issue_id",
+          code: "custom",
+          message: "Parent issue cannot have more than 100 sub-issues",
+        },
+      ],
+    });
+    expect(issue(1).subIssues).toHaveLength(100);
+    expect(issue(102).parentId).toBeNull();
+    // Removing one makes room again.
+    await call("DELETE", "/repos/acme/web/issues/1/sub_issue", { sub_issue_id: issue(2).id });
+    const res = await call("POST", "/repos/acme/web/issues/1/sub_issues", { sub_issue_id: issue(102).id });
+    expect(res.status).toBe(201);
+  });
+
+  it("refuses a ninth level of nested sub-issues", async () => {
+    for (let n = 1; n <= 10; n++) await call("POST", "/repos/acme/web/issues", { title: `Level ${n}` });
+    const issue = (n: number) => state.repos.get("acme/web")!.issues.get(n)!;
+    // 1 ← 2 ← … ← 9: eight levels below the top-level issue #1.
+    for (let n = 2; n <= 9; n++) {
+      const res = await call("POST", `/repos/acme/web/issues/${n - 1}/sub_issues`, {
+        sub_issue_id: issue(n).id,
+      });
+      expect(res.status).toBe(201);
+    }
+    const refused = await call("POST", "/repos/acme/web/issues/9/sub_issues", { sub_issue_id: issue(10).id });
+    expect(refused.status).toBe(422);
+    expect(refused.body).toMatchObject({
+      errors: [{ message: "Sub-issues cannot be nested more than 8 levels deep" }],
+    });
+    // A subtree's own levels count: #9 moved under the top-level #10, then #10 under #8 (level 7) would put #9 at 9.
+    expect(
+      (
+        await call("POST", "/repos/acme/web/issues/10/sub_issues", {
+          sub_issue_id: issue(9).id,
+          replace_parent: true,
+        })
+      ).status,
+    ).toBe(201);
+    const deep = await call("POST", "/repos/acme/web/issues/8/sub_issues", { sub_issue_id: issue(10).id });
+    expect(deep.status).toBe(422);
+  });
+
   it("records blocked-by, lists both directions, and refuses a cycle", async () => {
     for (const title of ["A", "B"]) await call("POST", "/repos/acme/web/issues", { title });
     const [a, b] = [1, 2].map((n) => state.repos.get("acme/web")?.issues.get(n));
