@@ -7,6 +7,7 @@ import {
   planBatch,
   renderMermaid,
   STRATEGIES,
+  subIssueLimitError,
   validateBatch,
   type Plan,
   type Strategy,
@@ -208,6 +209,10 @@ export async function planCommand(argv: string[], io: PlanIo = defaultIo): Promi
     );
     return 1;
   }
+
+  // The plan is still worth seeing, but the App would refuse this list as one batch: say so.
+  const tooMany = subIssueLimitError(parsed.tickets);
+  if (tooMany) io.stderr(`trellis plan: warning: as a batch, ${tooMany}\n`);
 
   const plan = planBatch(parsed.tickets, {
     strategy: args.strategy,

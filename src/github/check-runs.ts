@@ -1,11 +1,14 @@
 import type { CheckRunConclusion } from "../core/model.js";
 import type { Annotation } from "../core/result.js";
 import type { GitHub, Repo } from "./client.js";
-import { idOf, repoParams, statusOf } from "./client.js";
+import { cutText, idOf, repoParams, statusOf } from "./client.js";
 
-/** GitHub accepts at most 50 annotations per create/update request; the rest go in further updates. */
+/**
+ * GitHub accepts at most 50 annotations per create/update request; the rest go in further updates, which append
+ * (REST docs, "Create a check run": "a maximum of 50 per API request", https://docs.github.com/rest/checks/runs).
+ */
 export const ANNOTATIONS_PER_REQUEST = 50;
-/** GitHub's cap for a check run's output summary and text. */
+/** GitHub's cap for a check run's output summary and text ("Maximum length: 65535 characters", same page). */
 export const MAX_OUTPUT_CHARS = 65_535;
 
 export const checkRunName = (stage: string): string => `Trellis / ${stage}`;
@@ -158,7 +161,7 @@ function annotationChunks(output: CheckRunOutput | undefined): Annotation[][] {
 
 function outputWith(output: CheckRunOutput, annotations: Annotation[] | undefined) {
   return {
-    title: output.title.slice(0, 1000),
+    title: cutText(output.title, 1000),
     summary: bound(output.summary),
     ...(output.text !== undefined ? { text: bound(output.text) } : {}),
     ...(annotations && annotations.length > 0 ? { annotations: annotations.map(toGitHubAnnotation) } : {}),
@@ -172,7 +175,7 @@ function toGitHubAnnotation(a: Annotation) {
     end_line: Math.max(a.end_line, a.start_line),
     annotation_level: a.annotation_level,
     message: bound(a.message, 64_000),
-    ...(a.title ? { title: a.title.slice(0, 255) } : {}),
+    ...(a.title ? { title: cutText(a.title, 255) } : {}),
   };
 }
 
@@ -190,7 +193,7 @@ async function appendAnnotations(
       ...repoParams(repo),
       check_run_id: checkRunId,
       output: {
-        title: output.title.slice(0, 1000),
+        title: cutText(output.title, 1000),
         summary: bound(output.summary),
         annotations: chunk.map(toGitHubAnnotation),
       },
@@ -199,5 +202,5 @@ async function appendAnnotations(
 }
 
 function bound(text: string, max = MAX_OUTPUT_CHARS): string {
-  return text.length <= max ? text : `${text.slice(0, max - 16)}\n… (truncated)`;
+  return text.length <= max ? text : `${cutText(text, max - 16)}\n… (truncated)`;
 }

@@ -54,7 +54,17 @@ export const MAX_BODY_CHARS = 65_536;
 export function boundBody(body: string, max = MAX_BODY_CHARS): string {
   if (body.length <= max) return body;
   const note = "\n\n… (truncated)";
-  return body.slice(0, max - note.length) + note;
+  return cutText(body, max - note.length) + note;
+}
+
+/**
+ * The first `max` UTF-16 units of `text`, one fewer when the cut would split a surrogate pair (half an emoji is
+ * not Unicode text). GitHub counts code points, never more than UTF-16 units, so the result fits its limits.
+ */
+export function cutText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const code = text.charCodeAt(max - 1);
+  return text.slice(0, code >= 0xd800 && code <= 0xdbff ? max - 1 : max);
 }
 
 /** GitHub's OpenAPI types some ids as int64 (`number | bigint`); JSON only ever gives numbers that fit. */

@@ -115,6 +115,22 @@ export function fakeGitHub({ config: CONFIG, tasks: TASKS, firstIssue = 10 }: Fa
   api.get(/\/issues\/\d+\/sub_issues/).reply((uri) => [200, (subIssues.get(issueOf(uri)) ?? []).map(byId)]);
   api.post(/\/issues\/\d+\/sub_issues$/).reply((uri, body) => {
     const list = subIssues.get(issueOf(uri)) ?? [];
+    // GitHub Docs, "Adding sub-issues": at most 100 sub-issues per parent issue.
+    if (list.length >= 100)
+      return [
+        422,
+        {
+          message: "Validation Failed",
+          errors: [
+            {
+              resource: "Issue",
+              field: "sub_issue_id",
+              code: "custom",
+              message: "Parent issue cannot have more than 100 sub-issues",
+            },
+          ],
+        },
+      ];
     list.push((body as { sub_issue_id: number }).sub_issue_id);
     subIssues.set(issueOf(uri), list);
     return [201, issues.get(issueOf(uri))];

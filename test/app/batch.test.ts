@@ -305,4 +305,38 @@ describe.each(engineCases())("a batch of tickets ($title)", ({ engine, skip }) =
       await h.close();
     },
   );
+
+  test.skipIf(skip)(
+    "a task list past GitHub's 100 sub-issues per parent is refused up front, saying how to split it",
+    async () => {
+      githubApi().get("/app").reply(200, { id: 123, slug: "trellis", name: "Trellis" });
+      const gh = fakeGitHub();
+      h = await startHarness(db);
+      const body = Array.from({ length: 101 }, (_, i) => `- [ ] Ticket ${i + 1}`).join("\n");
+      await h.deliver(
+        "issues",
+        examplePayload("issues", "labeled", {
+          label: { name: "trellis:batch" },
+          issue: { number: 4, title: "Too big", body },
+          installation,
+        }),
+      );
+      await h.drain();
+      const replies = gh.comments.get(4) ?? [];
+      expect(replies).toHaveLength(1);
+      expect(replies[0]!.body).toMatch(/nothing was created/);
+      expect(replies[0]!.body).toMatch(
+        /GitHub allows at most 100 sub-issues per issue, and this batch would add 101/,
+      );
+      expect(replies[0]!.body).toMatch(/keep lines 1–100 here and move line 101 onwards to a new one/);
+      // Before, 101 issues were created and the 101st link refused by GitHub half-way through.
+      expect(gh.created).toEqual([]);
+      expect(gh.subIssues.get(4)).toBeUndefined();
+      expect(gh.dispatches).toEqual([]);
+      expect(await findBatchByTrackingIssue(db, `${OWNER}/Hello-World`, 4)).toBeUndefined();
+      const audit = (await listAudit(db, { repo: `${OWNER}/Hello-World` })).map((a) => a.action);
+      expect(audit).toContain("batch_refused");
+      await h.close();
+    },
+  );
 });

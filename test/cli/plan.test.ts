@@ -141,6 +141,16 @@ describe("trellis plan refusals (exit 1)", () => {
   });
 });
 
+describe("trellis plan warnings", () => {
+  it("plans a list past GitHub's 100 sub-issues per parent but warns the App would refuse it as one batch", async () => {
+    const md = Array.from({ length: 101 }, (_, i) => `- [ ] [k${i}] t`).join("\n");
+    const { code, stdout, stderr } = await run(["big.md", "--json"], { "big.md": md });
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout).schedule).toHaveLength(101);
+    expect(stderr).toContain("warning: as a batch, GitHub allows at most 100 sub-issues per issue");
+  });
+});
+
 describe("trellis plan usage errors (exit 2)", () => {
   it.each([
     [[], "missing the task-list file"],

@@ -110,6 +110,26 @@ describe("check runs", () => {
     expect(sent.endsWith("(truncated)")).toBe(true);
   });
 
+  it("cuts a long summary of emoji without splitting one", async () => {
+    let sent = "";
+    githubApi()
+      .post(`${R}/check-runs`, (body: { output: { summary: string } }) => {
+        sent = body.output.summary;
+        return true;
+      })
+      .reply(201, checkRun);
+    await createCheckRun(testOctokit(), repo, {
+      name: "Trellis / config",
+      headSha: sha,
+      externalId: "config",
+      conclusion: "failure",
+      // 65,535 − 16 = 65,519 units, odd: a plain slice would end inside an emoji.
+      output: { title: "Invalid config", summary: "🌱".repeat(40_000) },
+    });
+    expect(sent.length).toBeLessThanOrEqual(65_535);
+    expect(sent.endsWith("🌱\n… (truncated)")).toBe(true);
+  });
+
   it("finds its own check run again by external id, across pages", async () => {
     const path = `${R}/commits/${sha}/check-runs`;
     githubApi()

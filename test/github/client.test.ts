@@ -35,4 +35,12 @@ describe("boundBody", () => {
     expect(cut.length).toBe(65_536);
     expect(cut.endsWith("(truncated)")).toBe(true);
   });
+
+  it("never cuts an emoji in half", () => {
+    // 65,536 − 15 (the note) = 65,521 units: an odd count, which would end inside a two-unit emoji.
+    const cut = boundBody("🌱".repeat(40_000));
+    expect(cut.length).toBeLessThanOrEqual(65_536);
+    expect(cut.endsWith("🌱\n\n… (truncated)")).toBe(true);
+    expect(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/.test(cut)).toBe(false);
+  });
 });

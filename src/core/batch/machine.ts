@@ -6,7 +6,14 @@
  */
 import type { RunStatus } from "../model.js";
 import { inline } from "../render.js";
-import { displayTicket, parseTaskList, validateBatch, type IssueRef, type Ticket } from "./parse.js";
+import {
+  displayTicket,
+  parseTaskList,
+  subIssueLimitError,
+  validateBatch,
+  type IssueRef,
+  type Ticket,
+} from "./parse.js";
 import type { RefinedTicket } from "./refined.js";
 import { blockedBy, nextToStart, STRATEGIES, type Strategy } from "./schedule.js";
 
@@ -236,7 +243,8 @@ export function blockedTickets(state: BatchState): Map<string, string[]> {
 export const batchCost = (s: BatchState): number =>
   s.tickets.reduce((sum, t) => sum + t.costUsd + (t.refine?.costUsd ?? 0), 0);
 
-/** Whether a ticket needs an issue before the batch can run: every reference, and raw text still to do. */
+/** Whether a ticket needs an issue before the batch can run: every reference, and raw text still to do (and so
+ * becomes a sub-issue of the tracking issue: parse.ts `becomesSubIssue`, the same rule). */
 const needsIssue = (t: BatchTicket): boolean => t.kind === "issue" || !t.checked;
 
 // ---------------------------------------------------------------------------------------------
@@ -278,6 +286,8 @@ export function createBatch(input: CreateBatchInput): CreateBatchOutcome {
         `line ${t.line}: ${displayTicket(t)} is in another repository; batch tickets must be issues of this repository`,
       );
   }
+  const tooMany = subIssueLimitError(parsed.tickets);
+  if (tooMany) errors.push(tooMany);
   if (errors.length > 0) return { ok: false, errors };
 
   const tickets: BatchTicket[] = parsed.tickets.map((t) => ({

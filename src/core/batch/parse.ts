@@ -377,6 +377,35 @@ export function displayTicket(t: Ticket): string {
   return `"${short}" (line ${t.line})`;
 }
 
+/**
+ * GitHub allows at most 100 sub-issues per parent issue (and eight levels of nesting): GitHub Docs, "Adding
+ * sub-issues", https://docs.github.com/issues/tracking-your-work-with-issues/using-issues/adding-sub-issues.
+ */
+export const MAX_SUB_ISSUES = 100;
+
+/** Whether a ticket gets an issue, and so becomes a sub-issue of the tracking issue: every reference, unchecked text. */
+export const becomesSubIssue = (t: Ticket): boolean => ticketKind(t) === "issue" || !t.done;
+
+/**
+ * A batch makes each ticket's issue a sub-issue of its tracking issue; past GitHub's limit the links would fail
+ * half-way through, after the issues were created. Refuses up front, saying how to split the list.
+ */
+export function subIssueLimitError(tickets: readonly Ticket[], max = MAX_SUB_ISSUES): string | undefined {
+  const linked = tickets.filter(becomesSubIssue);
+  if (linked.length <= max) return undefined;
+  const parts = Math.ceil(linked.length / max);
+  const first = linked[0]?.line ?? 0;
+  const last = linked[max - 1]?.line ?? first;
+  const next = linked[max]?.line ?? last;
+  return (
+    `GitHub allows at most ${max} sub-issues per issue, and this batch would add ${linked.length.toLocaleString("en-US")} ` +
+    `(each issue reference and unchecked line becomes a sub-issue of the tracking issue). Split the task list into ` +
+    `${parts} or more tracking issues of at most ${max} tickets each (e.g. keep lines ${first}–${last} here and move ` +
+    `line ${next} onwards to a new one), keeping each ticket with the tickets it depends on: dependencies cannot ` +
+    `cross tracking issues`
+  );
+}
+
 export type BatchValidation = { ok: true } | { ok: false; errors: string[] };
 
 /** Refuses duplicate keys, references to tickets not in the list, and cycles (naming every member). */

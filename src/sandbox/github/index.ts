@@ -15,3 +15,5 @@ export { requestProblems, matchOperation, githubOperations } from "./openapi.js"
 export { nodeId, parseNodeId } from "./shapes.js";
 export { createChaos, faultsInjected } from "./chaos.js";
 export type { Chaos, ChaosCounts, ChaosOptions } from "./chaos.js";
+export { manifestProblems, webhookEventRules } from "./manifest.js";
+export type { AppManifest, EventRule } from "./manifest.js";

@@ -92,6 +92,37 @@ function errorResponse(error: SandboxError): SandboxResponse {
 const invalid = (resource: string, field: string, code = "invalid", message?: string): SandboxError =>
   new SandboxError(422, "Validation Failed", [{ resource, field, code, ...(message ? { message } : {}) }]);
 
+/**
+ * GitHub's text limits.
+ * - An issue's or a comment's body: 65,536 characters. GitHub answers 422 Validation Failed with
+ *   `{ resource: "IssueComment", code: "unprocessable", field: "data", message: "Body is too long (maximum is 65536
+ *   characters)" }` (as reported from "Create an issue comment" / "Update an issue comment", e.g.
+ *   reg-viz/reg-actions#123, vebr/jest-lcov-reporter#14), and for an issue `{ resource: "Issue", field: "body",
+ *   code: "custom", message: "body is too long (maximum is 65536 characters)" }` (trstringer/manual-approval#89).
+ * - A check run's `output.summary` and `output.text`: "**Maximum length**: 65535 characters"; `output.annotations`:
+ *   "a maximum of 50 per API request" (REST docs, "Create a check run" / "Update a check run",
+ *   https://docs.github.com/rest/checks/runs). No maximum is documented for `output.title`.
+ * GitHub counts characters (code points), not UTF-16 units: an emoji is one.
+ */
+const MAX_BODY_CHARS = 65_536;
+const MAX_CHECK_OUTPUT_CHARS = 65_535;
+const MAX_ANNOTATIONS_PER_REQUEST = 50;
+
+/** Whether `text` has more than `max` characters; counts code points only when UTF-16 units say it might. */
+const longerThan = (text: string, max: number): boolean => text.length > max && [...text].length > max;
+
+const commentBodyTooLong = (): SandboxError =>
+  new SandboxError(422, "Validation Failed", [
+    {
+      resource: "IssueComment",
+      code: "unprocessable",
+      field: "data",
+      message: `Body is too long (maximum is ${MAX_BODY_CHARS} characters)`,
+    },
+  ]);
+const issueBodyTooLong = (): SandboxError =>
+  invalid("Issue", "body", "custom", `body is too long (maximum is ${MAX_BODY_CHARS} characters)`);
+
 // ---------------------------------------------------------------------------------------------------------------
 // Routing
 
@@ -595,8 +626,7 @@ route("POST /repos/{owner}/{repo}/issues", (ctx) => {
   if (String(title).length > 256)
     throw invalid("Issue", "title", "custom", "title is too long (maximum is 256 characters)");
   const body = str(ctx, "body", "Issue");
-  if (body && body.length > 65_536)
-    throw invalid("Issue", "body", "custom", "body is too long (maximum is 65536 characters)");
+  if (body && longerThan(body, MAX_BODY_CHARS)) throw issueBodyTooLong();
   const issue = createIssue(ctx.state, repo, {
     title: String(title),
     body: body ?? null,
@@ -616,6 +646,7 @@ route("PATCH /repos/{owner}/{repo}/issues/{issue_number}", (ctx) => {
   const issue = issueOf(ctx, repo);
   const title = str(ctx, "title", "Issue");
   const body = "body" in ctx.body ? (str(ctx, "body", "Issue") ?? null) : undefined;
+  if (body && longerThan(body, MAX_BODY_CHARS)) throw issueBodyTooLong();
   editIssue(
     ctx.state,
     repo,
@@ -698,8 +729,7 @@ route("POST /repos/{owner}/{repo}/issues/{issue_number}/comments", (ctx) => {
   const repo = repoOf(ctx);
   const issue = issueOf(ctx, repo);
   const body = str(ctx, "body", "IssueComment", true) ?? "";
-  if (body.length > 65_536)
-    throw invalid("IssueComment", "body", "custom", "Body is too long (maximum is 65536 characters)");
+  if (longerThan(body, MAX_BODY_CHARS)) throw commentBodyTooLong();
   const comment = addComment(ctx.state, repo, issue, body, ctx.login, ctx.actor.kind === "installation");
   return json(201, commentJson(ctx.state, repo, comment));
 });
@@ -719,8 +749,7 @@ route("PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}", (ctx) => {
   const repo = repoOf(ctx);
   const c = commentOf(ctx, repo);
   const body = str(ctx, "body", "IssueComment", true) ?? "";
-  if (body.length > 65_536)
-    throw invalid("IssueComment", "body", "custom", "Body is too long (maximum is 65536 characters)");
+  if (longerThan(body, MAX_BODY_CHARS)) throw commentBodyTooLong();
   if (body !== c.body) editComment(ctx.state, repo, c, body, ctx.login);
   return json(200, commentJson(ctx.state, repo, c));
 });
@@ -870,14 +899,29 @@ function checkOutput(ctx: Ctx) {
   const out = o as Record<string, unknown>;
   if (typeof out["title"] !== "string" || typeof out["summary"] !== "string")
     throw invalid("CheckRun", "output", "missing_field", "output requires title and summary");
-  if (out["summary"].length > 65_535)
-    throw invalid("CheckRun", "output.summary", "custom", "summary is too long");
-  if (typeof out["text"] === "string" && out["text"].length > 65_535)
-    throw invalid("CheckRun", "output.text", "custom", "text is too long");
+  if (longerThan(out["summary"], MAX_CHECK_OUTPUT_CHARS))
+    throw invalid(
+      "CheckRun",
+      "output.summary",
+      "custom",
+      `summary is too long (maximum is ${MAX_CHECK_OUTPUT_CHARS} characters)`,
+    );
+  if (typeof out["text"] === "string" && longerThan(out["text"], MAX_CHECK_OUTPUT_CHARS))
+    throw invalid(
+      "CheckRun",
+      "output.text",
+      "custom",
+      `text is too long (maximum is ${MAX_CHECK_OUTPUT_CHARS} characters)`,
+    );
   const annotations = (out["annotations"] ?? []) as Record<string, unknown>[];
   if (!Array.isArray(annotations)) throw invalid("CheckRun", "output.annotations");
-  if (annotations.length > 50)
-    throw invalid("CheckRun", "output.annotations", "custom", "Only 50 annotations are allowed per request");
+  if (annotations.length > MAX_ANNOTATIONS_PER_REQUEST)
+    throw invalid(
+      "CheckRun",
+      "output.annotations",
+      "custom",
+      `Only ${MAX_ANNOTATIONS_PER_REQUEST} annotations are allowed per request`,
+    );
   for (const a of annotations)
     if (
       typeof a["path"] !== "string" ||

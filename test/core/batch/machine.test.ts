@@ -135,6 +135,28 @@ describe("createBatch", () => {
     expect(text).toMatch(/cycle/);
   });
 
+  test("refuses up front a batch past GitHub's 100 sub-issues per parent, saying how to split it", () => {
+    // 100 tickets become sub-issues (#N references count even when checked); a checked plain line does not.
+    const lines = [
+      "- [x] Already done, never an issue",
+      "- [x] #900",
+      ...Array.from({ length: 99 }, (_, i) => `- [ ] Ticket ${i + 1}`),
+    ];
+    expect(createBatch(input({ body: lines.join("\n") })).ok).toBe(true);
+    const out = createBatch(input({ body: [...lines, "- [ ] One too many", "- [ ] #901"].join("\n") }));
+    expect(out.ok).toBe(false);
+    if (out.ok) return;
+    expect(out.errors).toHaveLength(1);
+    const [message] = out.errors;
+    expect(message).toMatch(/at most 100 sub-issues per issue, and this batch would add 102/);
+    expect(message).toMatch(/2 or more tracking issues of at most 100 tickets each/);
+    expect(message).toMatch(/keep lines 2–101 here and move line 102 onwards/);
+    expect(message).toMatch(/dependencies cannot cross tracking issues/);
+    // The refusal comment shows the whole message (refusalBody cuts each problem at 500 characters).
+    expect(refusalBody(out.errors)).toContain(message);
+    expect(message!.length).toBeLessThan(500);
+  });
+
   test("an issue without a task list is refused with a hint", () => {
     const out = createBatch(input({ body: "Just prose." }));
     expect(out).toEqual({ ok: false, errors: [expect.stringMatching(/no task list/)] });

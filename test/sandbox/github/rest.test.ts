@@ -142,7 +142,7 @@ describe("issues, labels and comments", () => {
     expect(tooLong.status).toBe(422);
     expect(tooLong.body).toMatchObject({
       message: "Validation Failed",
-      errors: [{ resource: "IssueComment", field: "body" }],
+      errors: [{ resource: "IssueComment", field: "data" }], // GitHub names the field "data" here (see rest.ts)
     });
   });
 
@@ -181,6 +181,65 @@ describe("sub-issues and blocked-by take REST ids", () => {
     expect((subs.body as { number: number }[]).map((i) => i.number)).toEqual([2, 3]);
     const parent = await call("GET", "/repos/acme/web/issues/2/parent");
     expect(parent.body).toMatchObject({ number: 1, sub_issues_summary: { total: 2, completed: 0 } });
+  });
+
+  it("refuses the 101st sub-issue of a parent, closed ones counted (GitHub Docs, Adding sub-issues)", async () => {
+    for (let n = 1; n <= 102; n++) await call("POST", "/repos/acme/web/issues", { title: `Issue ${n}` });
+    const issue = (n: number) => state.repos.get("acme/web")!.issues.get(n)!;
+    await call("PATCH", "/repos/acme/web/issues/2", { state: "closed" });
+    for (let n = 2; n <= 101; n++) {
+      const res = await call("POST", "/repos/acme/web/issues/1/sub_issues", { sub_issue_id: issue(n).id });
+      expect(res.status).toBe(201);
+    }
+    const refused = await call("POST", "/repos/acme/web/issues/1/sub_issues", {
+      sub_issue_id: issue(102).id,
+    });
+    expect(refused.status).toBe(422);
+    expect(refused.body).toMatchObject({
+      message: "Validation Failed",
+      errors: [
+        {
+          resource: "Issue",
+          field: "sub_issue_id",
+          code: "custom",
+          message: "Parent issue cannot have more than 100 sub-issues",
+        },
+      ],
+    });
+    expect(issue(1).subIssues).toHaveLength(100);
+    expect(issue(102).parentId).toBeNull();
+    // Removing one makes room again.
+    await call("DELETE", "/repos/acme/web/issues/1/sub_issue", { sub_issue_id: issue(2).id });
+    const res = await call("POST", "/repos/acme/web/issues/1/sub_issues", { sub_issue_id: issue(102).id });
+    expect(res.status).toBe(201);
+  });
+
+  it("refuses a ninth level of nested sub-issues", async () => {
+    for (let n = 1; n <= 10; n++) await call("POST", "/repos/acme/web/issues", { title: `Level ${n}` });
+    const issue = (n: number) => state.repos.get("acme/web")!.issues.get(n)!;
+    // 1 ← 2 ← … ← 9: eight levels below the top-level issue #1.
+    for (let n = 2; n <= 9; n++) {
+      const res = await call("POST", `/repos/acme/web/issues/${n - 1}/sub_issues`, {
+        sub_issue_id: issue(n).id,
+      });
+      expect(res.status).toBe(201);
+    }
+    const refused = await call("POST", "/repos/acme/web/issues/9/sub_issues", { sub_issue_id: issue(10).id });
+    expect(refused.status).toBe(422);
+    expect(refused.body).toMatchObject({
+      errors: [{ message: "Sub-issues cannot be nested more than 8 levels deep" }],
+    });
+    // A subtree's own levels count: #9 moved under the top-level #10, then #10 under #8 (level 7) would put #9 at 9.
+    expect(
+      (
+        await call("POST", "/repos/acme/web/issues/10/sub_issues", {
+          sub_issue_id: issue(9).id,
+          replace_parent: true,
+        })
+      ).status,
+    ).toBe(201);
+    const deep = await call("POST", "/repos/acme/web/issues/8/sub_issues", { sub_issue_id: issue(10).id });
+    expect(deep.status).toBe(422);
   });
 
   it("records blocked-by, lists both directions, and refuses a cycle", async () => {
@@ -284,6 +343,87 @@ describe("check runs", () => {
       app,
     );
     expect(badStatus.status).toBe(422);
+  });
+});
+
+describe("GitHub's text limits", () => {
+  it("takes a comment body of 65,536 characters (code points) and refuses one more, as GitHub answers", async () => {
+    await call("POST", "/repos/acme/web/issues", { title: "T" });
+    const at = await call("POST", "/repos/acme/web/issues/1/comments", { body: "x".repeat(65_536) });
+    expect(at.status).toBe(201);
+    // An emoji is two UTF-16 units but one character: 65,536 of them still fit.
+    const emoji = await call("POST", "/repos/acme/web/issues/1/comments", { body: "🌱".repeat(65_536) });
+    expect(emoji.status).toBe(201);
+    const over = await call("POST", "/repos/acme/web/issues/1/comments", { body: "x".repeat(65_537) });
+    expect(over.status).toBe(422);
+    expect(over.body).toMatchObject({
+      message: "Validation Failed",
+      errors: [
+        {
+          resource: "IssueComment",
+          code: "unprocessable",
+          field: "data",
+          message: "Body is too long (maximum is 65536 characters)",
+        },
+      ],
+    });
+    const id = (at.body as { id: number }).id;
+    const edit = await call("PATCH", `/repos/acme/web/issues/comments/${id}`, { body: "y".repeat(65_537) });
+    expect(edit.status).toBe(422);
+    // An issue's body has the same limit, on creation and on edit.
+    expect(
+      (await call("POST", "/repos/acme/web/issues", { title: "U", body: "x".repeat(65_537) })).status,
+    ).toBe(422);
+    expect((await call("PATCH", "/repos/acme/web/issues/1", { body: "x".repeat(65_537) })).status).toBe(422);
+  });
+
+  it("takes a check run summary and text of 65,535 characters and 50 annotations a request, no more", async () => {
+    const app = await installationToken();
+    const branch = await call("GET", "/repos/acme/web/branches/main", undefined, app);
+    const sha = (branch.body as { commit: { sha: string } }).commit.sha;
+    const annotation = {
+      path: "a.ts",
+      start_line: 1,
+      end_line: 1,
+      annotation_level: "warning",
+      message: "m",
+    };
+    const create = (output: Record<string, unknown>) =>
+      call("POST", "/repos/acme/web/check-runs", { name: "Trellis / dev", head_sha: sha, output }, app);
+    const ok = await create({
+      title: "t",
+      summary: "s".repeat(65_535),
+      text: "x".repeat(65_535),
+      annotations: Array(50).fill(annotation),
+    });
+    expect(ok.status).toBe(201);
+    expect(ok.body).toMatchObject({ output: { annotations_count: 50 } });
+    expect((await create({ title: "t", summary: "s".repeat(65_536) })).body).toMatchObject({
+      errors: [{ field: "output.summary", message: "summary is too long (maximum is 65535 characters)" }],
+    });
+    expect((await create({ title: "t", summary: "s", text: "x".repeat(65_536) })).status).toBe(422);
+    const tooMany = await create({ title: "t", summary: "s", annotations: Array(51).fill(annotation) });
+    expect(tooMany.status).toBe(422);
+    expect(tooMany.body).toMatchObject({
+      errors: [{ message: "Only 50 annotations are allowed per request" }],
+    });
+    // An update is held to the same limits; further annotations come in further updates.
+    const id = (ok.body as { id: number }).id;
+    const update = (output: Record<string, unknown>) =>
+      call("PATCH", `/repos/acme/web/check-runs/${id}`, { output }, app);
+    expect((await update({ title: "t", summary: "s", annotations: Array(51).fill(annotation) })).status).toBe(
+      422,
+    );
+    expect((await update({ title: "t", summary: "s", annotations: Array(50).fill(annotation) })).status).toBe(
+      200,
+    );
+    const all = await call(
+      "GET",
+      `/repos/acme/web/check-runs/${id}/annotations?per_page=100`,
+      undefined,
+      app,
+    );
+    expect((all.body as unknown[]).length).toBe(100);
   });
 });
 
