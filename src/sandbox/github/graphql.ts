@@ -16,6 +16,7 @@ import {
   createProject,
   fieldPrefix,
   optionId,
+  replaceFieldOptions,
   SandboxError,
   setItemField,
 } from "./mutations.js";
@@ -525,13 +526,8 @@ function mutationRoot(state: GitHubState, login: string): Obj {
       const field = fieldById(owner, i["fieldId"]);
       if (typeof i["name"] === "string") field.name = i["name"];
       const options = i["singleSelectOptions"] as OptionInput[] | undefined;
-      if (options)
-        field.options = options.map((o) => ({
-          id: field.options.find((x) => x.name === o.name)?.id ?? optionId(`${field.name}/${o.name}`),
-          name: o.name,
-          color: o.color,
-          description: o.description,
-        }));
+      // "If empty, no changes will be made to the options" (UpdateProjectV2FieldInput, GitHub's schema).
+      if (options && options.length > 0) replaceFieldOptions(state, owner, field, options);
       return { ...echo(i), projectV2Field: fieldObj(state, owner, field) };
     },
   };

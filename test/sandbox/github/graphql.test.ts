@@ -150,3 +150,87 @@ describe("Projects v2 operations", () => {
     });
   });
 });
+
+describe("updateProjectV2Field replaces a single select's options (GitHub's schema: the input has no option id)", () => {
+  it("gives every option a new id and clears the item values that pointed at the old ones", () => {
+    const org = gql('query { organization(login: "acme") { id } }').data?.["organization"] as { id: string };
+    const project = (
+      gql(
+        'mutation($o: ID!) { createProjectV2(input: { ownerId: $o, title: "B" }) { projectV2 { id fields(first: 10) { nodes { ... on ProjectV2SingleSelectField { id name options { id name } } } } } } }',
+        { o: org.id },
+      ).data?.["createProjectV2"] as {
+        projectV2: {
+          id: string;
+          fields: { nodes: { id?: string; name?: string; options?: { id: string; name: string }[] }[] };
+        };
+      }
+    ).projectV2;
+    const status = project.fields.nodes.find((f) => f.name === "Status")!;
+    const repo = state.repos.get("acme/web")!;
+    createIssue(state, repo, { title: "Login", user: "acme" });
+    const issueId = (
+      gql('query { repository(owner: "acme", name: "web") { issue(number: 1) { id } } }').data?.[
+        "repository"
+      ] as {
+        issue: { id: string };
+      }
+    ).issue.id;
+    const item = (
+      gql(
+        "mutation($p: ID!, $c: ID!) { addProjectV2ItemById(input: { projectId: $p, contentId: $c }) { item { id } } }",
+        {
+          p: project.id,
+          c: issueId,
+        },
+      ).data?.["addProjectV2ItemById"] as { item: { id: string } }
+    ).item.id;
+    const done = status.options!.find((o) => o.name === "Done")!.id;
+    gql(
+      "mutation($p: ID!, $i: ID!, $f: ID!, $o: String!) { updateProjectV2ItemFieldValue(input: { projectId: $p, itemId: $i, fieldId: $f, value: { singleSelectOptionId: $o } }) { clientMutationId } }",
+      { p: project.id, i: item, f: status.id, o: done },
+    );
+
+    const updated = gql(
+      `mutation($f: ID!, $o: [ProjectV2SingleSelectFieldOptionInput!]) { updateProjectV2Field(input: { fieldId: $f, singleSelectOptions: $o }) {
+        projectV2Field { ... on ProjectV2SingleSelectField { options { id name } } } } }`,
+      {
+        f: status.id,
+        o: ["Todo", "In Progress", "Done", "Failed"].map((name) => ({
+          name,
+          color: "GRAY",
+          description: "",
+        })),
+      },
+    );
+    expect(updated.errors).toBeUndefined();
+    const after = (
+      updated.data?.["updateProjectV2Field"] as {
+        projectV2Field: { options: { id: string; name: string }[] };
+      }
+    ).projectV2Field.options;
+    expect(after.map((o) => o.name)).toEqual(["Todo", "In Progress", "Done", "Failed"]);
+    // Same names, new ids: nothing in the input says which old option a new one replaces.
+    for (const o of status.options!) expect(after.map((a) => a.id)).not.toContain(o.id);
+    const read = gql(
+      'query($i: ID!) { node(id: $i) { ... on ProjectV2Item { fieldValueByName(name: "Status") { ... on ProjectV2ItemFieldSingleSelectValue { name } } } } }',
+      { i: item },
+    );
+    expect(read.data?.["node"]).toEqual({ fieldValueByName: null });
+
+    // An empty list changes nothing ("If empty, no changes will be made to the options").
+    gql(
+      "mutation($f: ID!) { updateProjectV2Field(input: { fieldId: $f, singleSelectOptions: [] }) { clientMutationId } }",
+      {
+        f: status.id,
+      },
+    );
+    const kept = gql(
+      'query { organization(login: "acme") { projectV2(number: 1) { field(name: "Status") { ... on ProjectV2SingleSelectField { options { id } } } } } }',
+    );
+    expect(
+      (
+        kept.data?.["organization"] as { projectV2: { field: { options: { id: string }[] } } }
+      ).projectV2.field.options.map((o) => o.id),
+    ).toEqual(after.map((o) => o.id));
+  });
+});
