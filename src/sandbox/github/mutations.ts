@@ -680,7 +680,8 @@ export function setItemField(
       },
     },
   };
-  // GitHub only sends projects_v2_item events for organization projects.
+  // GitHub only sends projects_v2_item for organization projects: "activity relating to an item on an
+  // organization-level project" (https://docs.github.com/en/webhooks/webhook-events-and-payloads#projects_v2_item).
   if (owner.type !== "Organization") return;
   for (const listener of state.listeners)
     listener({

@@ -1,10 +1,14 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import type { GitHubState, StateEvent } from "../../../src/sandbox/github/index.js";
 import {
+  addProjectItem,
   createGitHubState,
   createIssue,
+  createProject,
   handleGraphQL,
+  nodeId,
   onStateEvent,
+  setItemField,
 } from "../../../src/sandbox/github/index.js";
 
 let state: GitHubState;
@@ -232,5 +236,82 @@ describe("updateProjectV2Field replaces a single select's options (GitHub's sche
         kept.data?.["organization"] as { projectV2: { field: { options: { id: string }[] } } }
       ).projectV2.field.options.map((o) => o.id),
     ).toEqual(after.map((o) => o.id));
+  });
+});
+
+describe("a user's Project (v2) and a GitHub App (GitHub's docs: Apps are for organization projects)", () => {
+  const asUser = (query: string, variables: Record<string, unknown> = {}) =>
+    handleGraphQL(state, { query, variables }, "octocat") as {
+      data?: Record<string, unknown>;
+      errors?: { message: string; type?: string; path?: unknown[] }[];
+    };
+
+  beforeEach(() => {
+    state = createGitHubState({
+      users: [{ login: "acme", type: "Organization" }, "octocat"],
+      repos: [{ owner: "octocat", name: "site" }],
+    });
+    events = [];
+    onStateEvent(state, (e) => events.push(e));
+    createProject(state, "octocat", "Mine");
+  });
+
+  it("is refused to the App with GitHub's FORBIDDEN error, the owner still answered", () => {
+    const result = gql(
+      'query { repositoryOwner(login: "octocat") { __typename id ... on ProjectV2Owner { projectV2(number: 1) { id } } } }',
+    );
+    expect(result.data?.["repositoryOwner"]).toMatchObject({ __typename: "User", projectV2: null });
+    expect(result.errors).toEqual([
+      expect.objectContaining({
+        type: "FORBIDDEN",
+        path: ["repositoryOwner", "projectV2"],
+        message: "Resource not accessible by integration",
+      }),
+    ]);
+    const owner = (result.data?.["repositoryOwner"] as { id: string }).id;
+    const create = gql(
+      'mutation($o: ID!) { createProjectV2(input: { ownerId: $o, title: "T" }) { projectV2 { id } } }',
+      { o: owner },
+    );
+    expect(create.errors?.[0]).toMatchObject({ type: "FORBIDDEN" });
+    // Its node ids are no way round it.
+    const project = state.projects[0]!;
+    const byId = gql("query($id: ID!) { node(id: $id) { id } }", { id: nodeId("PVT", project.id) });
+    expect(byId.errors?.[0]).toMatchObject({ type: "FORBIDDEN" });
+  });
+
+  it("is readable by its owner with a personal token", () => {
+    const result = asUser('query { user(login: "octocat") { projectV2(number: 1) { title } } }');
+    expect(result.errors).toBeUndefined();
+    expect(result.data).toEqual({ user: { projectV2: { title: "Mine" } } });
+  });
+
+  it("sends no projects_v2_item webhook for a user's project, one for an organization's", () => {
+    const repo = state.repos.get("octocat/site")!;
+    const issue = createIssue(state, repo, { title: "x", user: "octocat" });
+    const mine = state.projects[0]!;
+    const status = mine.fields.find((f) => f.name === "Status")!;
+    events.length = 0;
+    setItemField(
+      state,
+      mine,
+      addProjectItem(state, mine, nodeId("I", issue.id)),
+      status.id,
+      { singleSelectOptionId: status.options[0]!.id },
+      "octocat",
+    );
+    expect(events.filter((e) => e.name === "projects_v2_item")).toEqual([]);
+
+    const org = createProject(state, "acme", "Ours");
+    const orgStatus = org.fields.find((f) => f.name === "Status")!;
+    setItemField(
+      state,
+      org,
+      addProjectItem(state, org, nodeId("I", issue.id)),
+      orgStatus.id,
+      { singleSelectOptionId: orgStatus.options[0]!.id },
+      "octocat",
+    );
+    expect(events.map((e) => `${e.name}.${e.action}`)).toEqual(["projects_v2_item.edited"]);
   });
 });
