@@ -258,6 +258,17 @@ export function userOwnedBoardMessage(owner: string, configured: boolean): strin
   );
 }
 
+/** The repository's owner from a git remote URL on GitHub (https or ssh), if it is one. */
+export function ownerFromRemote(url: string): string | undefined {
+  const m = /github\.com[:/]([A-Za-z0-9-]+)\/[^/\s]+?(?:\.git)?\/?$/.exec(url.trim());
+  return m?.[1];
+}
+
+/** The board's owner login: `board.owner`, else the repository's owner (when known). */
+export function boardOwner(config: BoardConfig, repoOwner: string | undefined): string | undefined {
+  return config.owner || repoOwner;
+}
+
 /** The ids a transition needs, read once and cached. */
 export interface BoardLayout {
   projectId: string;

@@ -13,6 +13,7 @@ import {
   layoutOf,
   markOf,
   planFields,
+  ownerFromRemote,
   restoreWrites,
   userOwnedBoardMessage,
   type BoardMove,
@@ -397,6 +398,13 @@ describe("decideBoardMove", () => {
 });
 
 describe("a board owned by a user", () => {
+  test("the repository's owner is read from a GitHub remote, https or ssh", () => {
+    expect(ownerFromRemote("https://github.com/octo-org/web.git")).toBe("octo-org");
+    expect(ownerFromRemote("git@github.com:octocat/site.git\n")).toBe("octocat");
+    expect(ownerFromRemote("https://github.com/octocat/site")).toBe("octocat");
+    expect(ownerFromRemote("https://gitlab.com/octocat/site.git")).toBeUndefined();
+  });
+
   test("the message says why it can never work and what to do", () => {
     const configured = userOwnedBoardMessage("octocat", true);
     expect(configured).toContain("`board.owner` is `octocat`, a personal account");
