@@ -16,19 +16,27 @@ import {
   decideBoardMove,
   desiredCard,
   diffCard,
+  handAddedOptions,
   isOlder,
   layoutMisses,
   layoutOf,
   markOf,
+  MAX_RESTORED_ITEMS,
   planFields,
+  restoreWrites,
+  userOwnedBoardMessage,
   type BoardConfig,
   type BoardMove,
+  type FieldPlan,
   type ProjectField,
+  type SelectValue,
 } from "../core/board.js";
 import type { Definitions } from "../core/definitions.js";
 import type { RunState } from "../core/model.js";
 import { fromAutomation, isAllowed } from "../core/triggers.js";
 import type { GitHub } from "../github/client.js";
+import { upsertMarkedComment } from "../github/comments.js";
+import { marker } from "../github/markers.js";
 import {
   addItems,
   applyFieldChanges,
@@ -37,6 +45,7 @@ import {
   createProject,
   readItem,
   readOwnerProject,
+  readSelectValues,
   writeItems,
   type ItemWrites,
   type ProjectInfo,
@@ -64,8 +73,19 @@ import { repoName, runAggregate, type AppDeps, type Target } from "./runtime.js"
 
 const projects = new Map<string, Promise<BoardProject | undefined>>();
 
+/**
+ * Boards that can never work (a user's project), by board key, with why: no request is sent for them
+ * again in this process, and the reason is reported once.
+ */
+const unusable = new Map<string, { owner: string; why: string; reported: boolean }>();
+
+/** Projects whose options Trellis left alone (too many cards), so the warning is not repeated. */
+const leftAlone = new Set<string>();
+
 export function forgetBoards(): void {
   projects.clear();
+  unusable.clear();
+  leftAlone.clear();
 }
 
 interface BoardRef {
@@ -100,6 +120,7 @@ export function ensureBoard(
 ): Promise<BoardProject | undefined> {
   const ref = boardRef(target, defs.config.board);
   const key = refKey(ref);
+  if (unusable.has(key)) return Promise.resolve(undefined);
   const hit = projects.get(key);
   if (hit && !options.refresh) return hit;
   const value = (async () => {
@@ -125,6 +146,12 @@ async function setUpBoard(
   const board = defs.config.board;
   const number = known?.number ?? ref.number;
   const read = await readOwnerProject(octokit, ref.owner, number);
+  if (read.owner.type !== "Organization") {
+    const why = userOwnedBoardMessage(ref.owner, board.owner !== "");
+    unusable.set(refKey(ref), { owner: ref.owner, why, reported: false });
+    deps.log.warn({ owner: ref.owner, type: read.owner.type }, `board: ${why}`);
+    return undefined;
+  }
   let project: ProjectInfo | undefined = read.project;
   let created = known?.createdByTrellis ?? false;
   if (!project) {
@@ -144,7 +171,7 @@ async function setUpBoard(
   const plan = planFields(project.fields, { config: board, agents: [...defs.profiles.keys()] });
   if (plan.conflicts.length > 0)
     deps.log.warn({ conflicts: plan.conflicts }, "board: fields with unexpected types are left alone");
-  const changed = await applyFieldChanges(octokit, project.id, plan.changes);
+  const changed = await applyFieldPlan(deps, octokit, project.id, plan);
   const fields = mergeFields(project.fields, changed);
   const stored: BoardProject = {
     installationId: ref.installationId,
@@ -158,6 +185,52 @@ async function setUpBoard(
   };
   await saveBoardProject(deps.db, stored);
   return stored;
+}
+
+/** Cards written back per request after options were replaced (up to two writes each: Status, Agent). */
+const RESTORES_PER_REQUEST = 50;
+
+/**
+ * Creates and updates Trellis's fields without losing a card's value. Replacing a single select's
+ * options (the only way to add one) gives every option a new id and clears every card's value of
+ * the field, so the values are read first (100 cards a request) and written back by name (one
+ * request per 50 cards). A project with more cards than MAX_RESTORED_ITEMS keeps its options: a
+ * warning names the ones to add by hand, and cards are not moved to the missing columns.
+ */
+export async function applyFieldPlan(
+  deps: Pick<AppDeps, "log">,
+  octokit: GitHub,
+  projectId: string,
+  plan: FieldPlan,
+): Promise<ProjectField[]> {
+  let changes = plan.changes;
+  const updates = changes.filter((c) => c.op === "update");
+  let before: SelectValue[] = [];
+  if (updates.length > 0) {
+    const fields = updates.map((u) => ({ id: u.fieldId, name: u.name }));
+    const read = leftAlone.has(projectId)
+      ? undefined
+      : await readSelectValues(octokit, projectId, fields, MAX_RESTORED_ITEMS);
+    if (read) before = read;
+    else {
+      if (!leftAlone.has(projectId))
+        deps.log.warn(
+          { projectId, add: handAddedOptions(updates) },
+          `board: the project has more than ${MAX_RESTORED_ITEMS} cards; adding options through GitHub's API ` +
+            "would clear every card's value of the field, so Trellis leaves it alone. Add these options by hand: " +
+            handAddedOptions(updates),
+        );
+      leftAlone.add(projectId);
+      changes = changes.filter((c) => c.op !== "update");
+    }
+  }
+  const changed = await applyFieldChanges(octokit, projectId, changes);
+  const restores = restoreWrites(before, changed);
+  for (let i = 0; i < restores.length; i += RESTORES_PER_REQUEST)
+    await writeItems(octokit, projectId, restores.slice(i, i + RESTORES_PER_REQUEST));
+  if (restores.length > 0)
+    deps.log.info({ projectId, cards: restores.length }, "board: options added; the cards' values were kept");
+  return changed;
 }
 
 function mergeFields(fields: readonly ProjectField[], changed: readonly ProjectField[]): ProjectField[] {
@@ -177,7 +250,7 @@ export async function executeBoardEffect(deps: AppDeps, octokit: GitHub, target:
   const run = (await getRun(deps.db, target.runId))?.state;
   if (!run) return;
   let project = await ensureBoard(deps, octokit, target, defs);
-  if (!project) return;
+  if (!project) return reportUnusable(deps, octokit, target, run, board);
 
   const numbers = [
     run.issue,
@@ -216,6 +289,32 @@ export async function executeBoardEffect(deps: AppDeps, octokit: GitHub, target:
       mark,
       b.item.number === run.issue ? pin : undefined,
     );
+}
+
+/** Tells the run's issue, once per process and board, why its board can never work. */
+async function reportUnusable(
+  deps: AppDeps,
+  octokit: GitHub,
+  target: Target,
+  run: RunState,
+  board: BoardConfig,
+): Promise<void> {
+  const bad = unusable.get(refKey(boardRef(target, board)));
+  if (!bad || bad.reported) return;
+  bad.reported = true; // before the request, so concurrent effects do not report it too
+  try {
+    await upsertMarkedComment(
+      octokit,
+      run.repo,
+      run.issue,
+      marker("board-owner", bad.owner.replace(/[^A-Za-z0-9_.-]/g, "_")),
+      bad.why,
+      { login: deps.self.slug ? `${deps.self.slug}[bot]` : undefined, appId: deps.self.id },
+    );
+  } catch (error) {
+    bad.reported = false; // the effect is retried
+    throw error;
+  }
 }
 
 // GraphQL node ids of issues and PRs the App has already seen (it created them, or a webhook carried

@@ -88,8 +88,21 @@ export interface OptionInput {
 
 export type FieldChange =
   | { op: "create"; field: CardField; name: string; dataType: FieldDataType; options?: OptionInput[] }
-  /** Replaces the option list (GitHub has no "add option"): existing options first, unchanged. */
-  | { op: "update"; field: CardField; fieldId: string; options: OptionInput[] };
+  /**
+   * Replaces the option list (GitHub has no "add option"): existing options first, unchanged, then
+   * `added`. GitHub gives every option a new id and clears every card's value of the field, so the
+   * shell reads the values first and puts them back by name (`restoreWrites`).
+   */
+  | {
+      op: "update";
+      field: CardField;
+      fieldId: string;
+      /** The field's name on the board (as the project spells it). */
+      name: string;
+      options: OptionInput[];
+      /** The names of the options Trellis adds. */
+      added: string[];
+    };
 
 export interface FieldPlan {
   changes: FieldChange[];
@@ -146,7 +159,14 @@ export function planFields(
       color: (o.color as OptionColor | undefined) ?? "GRAY",
       description: o.description ?? "",
     }));
-    changes.push({ op: "update", field, fieldId: f.id, options: [...kept, ...missing] });
+    changes.push({
+      op: "update",
+      field,
+      fieldId: f.id,
+      name: f.name,
+      options: [...kept, ...missing],
+      added: missing.map((m) => m.name),
+    });
   };
   const plain = (field: CardField, dataType: FieldDataType): void => {
     const name = FIELD_NAMES[field as keyof typeof FIELD_NAMES];
@@ -171,6 +191,82 @@ export function planFields(
   plain("cost", "NUMBER");
   plain("batch", "TEXT");
   return { changes, conflicts };
+}
+
+/** A card's value of a single-select field, by option name (read before the field's options are replaced). */
+export interface SelectValue {
+  itemId: string;
+  fieldId: string;
+  optionName: string;
+}
+
+/**
+ * Most cards whose values Trellis reads and writes back when it adds options to an existing field:
+ * beyond it, replacing the options would cost too many requests, so Trellis leaves the field alone
+ * and asks for the options to be added by hand (`handAddedOptions`).
+ */
+export const MAX_RESTORED_ITEMS = 2_000;
+
+/**
+ * The writes that put every card's value back after the options were replaced: each value's option,
+ * found by name among the field's new options. Values whose option no longer exists are left cleared.
+ */
+export function restoreWrites(
+  before: readonly SelectValue[],
+  fields: readonly ProjectField[],
+): { itemId: string; writes: { fieldId: string; value: FieldValueInput }[] }[] {
+  const byItem = new Map<string, { fieldId: string; value: FieldValueInput }[]>();
+  for (const v of before) {
+    const option = fields
+      .find((f) => f.id === v.fieldId)
+      ?.options?.find((o) => normal(o.name) === normal(v.optionName));
+    if (!option) continue;
+    const writes = byItem.get(v.itemId) ?? [];
+    writes.push({ fieldId: v.fieldId, value: { singleSelectOptionId: option.id } });
+    byItem.set(v.itemId, writes);
+  }
+  return [...byItem].map(([itemId, writes]) => ({ itemId, writes }));
+}
+
+/** What to ask a human to add by hand when Trellis does not replace a field's options itself. */
+export function handAddedOptions(changes: readonly FieldChange[]): string {
+  return changes
+    .flatMap((c) => (c.op === "update" ? [`${c.name}: ${c.added.map((a) => `"${a}"`).join(", ")}`] : []))
+    .join("; ");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Owners
+
+/**
+ * Why a board owned by a user can never work: GitHub Apps can only reach organization projects
+ * (https://docs.github.com/en/issues/planning-and-tracking-with-projects/automating-your-project/automating-projects-using-actions:
+ * a GitHub App is for organization projects, a personal access token for user projects) and GitHub
+ * sends `projects_v2_item` only for organization projects
+ * (https://docs.github.com/en/webhooks/webhook-events-and-payloads#projects_v2_item).
+ */
+export function userOwnedBoardMessage(owner: string, configured: boolean): string {
+  const who = configured
+    ? `\`board.owner\` is \`${owner}\``
+    : `\`board.owner\` is empty, so the board's owner is the repository's owner \`${owner}\``;
+  return (
+    `Trellis can't use this board: ${who}, a personal account. GitHub Apps can only reach Projects owned by an ` +
+    `organization, and GitHub sends project events only for organization projects, so a user's project can ` +
+    `never be kept up to date or steer runs. Use a project owned by an organization (set \`board.owner\` to ` +
+    `that organization and \`board.number\` to the project's number, or \`create: true\`), or set ` +
+    `\`board.enabled: false\`. Runs go on without the board.`
+  );
+}
+
+/** The repository's owner from a git remote URL on GitHub (https or ssh), if it is one. */
+export function ownerFromRemote(url: string): string | undefined {
+  const m = /github\.com[:/]([A-Za-z0-9-]+)\/[^/\s]+?(?:\.git)?\/?$/.exec(url.trim());
+  return m?.[1];
+}
+
+/** The board's owner login: `board.owner`, else the repository's owner (when known). */
+export function boardOwner(config: BoardConfig, repoOwner: string | undefined): string | undefined {
+  return config.owner || repoOwner;
 }
 
 /** The ids a transition needs, read once and cached. */

@@ -66,7 +66,9 @@ export const TrellisConfigSchema = z
         owner: z
           .string()
           .default("")
-          .describe("Organisation or user owning the project; empty: the repo owner."),
+          .describe(
+            "Organization owning the project; empty: the repo owner. Not a user: GitHub Apps can only use an organization's Projects.",
+          ),
         number: z
           .number()
           .int()

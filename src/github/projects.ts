@@ -3,7 +3,7 @@
  * (test/github/projects.test.ts validates each against @octokit/graphql-schema). Values always travel
  * as variables; several changes to one project go out as aliased mutations in ONE request.
  */
-import type { FieldChange, FieldValueInput, ProjectField } from "../core/board.js";
+import type { FieldChange, FieldValueInput, ProjectField, SelectValue } from "../core/board.js";
 import type { GitHub, Repo } from "./client.js";
 
 /** `octokit.graphql`, or anything that sends a document with variables and returns `data`. */
@@ -161,11 +161,16 @@ export async function readOwnerProject(
   try {
     data = await gql.graphql<Data>(OWNER_PROJECT_QUERY, { login, number, withProject: number > 0 });
   } catch (error) {
-    // "Could not resolve to a ProjectV2 with the number N" comes with the owner's partial data.
+    // "Could not resolve to a ProjectV2 with the number N" comes with the owner's partial data; so does
+    // "Resource not accessible by integration" for a user's project, which no App can reach (the
+    // caller tells the user why).
     const errors = graphqlErrors(error);
     const partial = (error as { data?: Data }).data;
-    if (!errors?.every((e) => e.type === "NOT_FOUND") || !partial?.repositoryOwner) throw error;
-    data = partial;
+    const owner = partial?.repositoryOwner;
+    const tolerated = (e: { type?: string }): boolean =>
+      e.type === "NOT_FOUND" || (e.type === "FORBIDDEN" && owner?.__typename === "User");
+    if (!errors?.every(tolerated) || !owner) throw error;
+    data = { repositoryOwner: { ...owner, projectV2: null } };
   }
   const owner = data.repositoryOwner;
   if (!owner) throw new Error(`GitHub has no user or organisation "${login}" (board.owner)`);
@@ -234,6 +239,73 @@ export async function applyFieldChanges(
     const f = raw && toField(raw);
     return f ? [f] : [];
   });
+}
+
+/** One page of the project's cards with their values of the named single-select fields (`v<i>` per field). */
+export function selectValuesDocument(
+  projectId: string,
+  fieldNames: readonly string[],
+  after: string | null,
+): { query: string; variables: Record<string, unknown> } {
+  const params = ["$project: ID!", "$after: String"];
+  const variables: Record<string, unknown> = { project: projectId, after };
+  const values = fieldNames.map((name, i) => {
+    params.push(`$n${i}: String!`);
+    variables[`n${i}`] = name;
+    return `v${i}: fieldValueByName(name: $n${i}) { ... on ProjectV2ItemFieldSingleSelectValue { name } }`;
+  });
+  return {
+    query: `query TrellisSelectValues(${params.join(", ")}) {
+  node(id: $project) {
+    ... on ProjectV2 {
+      items(first: 100, after: $after) {
+        pageInfo { hasNextPage endCursor }
+        nodes { id ${values.join(" ")} }
+      }
+    }
+  }
+}`,
+    variables,
+  };
+}
+
+/**
+ * Every card's value of these single-select fields, by option name (100 cards a request), or
+ * undefined when the project has more than `maxItems` cards (the caller does not replace options then).
+ */
+export async function readSelectValues(
+  gql: GraphQLClient,
+  projectId: string,
+  fields: readonly { id: string; name: string }[],
+  maxItems: number,
+): Promise<SelectValue[] | undefined> {
+  type Page = {
+    pageInfo: { hasNextPage: boolean; endCursor: string | null };
+    nodes: ({ id: string } & Record<string, { name?: string | null } | null | string>)[] | null;
+  };
+  const out: SelectValue[] = [];
+  let after: string | null = null;
+  for (let seen = 0; ;) {
+    const { query, variables } = selectValuesDocument(
+      projectId,
+      fields.map((f) => f.name),
+      after,
+    );
+    const data: { node: { items?: Page } | null } = await gql.graphql(query, variables);
+    const page = data.node?.items;
+    if (!page) return out;
+    for (const item of page.nodes ?? []) {
+      fields.forEach((f, i) => {
+        const v = item[`v${i}`];
+        const name = typeof v === "object" && v !== null ? v.name : undefined;
+        if (name) out.push({ itemId: item.id, fieldId: f.id, optionName: name });
+      });
+    }
+    seen += page.nodes?.length ?? 0;
+    if (!page.pageInfo.hasNextPage || !page.pageInfo.endCursor) return out;
+    if (seen >= maxItems) return undefined;
+    after = page.pageInfo.endCursor;
+  }
 }
 
 /** The node ids of issues and pull requests by number, in one query. */

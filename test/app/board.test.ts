@@ -41,7 +41,8 @@ function graphqlProblems(query: string, variables: Record<string, unknown>): str
 const STATUS_OPTIONS = ["Todo", "In Progress", "Done"];
 
 /** GitHub as far as the board needs it: REST for the App, and a small stateful Projects v2 over GraphQL. */
-function fakeGitHub(config: string) {
+function fakeGitHub(config: string, { ownerType = "Organization" } = {}) {
+  const comments: { issue: string; body: string }[] = [];
   const dispatches: Record<string, unknown>[] = [];
   const graphql: { operation: string; variables: Record<string, unknown> }[] = [];
   const problems: string[] = [];
@@ -76,7 +77,10 @@ function fakeGitHub(config: string) {
   api.post(`${REPO}/check-runs`).reply(201, { id: 700 });
   api.patch(/\/check-runs\/\d+$/).reply(200, { id: 700 });
   api.get(/\/issues\/\d+\/comments/).reply(200, []);
-  api.post(/\/issues\/\d+\/comments$/).reply(201, { id: 900, body: "" });
+  api.post(/\/issues\/\d+\/comments$/).reply((uri, body) => {
+    comments.push({ issue: /\/issues\/(\d+)\//.exec(uri)![1]!, body: (body as { body: string }).body });
+    return [201, { id: 900 + comments.length, body: "" }];
+  });
   // The status comment is remembered after it is created, so later updates edit it by id.
   api.patch(/\/issues\/comments\/\d+$/).reply(200, { id: 900, body: "" });
   api.post(`${REPO}/actions/workflows/trellis-agent.yml/dispatches`).reply((_uri, body) => {
@@ -94,21 +98,46 @@ function fakeGitHub(config: string) {
       const op = parse(b.query).definitions[0] as OperationDefinitionNode;
       const operation = op.name?.value ?? "";
       graphql.push({ operation, variables });
-      return [200, { data: answer(operation, variables, op) }];
+      try {
+        return [200, { data: answer(operation, variables, op) }];
+      } catch (error) {
+        const partial = (error as { partial?: unknown }).partial;
+        if (!partial) throw error;
+        // GitHub's answer to an App asking for a user's project.
+        return [
+          200,
+          {
+            data: partial,
+            errors: [
+              {
+                type: "FORBIDDEN",
+                path: ["repositoryOwner", "projectV2"],
+                extensions: { saml_failure: false },
+                locations: [{ line: 6, column: 7 }],
+                message: "Resource not accessible by integration",
+              },
+            ],
+          },
+        ];
+      }
     });
 
   function answer(operation: string, vars: Record<string, unknown>, op: OperationDefinitionNode): unknown {
     switch (operation) {
       case "TrellisOwnerProject":
+        if (ownerType === "User")
+          throw Object.assign(new Error("forbidden"), {
+            partial: { repositoryOwner: { __typename: "User", id: "U_octocat", projectV2: null } },
+          });
         return {
           repositoryOwner: {
-            __typename: "User",
-            id: "U_codertocat",
+            __typename: "Organization",
+            id: "O_octo_org",
             projectV2: {
               id: "PVT_1",
               number: 1,
               title: "Trellis",
-              url: "https://github.com/users/Codertocat/projects/1",
+              url: "https://github.com/orgs/octo-org/projects/1",
               fields: {
                 pageInfo: { hasNextPage: false, endCursor: null },
                 nodes: [
@@ -153,6 +182,16 @@ function fakeGitHub(config: string) {
             return [`f${i}`, { projectV2Field: field }];
           }),
         );
+      case "TrellisSelectValues":
+        // One card, in GitHub's "Done": it must still be there after Trellis adds its columns.
+        return {
+          node: {
+            items: {
+              pageInfo: { hasNextPage: false, endCursor: "MQ" },
+              nodes: [{ id: "PVTI_other", v0: { name: "Done" } }],
+            },
+          },
+        };
       case "TrellisContentIds":
         return { repository: { c0: { __typename: "Issue", id: "I_issue1" } } };
       case "TrellisAddItems":
@@ -183,10 +222,10 @@ function fakeGitHub(config: string) {
         throw new Error(`unexpected GraphQL operation ${operation}`);
     }
   }
-  return { dispatches, graphql, problems };
+  return { dispatches, graphql, problems, comments };
 }
 
-const BOARD_CONFIG = "board:\n  enabled: true\n  owner: Codertocat\n  number: 1\n";
+const BOARD_CONFIG = "board:\n  enabled: true\n  owner: octo-org\n  number: 1\n";
 
 describe.each(engineCases())("the board ($title)", ({ engine, skip }) => {
   useGitHubNock();
@@ -220,17 +259,28 @@ describe.each(engineCases())("the board ($title)", ({ engine, skip }) => {
     expect(gh.problems).toEqual([]);
     expect(gh.graphql.map((g) => g.operation)).toEqual([
       "TrellisOwnerProject",
+      // Replacing Status's options clears every card's Status: the cards' values are read first ...
+      "TrellisSelectValues",
       "TrellisEnsureFields",
+      // ... and written back by name, with the options' new ids.
+      "TrellisMoveCards",
       // No TrellisContentIds: the webhook carried the issue's node id.
       "TrellisAddItems",
       "TrellisMoveCards",
     ]);
+    expect(gh.graphql[1]!.variables).toMatchObject({ project: "PVT_1", n0: "Status", after: null });
     // Status kept GitHub's options and gained ours; the card went to In progress (GitHub's "In Progress").
-    const ensure = gh.graphql[1]!.variables;
+    const ensure = gh.graphql[2]!.variables;
     expect(ensure.update0).toMatchObject({ fieldId: "F_status" });
+    expect(gh.graphql[3]!.variables).toEqual({
+      project: "PVT_1",
+      i0: "PVTI_other",
+      f0_0: "F_status",
+      v0_0: { singleSelectOptionId: "update0_2" }, // "Done", with its new id
+    });
     const issueNodeId = (examplePayload("issues", "labeled") as { issue: { node_id: string } }).issue.node_id;
-    expect(gh.graphql[2]!.variables).toMatchObject({ project: "PVT_1", c0: issueNodeId });
-    const move = gh.graphql[3]!.variables;
+    expect(gh.graphql[4]!.variables).toMatchObject({ project: "PVT_1", c0: issueNodeId });
+    const move = gh.graphql[5]!.variables;
     expect(move).toMatchObject({
       project: "PVT_1",
       i0: "PVTI_issue1",
@@ -293,7 +343,7 @@ describe.each(engineCases())("the board ($title)", ({ engine, skip }) => {
     ];
     await saveBoardProject(db, {
       installationId: INSTALLATION_ID,
-      owner: "codertocat",
+      owner: "octo-org",
       number: 1,
       title: "Trellis",
       projectId: "PVT_1",
@@ -380,6 +430,47 @@ describe.each(engineCases())("the board ($title)", ({ engine, skip }) => {
     });
     await finish();
   });
+
+  test.skipIf(skip)(
+    "a board owned by a user is refused once, on the issue, with why and what to do",
+    async () => {
+      const gh = fakeGitHub("board:\n  enabled: true\n  owner: octocat\n  number: 1\n", {
+        ownerType: "User",
+      });
+      h = await startHarness(db);
+      await h.deliver(
+        "issues",
+        examplePayload("issues", "labeled", { label: { name: "agent:dev" }, installation }),
+      );
+      await h.drain();
+      // The run goes on without the board: one read, then nothing more is sent to Projects.
+      expect(gh.dispatches).toHaveLength(1);
+      expect(gh.problems).toEqual([]);
+      expect(gh.graphql.map((g) => g.operation)).toEqual(["TrellisOwnerProject"]);
+      const refusals = gh.comments.filter((c) => c.body.includes("can't use this board"));
+      expect(refusals).toHaveLength(1);
+      expect(refusals[0]!.issue).toBe("1");
+      expect(refusals[0]!.body).toContain("`board.owner` is `octocat`, a personal account");
+      expect(refusals[0]!.body).toMatch(/Use a project owned by an organization/);
+
+      // Later transitions neither ask GitHub again nor repeat the message.
+      gh.graphql.length = 0;
+      await h.deliver(
+        "issues",
+        examplePayload("issues", "labeled", {
+          action: "unlabeled",
+          label: { name: "agent:dev" },
+          installation,
+        }),
+      );
+      await h.drain();
+      const [run] = await findRunsByIssue(db, "Codertocat/Hello-World", 1);
+      expect(run!.state.status).toBe("held");
+      expect(gh.graphql).toEqual([]);
+      expect(gh.comments.filter((c) => c.body.includes("can't use this board"))).toHaveLength(1);
+      await finish();
+    },
+  );
 
   test.skipIf(skip)("with the board disabled nothing is sent to Projects", async () => {
     const gh = fakeGitHub("board:\n  enabled: false\n  owner: Codertocat\n  number: 1\n");

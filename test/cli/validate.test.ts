@@ -1,7 +1,10 @@
 import { execFile } from "node:child_process";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { promisify } from "node:util";
-import { describe, expect, it } from "vitest";
+import nock from "nock";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { main, type Io } from "../../src/cli/main.js";
 
 async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -74,6 +77,79 @@ describe("trellis validate (in-process)", () => {
     expect(missing.stderr).toBe("trellis validate: no/such/dir is not a directory\n");
     expect((await run(["validate", "--nope"])).code).toBe(2);
     expect((await run(["validate", "a", "b"])).code).toBe(2);
+  });
+});
+
+describe("trellis validate: the board's owner must be an organization", () => {
+  const dirs: string[] = [];
+  beforeEach(() => {
+    nock.disableNetConnect();
+  });
+  afterEach(async () => {
+    nock.cleanAll();
+    nock.enableNetConnect();
+    for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+  });
+  /** A checkout with this config and, optionally, an `origin` remote. */
+  async function checkout(config: string, origin?: string): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), "trellis-validate-"));
+    dirs.push(dir);
+    await mkdir(join(dir, ".github"), { recursive: true });
+    await writeFile(join(dir, ".github", "trellis.yml"), config);
+    if (origin) {
+      await mkdir(join(dir, ".git"));
+      await writeFile(
+        join(dir, ".git", "config"),
+        `[core]\n\tbare = false\n[remote "origin"]\n\turl = ${origin}\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n`,
+      );
+    }
+    return dir;
+  }
+  const user = (login: string, type: string) =>
+    nock("https://api.github.com").get(`/users/${login}`).reply(200, { login, id: 1, type });
+
+  it("refuses a board.owner that GitHub says is a user, saying why and what to do", async () => {
+    const scope = user("octocat", "User");
+    const r = await run([
+      "validate",
+      await checkout("board:\n  enabled: true\n  owner: octocat\n  number: 1\n"),
+    ]);
+    expect(scope.isDone()).toBe(true);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(
+      /trellis\.yml: error board\.owner: Trellis can't use this board: `board\.owner` is `octocat`/,
+    );
+    expect(r.stdout).toMatch(/Use a project owned by an organization/);
+  });
+
+  it("with board.owner empty, checks the repository's owner from the origin remote", async () => {
+    user("octocat", "User");
+    const mine = await run([
+      "validate",
+      await checkout("board:\n  enabled: true\n  create: true\n", "https://github.com/octocat/site.git"),
+    ]);
+    expect(mine.code).toBe(1);
+    expect(mine.stdout).toContain(
+      "error board.enabled: Trellis can't use this board: `board.owner` is empty, so the board's owner is the repository's owner `octocat`",
+    );
+    user("octo-org", "Organization");
+    const ours = await run([
+      "validate",
+      await checkout("board:\n  enabled: true\n  create: true\n", "git@github.com:octo-org/web.git"),
+    ]);
+    expect(ours.code).toBe(0);
+    expect(ours.stdout).toMatch(/^✓ .*config — 0 errors, 0 warnings\n$/);
+  });
+
+  it("never fails for want of GitHub: unreachable, or --offline (no request)", async () => {
+    nock("https://api.github.com").get("/users/octocat").replyWithError("getaddrinfo ENOTFOUND");
+    const dir = await checkout("board:\n  enabled: true\n  owner: octocat\n  number: 1\n");
+    const unreachable = await run(["validate", dir]);
+    expect(unreachable.code).toBe(0);
+    expect(unreachable.stdout).toMatch(/^note: could not check that the board's owner is an organization/);
+    const offline = await run(["validate", "--offline", dir]);
+    expect(offline.code).toBe(0);
+    expect(offline.stdout).not.toContain("note:");
   });
 });
 

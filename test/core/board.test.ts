@@ -7,11 +7,15 @@ import {
   decideBoardMove,
   desiredCard,
   diffCard,
+  handAddedOptions,
   isOlder,
   layoutMisses,
   layoutOf,
   markOf,
   planFields,
+  ownerFromRemote,
+  restoreWrites,
+  userOwnedBoardMessage,
   type BoardMove,
   type ProjectField,
 } from "../../src/core/board.js";
@@ -122,6 +126,43 @@ describe("planFields", () => {
       "In review",
       "Failed",
     ]);
+    expect(c.name).toBe("Status");
+    expect(c.added).toEqual(["Backlog", "Ready", "Needs human", "In review", "Failed"]);
+    expect(handAddedOptions(plan.changes)).toBe(
+      'Status: "Backlog", "Ready", "Needs human", "In review", "Failed"',
+    );
+  });
+
+  test("after the options are replaced, every card's value is written back by name with its new id", () => {
+    const before = [
+      { itemId: "I1", fieldId: "F_status", optionName: "Done" },
+      { itemId: "I2", fieldId: "F_status", optionName: "In Progress" },
+      { itemId: "I2", fieldId: "F_agent", optionName: "dev" },
+      { itemId: "I3", fieldId: "F_status", optionName: "Gone" }, // no such option any more: stays cleared
+    ];
+    const fields = [
+      {
+        id: "F_status",
+        name: "Status",
+        dataType: "SINGLE_SELECT",
+        options: [
+          { id: "n_done", name: "Done" },
+          { id: "n_prog", name: "in progress" },
+        ],
+      },
+      { id: "F_agent", name: "Agent", dataType: "SINGLE_SELECT", options: [{ id: "n_dev", name: "dev" }] },
+    ];
+    expect(restoreWrites(before, fields)).toEqual([
+      { itemId: "I1", writes: [{ fieldId: "F_status", value: { singleSelectOptionId: "n_done" } }] },
+      {
+        itemId: "I2",
+        writes: [
+          { fieldId: "F_status", value: { singleSelectOptionId: "n_prog" } },
+          { fieldId: "F_agent", value: { singleSelectOptionId: "n_dev" } },
+        ],
+      },
+    ]);
+    expect(restoreWrites([], fields)).toEqual([]);
   });
 
   test("a new profile adds an Agent option; a field of another type is a conflict, not overwritten", () => {
@@ -353,5 +394,24 @@ describe("decideBoardMove", () => {
       "audit",
     ]);
     expect(kinds(decideBoardMove(move({ isPullRequest: true }), [r], defs, T0))).toEqual(["audit"]);
+  });
+});
+
+describe("a board owned by a user", () => {
+  test("the repository's owner is read from a GitHub remote, https or ssh", () => {
+    expect(ownerFromRemote("https://github.com/octo-org/web.git")).toBe("octo-org");
+    expect(ownerFromRemote("git@github.com:octocat/site.git\n")).toBe("octocat");
+    expect(ownerFromRemote("https://github.com/octocat/site")).toBe("octocat");
+    expect(ownerFromRemote("https://gitlab.com/octocat/site.git")).toBeUndefined();
+  });
+
+  test("the message says why it can never work and what to do", () => {
+    const configured = userOwnedBoardMessage("octocat", true);
+    expect(configured).toContain("`board.owner` is `octocat`, a personal account");
+    expect(configured).toMatch(/GitHub Apps can only reach Projects owned by an organization/);
+    expect(configured).toMatch(/Use a project owned by an organization/);
+    expect(userOwnedBoardMessage("octocat", false)).toContain(
+      "`board.owner` is empty, so the board's owner is the repository's owner `octocat`",
+    );
   });
 });

@@ -32,6 +32,8 @@ import {
   OWNER_PROJECT_QUERY,
   readItem,
   readOwnerProject,
+  readSelectValues,
+  selectValuesDocument,
   writeItems,
 } from "../../src/github/projects.js";
 import { repo, testOctokit } from "./helpers.js";
@@ -114,7 +116,9 @@ describe("every document is valid for GitHub's schema", () => {
       op: "update",
       field: "status",
       fieldId: "PVTSSF_x",
+      name: "Status",
       options: [{ name: "Ready", color: "BLUE", description: "" }],
+      added: ["Ready"],
     },
   ];
   const documents: [string, string, Record<string, unknown>][] = [
@@ -125,6 +129,8 @@ describe("every document is valid for GitHub's schema", () => {
     ["item", ITEM_QUERY, { item: "PVTI_1", status: "Status" }],
     ["field changes", ...spread(fieldChangesDocument("PVT_1", allChanges))],
     ["content ids", ...spread(contentIdsDocument(repo, [1, 2, 3]))],
+    ["select values", ...spread(selectValuesDocument("PVT_1", ["Status", "Agent"], null))],
+    ["select values, next page", ...spread(selectValuesDocument("PVT_1", ["Status"], "Y3Vyc29y"))],
     ["add items", ...spread(addItemsDocument("PVT_1", ["I_1", "PR_2"]))],
     [
       "item writes",
@@ -231,6 +237,67 @@ describe("executors", () => {
       errors: [{ type: "FORBIDDEN", message: "Resource not accessible by integration" }],
     }));
     await expect(readOwnerProject(testOctokit(), "octo-org", 1)).rejects.toThrow(/not accessible/);
+  });
+
+  test("a user's project refused to the App gives the owner (its type tells why) and no project", async () => {
+    fakeGraphQL(() => ({
+      data: { repositoryOwner: { __typename: "User", id: "U_1", projectV2: null } },
+      errors: [
+        {
+          type: "FORBIDDEN",
+          path: ["repositoryOwner", "projectV2"],
+          extensions: { saml_failure: false },
+          message: "Resource not accessible by integration",
+        },
+      ],
+    }));
+    expect(await readOwnerProject(testOctokit(), "octocat", 1)).toEqual({
+      owner: { id: "U_1", type: "User" },
+    });
+  });
+
+  test("the same refusal for an organization's project (a missing permission) is thrown", async () => {
+    fakeGraphQL(() => ({
+      data: { repositoryOwner: { __typename: "Organization", id: "O_1", projectV2: null } },
+      errors: [{ type: "FORBIDDEN", message: "Resource not accessible by integration" }],
+    }));
+    await expect(readOwnerProject(testOctokit(), "octo-org", 1)).rejects.toThrow(/not accessible/);
+  });
+
+  test("readSelectValues reads every card's values by option name, 100 cards a page, up to a bound", async () => {
+    const page = (n: number, next: boolean) => ({
+      data: {
+        node: {
+          items: {
+            pageInfo: { hasNextPage: next, endCursor: `c${n}` },
+            nodes: [
+              { id: `I${n}a`, v0: { name: "Done" }, v1: null },
+              { id: `I${n}b`, v0: {}, v1: { name: "dev" } }, // {}: a value of another type, or none
+            ],
+          },
+        },
+      },
+    });
+    const gh = fakeGraphQL((req) => page(req.variables.after ? 2 : 1, !req.variables.after));
+    const fields = [
+      { id: "F_status", name: "Status" },
+      { id: "F_agent", name: "Agent" },
+    ];
+    expect(await readSelectValues(testOctokit(), "PVT_1", fields, 100)).toEqual([
+      { itemId: "I1a", fieldId: "F_status", optionName: "Done" },
+      { itemId: "I1b", fieldId: "F_agent", optionName: "dev" },
+      { itemId: "I2a", fieldId: "F_status", optionName: "Done" },
+      { itemId: "I2b", fieldId: "F_agent", optionName: "dev" },
+    ]);
+    expect(gh.sent.map((r) => r.variables)).toEqual([
+      { project: "PVT_1", after: null, n0: "Status", n1: "Agent" },
+      { project: "PVT_1", after: "c1", n0: "Status", n1: "Agent" },
+    ]);
+    expect(gh.problems).toEqual([]);
+    gh.sent.length = 0;
+    // More cards than the bound: undefined after the bound's pages, not one request more.
+    expect(await readSelectValues(testOctokit(), "PVT_1", fields, 2)).toBeUndefined();
+    expect(gh.sent).toHaveLength(1);
   });
 
   test("an unknown owner is a clear error", async () => {

@@ -10,12 +10,13 @@ import type {
   ProjectItem,
   Repository,
 } from "./state.js";
-import { ensureUser, findIssueAnywhere, fullName, getRepo, newId } from "./state.js";
+import { botLogin, ensureUser, findIssueAnywhere, fullName, getRepo, newId } from "./state.js";
 import {
   addProjectItem,
   createProject,
   fieldPrefix,
   optionId,
+  replaceFieldOptions,
   SandboxError,
   setItemField,
 } from "./mutations.js";
@@ -96,6 +97,8 @@ export function handleGraphQL(state: GitHubState, body: unknown, login: string):
       ],
     };
 
+  // executeSync runs the resolvers synchronously: the flag holds for exactly this request.
+  viewerIsApp = login.toLowerCase() === botLogin(state).toLowerCase();
   const result = executeSync({
     schema: githubSchema(),
     document,
@@ -109,12 +112,34 @@ export function handleGraphQL(state: GitHubState, body: unknown, login: string):
   };
 }
 
+/** Whether the request being executed comes from the App (its installation token), not a person. */
+let viewerIsApp = false;
+
+/**
+ * A GitHub App cannot reach a Project (v2) owned by a user: GitHub's docs recommend "a GitHub App (recommended for
+ * organization projects) or a personal access token (recommended for user projects)", and an App's only Projects
+ * permission is the organization's
+ * (https://docs.github.com/en/issues/planning-and-tracking-with-projects/automating-your-project/automating-projects-using-actions).
+ * GitHub answers with its usual FORBIDDEN error, "Resource not accessible by integration", and a null in its place.
+ */
+function refuseUserProjectToApp(state: GitHubState, owner: string): void {
+  if (!viewerIsApp) return;
+  const u = ensureUser(state, owner);
+  if (u.type !== "Organization") throw new SandboxError(403, "Resource not accessible by integration");
+}
+
 /** GitHub's wording for the commonest validation error, so error handling can be tested against it. */
 function githubStyle(error: GraphQLError): Record<string, unknown> {
   const unknownField = /^Cannot query field "(\w+)" on type "(\w+)"/.exec(error.message);
   const original = error.originalError;
   const type =
-    original instanceof SandboxError ? (original.status === 404 ? "NOT_FOUND" : "UNPROCESSABLE") : undefined;
+    original instanceof SandboxError
+      ? original.status === 404
+        ? "NOT_FOUND"
+        : original.status === 403
+          ? "FORBIDDEN"
+          : "UNPROCESSABLE"
+      : undefined;
   return {
     message: unknownField
       ? `Field '${unknownField[1]}' doesn't exist on type '${unknownField[2]}'`
@@ -124,7 +149,9 @@ function githubStyle(error: GraphQLError): Record<string, unknown> {
     ...(type ? { type } : {}),
     ...(unknownField
       ? { extensions: { code: "undefinedField", typeName: unknownField[2], fieldName: unknownField[1] } }
-      : {}),
+      : type === "FORBIDDEN"
+        ? { extensions: { saml_failure: false } }
+        : {}),
   };
 }
 
@@ -165,6 +192,7 @@ function ownerObj(state: GitHubState, login: string): Obj {
     login: u.login,
     url: `${state.htmlBase}/${u.login}`,
     projectV2: (args: Args) => {
+      refuseUserProjectToApp(state, u.login);
       const p = projects().find((x) => x.number === args["number"]);
       if (!p)
         throw new SandboxError(
@@ -173,11 +201,13 @@ function ownerObj(state: GitHubState, login: string): Obj {
         );
       return projectObj(state, p);
     },
-    projectsV2: (args: Args) =>
-      connection(
+    projectsV2: (args: Args) => {
+      refuseUserProjectToApp(state, u.login);
+      return connection(
         projects().map((p) => projectObj(state, p)),
         args,
-      ),
+      );
+    },
   };
 }
 
@@ -359,10 +389,15 @@ function resolveNode(state: GitHubState, id: string): Obj | null {
   if (!parsed) return null;
   if (parsed.prefix === "I" || parsed.prefix === "PR") return contentObj(state, id);
   for (const p of state.projects) {
-    if (parsed.prefix === "PVT" && p.id === parsed.id) return projectObj(state, p);
     const item = p.items.find((i) => i.id === parsed.id);
-    if (parsed.prefix === "PVTI" && item) return itemObj(state, p, item);
     const field = p.fields.find((f) => f.id === parsed.id);
+    const hit =
+      (parsed.prefix === "PVT" && p.id === parsed.id) ||
+      (parsed.prefix === "PVTI" && item) ||
+      (field && parsed.prefix.startsWith("PVT"));
+    if (hit) refuseUserProjectToApp(state, p.owner);
+    if (parsed.prefix === "PVT" && p.id === parsed.id) return projectObj(state, p);
+    if (parsed.prefix === "PVTI" && item) return itemObj(state, p, item);
     if (field && parsed.prefix.startsWith("PVT")) return fieldObj(state, p, field);
   }
   for (const repo of state.repos.values())
@@ -417,6 +452,7 @@ function projectById(state: GitHubState, id: unknown): Project {
   const parsed = typeof id === "string" ? parseNodeId(id) : undefined;
   const p = parsed?.prefix === "PVT" ? state.projects.find((x) => x.id === parsed.id) : undefined;
   if (!p) throw new SandboxError(404, `Could not resolve to a node with the global id of '${String(id)}'.`);
+  refuseUserProjectToApp(state, p.owner);
   return p;
 }
 
@@ -483,6 +519,7 @@ function mutationRoot(state: GitHubState, login: string): Obj {
           404,
           `Could not resolve to a node with the global id of '${String(i["ownerId"])}'.`,
         );
+      refuseUserProjectToApp(state, user.login);
       return {
         ...echo(i),
         projectV2: projectObj(state, createProject(state, user.login, String(i["title"]))),
@@ -522,16 +559,12 @@ function mutationRoot(state: GitHubState, login: string): Obj {
           404,
           `Could not resolve to a node with the global id of '${String(i["fieldId"])}'.`,
         );
+      refuseUserProjectToApp(state, owner.owner);
       const field = fieldById(owner, i["fieldId"]);
       if (typeof i["name"] === "string") field.name = i["name"];
       const options = i["singleSelectOptions"] as OptionInput[] | undefined;
-      if (options)
-        field.options = options.map((o) => ({
-          id: field.options.find((x) => x.name === o.name)?.id ?? optionId(`${field.name}/${o.name}`),
-          name: o.name,
-          color: o.color,
-          description: o.description,
-        }));
+      // "If empty, no changes will be made to the options" (UpdateProjectV2FieldInput, GitHub's schema).
+      if (options && options.length > 0) replaceFieldOptions(state, owner, field, options);
       return { ...echo(i), projectV2Field: fieldObj(state, owner, field) };
     },
   };

@@ -7,6 +7,7 @@ import type {
   Installation,
   Issue,
   Project,
+  ProjectField,
   ProjectItem,
   ReactionContent,
   Repository,
@@ -611,6 +612,38 @@ export function createProject(state: GitHubState, owner: string, title: string):
   return project;
 }
 
+/**
+ * `updateProjectV2Field` with `singleSelectOptions` REPLACES the field's options: GitHub's schema says of
+ * UpdateProjectV2FieldInput.singleSelectOptions "If values are present, they will overwrite the existing options
+ * for the field", and its ProjectV2SingleSelectFieldOptionInput has no option id, so nothing ties a new option to
+ * an old one: every option gets a new id, even one whose name did not change, and every item whose value pointed
+ * at a replaced option loses it (https://docs.github.com/en/graphql/reference/input-objects#updateprojectv2fieldinput;
+ * seen in practice: modelcontextprotocol/inspector#1823, "orphaned every card's Status"). GitHub documents no
+ * webhook for those cleared values, so none is sent.
+ */
+export function replaceFieldOptions(
+  state: GitHubState,
+  project: Project,
+  field: ProjectField,
+  options: readonly { name: string; color: string; description: string }[],
+): void {
+  field.options = options.map((o) => ({
+    id: optionId(`${field.name}/${o.name}/${newId(state)}`),
+    name: o.name,
+    color: o.color,
+    description: o.description,
+  }));
+  for (const item of project.items) {
+    const value = item.values.get(field.id);
+    if (
+      value &&
+      "singleSelectOptionId" in value &&
+      !field.options.some((o) => o.id === value.singleSelectOptionId)
+    )
+      item.values.delete(field.id);
+  }
+}
+
 /** Single-select option ids are short hex strings in GitHub; here a stable hash of the name. */
 export function optionId(name: string): string {
   let h = 2166136261;
@@ -685,7 +718,8 @@ export function setItemField(
       },
     },
   };
-  // GitHub only sends projects_v2_item events for organization projects.
+  // GitHub only sends projects_v2_item for organization projects: "activity relating to an item on an
+  // organization-level project" (https://docs.github.com/en/webhooks/webhook-events-and-payloads#projects_v2_item).
   if (owner.type !== "Organization") return;
   for (const listener of state.listeners)
     listener({

@@ -1,10 +1,14 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import type { GitHubState, StateEvent } from "../../../src/sandbox/github/index.js";
 import {
+  addProjectItem,
   createGitHubState,
   createIssue,
+  createProject,
   handleGraphQL,
+  nodeId,
   onStateEvent,
+  setItemField,
 } from "../../../src/sandbox/github/index.js";
 
 let state: GitHubState;
@@ -148,5 +152,166 @@ describe("Projects v2 operations", () => {
       type: "NOT_FOUND",
       message: expect.stringMatching(/ProjectV2 with the number 9/),
     });
+  });
+});
+
+describe("updateProjectV2Field replaces a single select's options (GitHub's schema: the input has no option id)", () => {
+  it("gives every option a new id and clears the item values that pointed at the old ones", () => {
+    const org = gql('query { organization(login: "acme") { id } }').data?.["organization"] as { id: string };
+    const project = (
+      gql(
+        'mutation($o: ID!) { createProjectV2(input: { ownerId: $o, title: "B" }) { projectV2 { id fields(first: 10) { nodes { ... on ProjectV2SingleSelectField { id name options { id name } } } } } } }',
+        { o: org.id },
+      ).data?.["createProjectV2"] as {
+        projectV2: {
+          id: string;
+          fields: { nodes: { id?: string; name?: string; options?: { id: string; name: string }[] }[] };
+        };
+      }
+    ).projectV2;
+    const status = project.fields.nodes.find((f) => f.name === "Status")!;
+    const repo = state.repos.get("acme/web")!;
+    createIssue(state, repo, { title: "Login", user: "acme" });
+    const issueId = (
+      gql('query { repository(owner: "acme", name: "web") { issue(number: 1) { id } } }').data?.[
+        "repository"
+      ] as {
+        issue: { id: string };
+      }
+    ).issue.id;
+    const item = (
+      gql(
+        "mutation($p: ID!, $c: ID!) { addProjectV2ItemById(input: { projectId: $p, contentId: $c }) { item { id } } }",
+        {
+          p: project.id,
+          c: issueId,
+        },
+      ).data?.["addProjectV2ItemById"] as { item: { id: string } }
+    ).item.id;
+    const done = status.options!.find((o) => o.name === "Done")!.id;
+    gql(
+      "mutation($p: ID!, $i: ID!, $f: ID!, $o: String!) { updateProjectV2ItemFieldValue(input: { projectId: $p, itemId: $i, fieldId: $f, value: { singleSelectOptionId: $o } }) { clientMutationId } }",
+      { p: project.id, i: item, f: status.id, o: done },
+    );
+
+    const updated = gql(
+      `mutation($f: ID!, $o: [ProjectV2SingleSelectFieldOptionInput!]) { updateProjectV2Field(input: { fieldId: $f, singleSelectOptions: $o }) {
+        projectV2Field { ... on ProjectV2SingleSelectField { options { id name } } } } }`,
+      {
+        f: status.id,
+        o: ["Todo", "In Progress", "Done", "Failed"].map((name) => ({
+          name,
+          color: "GRAY",
+          description: "",
+        })),
+      },
+    );
+    expect(updated.errors).toBeUndefined();
+    const after = (
+      updated.data?.["updateProjectV2Field"] as {
+        projectV2Field: { options: { id: string; name: string }[] };
+      }
+    ).projectV2Field.options;
+    expect(after.map((o) => o.name)).toEqual(["Todo", "In Progress", "Done", "Failed"]);
+    // Same names, new ids: nothing in the input says which old option a new one replaces.
+    for (const o of status.options!) expect(after.map((a) => a.id)).not.toContain(o.id);
+    const read = gql(
+      'query($i: ID!) { node(id: $i) { ... on ProjectV2Item { fieldValueByName(name: "Status") { ... on ProjectV2ItemFieldSingleSelectValue { name } } } } }',
+      { i: item },
+    );
+    expect(read.data?.["node"]).toEqual({ fieldValueByName: null });
+
+    // An empty list changes nothing ("If empty, no changes will be made to the options").
+    gql(
+      "mutation($f: ID!) { updateProjectV2Field(input: { fieldId: $f, singleSelectOptions: [] }) { clientMutationId } }",
+      {
+        f: status.id,
+      },
+    );
+    const kept = gql(
+      'query { organization(login: "acme") { projectV2(number: 1) { field(name: "Status") { ... on ProjectV2SingleSelectField { options { id } } } } } }',
+    );
+    expect(
+      (
+        kept.data?.["organization"] as { projectV2: { field: { options: { id: string }[] } } }
+      ).projectV2.field.options.map((o) => o.id),
+    ).toEqual(after.map((o) => o.id));
+  });
+});
+
+describe("a user's Project (v2) and a GitHub App (GitHub's docs: Apps are for organization projects)", () => {
+  const asUser = (query: string, variables: Record<string, unknown> = {}) =>
+    handleGraphQL(state, { query, variables }, "octocat") as {
+      data?: Record<string, unknown>;
+      errors?: { message: string; type?: string; path?: unknown[] }[];
+    };
+
+  beforeEach(() => {
+    state = createGitHubState({
+      users: [{ login: "acme", type: "Organization" }, "octocat"],
+      repos: [{ owner: "octocat", name: "site" }],
+    });
+    events = [];
+    onStateEvent(state, (e) => events.push(e));
+    createProject(state, "octocat", "Mine");
+  });
+
+  it("is refused to the App with GitHub's FORBIDDEN error, the owner still answered", () => {
+    const result = gql(
+      'query { repositoryOwner(login: "octocat") { __typename id ... on ProjectV2Owner { projectV2(number: 1) { id } } } }',
+    );
+    expect(result.data?.["repositoryOwner"]).toMatchObject({ __typename: "User", projectV2: null });
+    expect(result.errors).toEqual([
+      expect.objectContaining({
+        type: "FORBIDDEN",
+        path: ["repositoryOwner", "projectV2"],
+        message: "Resource not accessible by integration",
+      }),
+    ]);
+    const owner = (result.data?.["repositoryOwner"] as { id: string }).id;
+    const create = gql(
+      'mutation($o: ID!) { createProjectV2(input: { ownerId: $o, title: "T" }) { projectV2 { id } } }',
+      { o: owner },
+    );
+    expect(create.errors?.[0]).toMatchObject({ type: "FORBIDDEN" });
+    // Its node ids are no way round it.
+    const project = state.projects[0]!;
+    const byId = gql("query($id: ID!) { node(id: $id) { id } }", { id: nodeId("PVT", project.id) });
+    expect(byId.errors?.[0]).toMatchObject({ type: "FORBIDDEN" });
+  });
+
+  it("is readable by its owner with a personal token", () => {
+    const result = asUser('query { user(login: "octocat") { projectV2(number: 1) { title } } }');
+    expect(result.errors).toBeUndefined();
+    expect(result.data).toEqual({ user: { projectV2: { title: "Mine" } } });
+  });
+
+  it("sends no projects_v2_item webhook for a user's project, one for an organization's", () => {
+    const repo = state.repos.get("octocat/site")!;
+    const issue = createIssue(state, repo, { title: "x", user: "octocat" });
+    const mine = state.projects[0]!;
+    const status = mine.fields.find((f) => f.name === "Status")!;
+    events.length = 0;
+    setItemField(
+      state,
+      mine,
+      addProjectItem(state, mine, nodeId("I", issue.id)),
+      status.id,
+      { singleSelectOptionId: status.options[0]!.id },
+      "octocat",
+    );
+    expect(events.filter((e) => e.name === "projects_v2_item")).toEqual([]);
+
+    const org = createProject(state, "acme", "Ours");
+    const orgStatus = org.fields.find((f) => f.name === "Status")!;
+    setItemField(
+      state,
+      org,
+      addProjectItem(state, org, nodeId("I", issue.id)),
+      orgStatus.id,
+      { singleSelectOptionId: orgStatus.options[0]!.id },
+      "octocat",
+    );
+    expect(events.map((e) => `${e.name}.${e.action}`)).toEqual(["projects_v2_item.edited"]);
   });
 });
