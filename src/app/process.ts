@@ -10,12 +10,21 @@
  *    done. A crash before the commit leaves the event to be processed again; after it, exactly once.
  */
 import type { DomainEvent } from "../handlers/events.js";
+import type { GitHub } from "../github/client.js";
+import { pullRequestState } from "../github/pull-requests.js";
 import { readAttemptResult } from "../github/results.js";
 import { loadRepoFiles } from "../github/repo-files.js";
 import { loadDefinitions, type Definitions } from "../core/definitions.js";
 import { formatDiagnostic } from "../core/diagnostics.js";
 import type { Effect, RunEvent, RunState } from "../core/model.js";
-import { decide, needsRole, parseCheckRunKey, type Decision, type TriggerFacts } from "../core/triggers.js";
+import {
+  closingPullRequests,
+  decide,
+  needsRole,
+  parseCheckRunKey,
+  type Decision,
+  type TriggerFacts,
+} from "../core/triggers.js";
 import { createRun, nextWake, reduceRun } from "../core/workflow/machine.js";
 import type { Db } from "../store/db.js";
 import { recordDeliveriesWithEvents, type DeliveryWithEvent } from "../store/inbox.js";
@@ -185,6 +194,7 @@ export async function processEvent(deps: AppDeps, row: OutboxRow, workerId: stri
   const role = needsRole(event, defs)
     ? await deps.permissions(octokit, event.repo, event.actor.login)
     : undefined;
+  const pullRequests = await closingPullRequestsOf(deps, octokit, event);
   let result: TriggerFacts["result"];
   if (
     event.kind === "workflow_run" &&
@@ -209,6 +219,7 @@ export async function processEvent(deps: AppDeps, row: OutboxRow, workerId: stri
       runs,
       ...(isBatch ? { isBatch } : {}),
       ...(result ? { result } : {}),
+      ...(pullRequests.length > 0 ? { pullRequests } : {}),
       at: deps.now(),
     };
     const decisions = decide(facts);
@@ -227,6 +238,22 @@ export async function processEvent(deps: AppDeps, row: OutboxRow, workerId: stri
     await completeEffect(tx, row.id, { workerId });
   });
   deps.wake();
+}
+
+/**
+ * For a closed issue: its active run's pull requests as GitHub reports them now (read before the transaction,
+ * like every fact that needs GitHub; the core checks them against the run it then locks).
+ */
+async function closingPullRequestsOf(
+  deps: AppDeps,
+  octokit: GitHub,
+  event: DomainEvent,
+): Promise<NonNullable<TriggerFacts["pullRequests"]>> {
+  if (event.kind !== "issue_closed") return [];
+  const runs = (await findRunsByIssue(deps.db, event.repo, event.issue.number)).map((r) => r.state).reverse();
+  const numbers = closingPullRequests(event, runs);
+  const found = await Promise.all(numbers.map((n) => pullRequestState(octokit, event.repo, n)));
+  return found.filter((pr) => pr !== undefined);
 }
 
 function issueOf(event: DomainEvent): number | undefined {

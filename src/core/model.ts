@@ -183,6 +183,8 @@ export type RunEvent =
   | { type: "pr_opened"; at: number; stage: string; prNumber: number }
   | { type: "pr_merged"; at: number; prNumber: number; actor: string }
   | { type: "pr_closed"; at: number; prNumber: number; actor: string }
+  /** The run's issue was closed and its pull request `prNumber` is merged: the merge closed it (`Closes #N`). */
+  | { type: "closed_by_merge"; at: number; prNumber: number; actor: string }
   /** The shell refused a dispatch (budget exceeded); the stage waits for a human. */
   | { type: "dispatch_refused"; at: number; attemptId: string; reason: string };
 

@@ -41,6 +41,11 @@ export interface TriggerFacts {
   runs: readonly RunState[];
   /** Batch tracking issues among the event's issue (the issue is a tracking issue with a batch). */
   isBatch?: boolean;
+  /**
+   * For a closed issue: the pull requests of its active run (`closingPullRequests`) as GitHub reports them now;
+   * a merged one means the merge closed the issue.
+   */
+  pullRequests?: readonly { number: number; merged: boolean }[];
   /** For a completed workflow run: the Action's result, or why it could not be read. */
   result?: { ok: true; result: AgentResult } | { ok: false; error: string };
   at: number;
@@ -162,7 +167,16 @@ export function decide(facts: TriggerFacts): Decision[] {
     case "issue_closed": {
       const out: Decision[] = [];
       const run = active(facts.runs);
-      if (run)
+      // GitHub delivers a merge's issues.closed and pull_request.closed in either order: a close by the
+      // merge of the run's PR ends the run as merged; any other close aborts it.
+      const merged = run && mergedPullRequest(facts, run);
+      if (run && merged !== undefined)
+        out.push({
+          kind: "run_event",
+          runId: run.id,
+          event: { type: "closed_by_merge", at: facts.at, actor: event.actor.login, prNumber: merged },
+        });
+      else if (run)
         out.push({
           kind: "run_event",
           runId: run.id,
@@ -244,6 +258,28 @@ export function decide(facts: TriggerFacts): Decision[] {
     default:
       return [];
   }
+}
+
+/** The pull requests of a run's stages, each once. */
+const runPullRequests = (run: RunState): number[] => [
+  ...new Set(Object.values(run.stages).flatMap((s) => (s.prNumber === undefined ? [] : [s.prNumber]))),
+];
+
+/**
+ * For a closed issue: the pull requests whose state the shell must load first, those of the issue's active run.
+ * A merge closes an issue as `completed` (GitHub: "Linking a pull request to an issue"), so a close as
+ * `not_planned` needs none.
+ */
+export function closingPullRequests(event: DomainEvent, runs: readonly RunState[]): number[] {
+  if (event.kind !== "issue_closed" || event.stateReason === "not_planned") return [];
+  const run = active(runs);
+  return run ? runPullRequests(run) : [];
+}
+
+function mergedPullRequest(facts: TriggerFacts, run: RunState): number | undefined {
+  if (facts.event.kind !== "issue_closed" || facts.event.stateReason === "not_planned") return undefined;
+  const ours = runPullRequests(run);
+  return facts.pullRequests?.find((pr) => pr.merged && ours.includes(pr.number))?.number;
 }
 
 function startRun(

@@ -69,3 +69,21 @@ async function findOpenPullRequest(
   const pr = data[0];
   return pr ? { number: pr.number, url: pr.html_url, nodeId: pr.node_id, created: false } : undefined;
 }
+
+/** A pull request's state as GitHub reports it now, or undefined when it does not exist (any more). */
+export async function pullRequestState(
+  octokit: GitHub,
+  repo: Repo,
+  number: number,
+): Promise<{ number: number; state: "open" | "closed"; merged: boolean } | undefined> {
+  try {
+    const { data } = await octokit.request("GET /repos/{owner}/{repo}/pulls/{pull_number}", {
+      ...repoParams(repo),
+      pull_number: number,
+    });
+    return { number: data.number, state: data.state as "open" | "closed", merged: data.merged };
+  } catch (error) {
+    if (statusOf(error) === 404) return undefined;
+    throw error;
+  }
+}

@@ -30,6 +30,7 @@ import {
   type GitHubServerOptions,
   type GitHubState,
   type Issue,
+  type MergeDeliveryOrder,
   type RepoSeed,
   type Repository,
   type RequestLogEntry,
@@ -85,7 +86,8 @@ export interface Sandbox {
     openIssue(input: { title: string; body?: string; labels?: string[]; by?: string; repo?: string }): Issue;
     label(issue: number, name: string, by?: string, repo?: string): void;
     comment(issue: number, body: string, by?: string, repo?: string): void;
-    merge(pr: number, by?: string, repo?: string): Promise<string>;
+    /** Merges a PR; `order` says which of its deliveries leaves first (default: the stand-in's setting). */
+    merge(pr: number, by?: string, repo?: string, order?: MergeDeliveryOrder): Promise<string>;
     rerun(checkRunId: number, by?: string): void;
   };
   /** Polls `check` until it returns a truthy value; fails with `what` after `timeoutMs`. */
@@ -262,7 +264,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         comment: (issue, body, by = "octocat", r) => {
           addComment(state, repo(r), issueOf(issue, r), body, by);
         },
-        merge: (pr, by = "octocat", r) => mergePullRequest(state, repo(r), issueOf(pr, r), by),
+        merge: (pr, by = "octocat", r, order) =>
+          mergePullRequest(state, repo(r), issueOf(pr, r), by, undefined, order),
         rerun: (checkRunId, by = "octocat") => github.rerequestCheckRun(checkRunId, by),
       },
       async waitFor(what, check, timeoutMs = 60_000) {

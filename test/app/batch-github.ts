@@ -44,7 +44,7 @@ export function fakeGitHub({ config: CONFIG, tasks: TASKS, firstIssue = 10 }: Fa
   const blockedBy = new Map<number, number[]>();
   const dispatches: Record<string, string>[] = [];
   const created: { title: string; body: string; labels?: string[] }[] = [];
-  const pulls: { number: number; head: string; body: string }[] = [];
+  const pulls: { number: number; head: string; body: string; merged?: boolean }[] = [];
   const checkRuns: { id: number; head_sha: string; external_id: string; name: string; status: string }[] = [];
   const artifacts = new Map<number, { attemptId: string; zip: Buffer }>();
   const byId = (id: number) => [...issues.values()].find((i) => i.id === id)!;
@@ -191,6 +191,13 @@ export function fakeGitHub({ config: CONFIG, tasks: TASKS, firstIssue = 10 }: Fa
     const number = nextPr++;
     pulls.push({ number, head: b.head, body: b.body });
     return [201, { number, html_url: `https://github.com/x/pull/${number}`, node_id: `PR_${number}` }];
+  });
+  // One PR, read back when its issue is closed (was it the merge?).
+  api.get(/\/pulls\/\d+$/).reply((uri) => {
+    const pr = pulls.find((p) => uri.endsWith(`/pulls/${p.number}`));
+    if (!pr) return [404, { message: "Not Found" }];
+    const state = pr.merged ? "closed" : "open";
+    return [200, { number: pr.number, state, merged: pr.merged === true, head: { ref: pr.head } }];
   });
   api.get(/\/actions\/runs\/\d+\/artifacts/).reply((uri) => {
     const id = Number(/runs\/(\d+)/.exec(uri)![1]);

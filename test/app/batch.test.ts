@@ -94,7 +94,11 @@ describe.each(engineCases())("a batch of tickets ($title)", ({ engine, skip }) =
       expect(status()).toContain('click n0 "https://github.com/Codertocat/Hello-World/issues/10" _blank');
       expect(status()).toMatch(/0\/5 done · 2 running · 3 waiting · 0 failed/);
 
-      /** The Action finishes the ticket's run; the App opens its PR; a human merges it. */
+      /**
+       * The Action finishes the ticket's run; the App opens its PR; a human merges it, which closes the ticket's
+       * issue (`Closes #N`): GitHub delivers the two closes in either order, so the tickets alternate.
+       */
+      let merges = 0;
       const complete = async (issue: number) => {
         const inputs = gh.dispatches.find((d) => Number(d.issue) === issue)!;
         const attemptId = inputs.attempt_id!;
@@ -123,14 +127,39 @@ describe.each(engineCases())("a batch of tickets ($title)", ({ engine, skip }) =
         await h.drain();
         const pr = gh.pulls.find((p) => p.head === spec.branch)!;
         expect(pr.body).toContain(`Closes #${issue}`);
-        await h.deliver(
-          "pull_request",
-          examplePayload("pull_request", "closed", {
-            installation,
-            pull_request: { number: pr.number, merged: true, body: pr.body, head: { ref: spec.branch } },
-          }),
-        );
-        await h.drain();
+        pr.merged = true;
+        const prClosed = () =>
+          h.deliver(
+            "pull_request",
+            examplePayload("pull_request", "closed", {
+              installation,
+              pull_request: { number: pr.number, merged: true, body: pr.body, head: { ref: spec.branch } },
+            }),
+          );
+        const issueClosed = () =>
+          h.deliver(
+            "issues",
+            examplePayloadAs("issues", "closed", "reopened", {
+              installation,
+              issue: {
+                number: issue,
+                id: 5000 + issue,
+                node_id: `I_${issue}`,
+                state: "closed",
+                state_reason: "completed",
+              },
+            }),
+          );
+        for (const deliver of merges++ % 2 === 0 ? [issueClosed, prClosed] : [prClosed, issueClosed]) {
+          await deliver();
+          await h.drain();
+        }
+        const ticket = (await findBatchByTrackingIssue<BatchState>(
+          db,
+          `${OWNER}/Hello-World`,
+          1,
+        ))!.state.tickets.find((t) => t.issue === issue);
+        expect(ticket?.status).toBe("done");
       };
       await complete(num.schema);
       // schema done: api (on the critical path) starts; the limit keeps #7 waiting.

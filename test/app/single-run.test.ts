@@ -4,7 +4,7 @@
  * GitHub is nock (network disabled); every request is checked against GitHub's REST description.
  */
 import nock from "nock";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { runName } from "../../src/core/dispatch.js";
 import { resultArtifactName } from "../../src/core/result.js";
 import { findRunsByIssue } from "../../src/store/runs.js";
@@ -19,7 +19,7 @@ import {
 } from "../support/app-harness.js";
 import { engineCases } from "../support/engines.js";
 import { githubApi, useGitHubNock } from "../support/github-routes.js";
-import { examplePayload } from "../support/webhooks.js";
+import { examplePayload, examplePayloadAs } from "../support/webhooks.js";
 
 const REPO = "/repos/Codertocat/Hello-World";
 const BASE_SHA = "a".repeat(40);
@@ -38,7 +38,7 @@ function fakeGitHub() {
     conclusion: string | null;
   }[] = [];
   const writes: { method: string; path: string; body: Record<string, unknown> }[] = [];
-  const pulls: { number: number; head: string }[] = [];
+  const pulls: { number: number; head: string; merged: boolean }[] = [];
   const api = githubApi().persist();
   api
     .post(`/app/installations/${INSTALLATION_ID}/access_tokens`)
@@ -113,10 +113,19 @@ function fakeGitHub() {
   api.post(`${REPO}/pulls`).reply((_uri, body) => {
     const b = body as { head: string };
     writes.push({ method: "POST", path: "pulls", body: body as Record<string, unknown> });
-    pulls.push({ number: 2, head: b.head });
+    pulls.push({ number: 2, head: b.head, merged: false });
     return [
       201,
       { number: 2, html_url: "https://github.com/Codertocat/Hello-World/pull/2", node_id: "PR_kw" },
+    ];
+  });
+  // Read back when the issue is closed: was it the merge?
+  api.get(`${REPO}/pulls/2`).reply(() => {
+    const pr = pulls.find((p) => p.number === 2);
+    if (!pr) return [404, { message: "Not Found" }];
+    return [
+      200,
+      { number: 2, state: pr.merged ? "closed" : "open", merged: pr.merged, head: { ref: pr.head } },
     ];
   });
   return { comments, checkRuns, writes, pulls, api };
@@ -126,132 +135,158 @@ describe.each(engineCases())("a single-issue run ($title)", ({ engine, skip }) =
   useGitHubNock();
   let db: Db;
   let h: Harness;
-  beforeAll(async () => {
+  beforeEach(async () => {
     if (skip) return;
     db = await engine.open();
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await db?.close();
   });
 
-  test.skipIf(skip)("label → dispatch → result → check run → PR → merged → done", async () => {
-    githubApi().get("/app").reply(200, { id: 123, slug: "trellis", name: "Trellis" });
-    const gh = fakeGitHub();
-    h = await startHarness(db);
-    const installation = { id: INSTALLATION_ID, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==" };
+  // Merging a PR that says `Closes #1` closes issue #1 too, and GitHub delivers the two events in either order.
+  test.skipIf(skip).each(["pull request", "issue"] as const)(
+    "label → dispatch → result → check run → PR → merged → done (the %s's close delivered first)",
+    async (first) => {
+      githubApi().get("/app").reply(200, { id: 123, slug: "trellis", name: "Trellis" });
+      const gh = fakeGitHub();
+      h = await startHarness(db);
+      const installation = { id: INSTALLATION_ID, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==" };
 
-    // 1. A maintainer labels the issue.
-    await h.deliver(
-      "issues",
-      examplePayload("issues", "labeled", { label: { name: "agent:dev" }, installation }),
-    );
-    await h.drain();
-    const dispatch = gh.writes.find((w) => w.path === "dispatches")!;
-    expect(dispatch.body).toMatchObject({
-      ref: "main",
-      inputs: { issue: "1", stage: "dev", profile: "dev" },
-    });
-    const inputs = dispatch.body.inputs as Record<string, string>;
-    const attemptId = inputs.attempt_id!;
-    expect(JSON.parse(inputs.spec!)).toMatchObject({
-      attemptId,
-      issue: 1,
-      branch: "trellis/1-spelling-error-in-the-readme-file",
-      baseRef: "main",
-    });
-    expect(gh.checkRuns).toMatchObject([{ name: "Trellis / dev", status: "queued", head_sha: BASE_SHA }]);
-    expect(gh.comments).toHaveLength(1);
-    expect(gh.comments[0]!.body).toContain("<!-- trellis:status");
-
-    // A redelivery of the same webhook changes nothing.
-    const before = gh.writes.length;
-    await h.deliver(
-      "issues",
-      examplePayload("issues", "labeled", { label: { name: "agent:dev" }, installation }),
-      "redelivered-label",
-    );
-    await h.deliver(
-      "issues",
-      examplePayload("issues", "labeled", { label: { name: "agent:dev" }, installation }),
-      "redelivered-label",
-    );
-    await h.drain();
-    const runs = await findRunsByIssue(db, "Codertocat/Hello-World", 1);
-    expect(runs).toHaveLength(1); // the second label event found the active run and only replied once
-
-    // 2. The Actions run starts.
-    const workflowRun = (action: "requested" | "completed", conclusion: string | null) =>
-      examplePayload("workflow_run", action, {
-        installation,
-        workflow_run: {
-          id: 30433642,
-          display_title: runName({ stage: "dev", issue: 1, attemptId }),
-          status: action === "completed" ? "completed" : "queued",
-          conclusion,
-          html_url: "https://github.com/Codertocat/Hello-World/actions/runs/30433642",
-          head_repository: { full_name: "Codertocat/Hello-World" },
-          repository: { full_name: "Codertocat/Hello-World" },
-        },
-        repository: {
-          full_name: "Codertocat/Hello-World",
-          name: "Hello-World",
-          owner: { login: "Codertocat" },
-        },
+      // 1. A maintainer labels the issue.
+      await h.deliver(
+        "issues",
+        examplePayload("issues", "labeled", { label: { name: "agent:dev" }, installation }),
+      );
+      await h.drain();
+      const dispatch = gh.writes.find((w) => w.path === "dispatches")!;
+      expect(dispatch.body).toMatchObject({
+        ref: "main",
+        inputs: { issue: "1", stage: "dev", profile: "dev" },
       });
-    await h.deliver("workflow_run", workflowRun("requested", null));
-    await h.drain();
-    expect(gh.checkRuns[0]).toMatchObject({ status: "in_progress" });
-
-    // 3. It completes; the App reads the result artifact.
-    const result = agentResult(attemptId);
-    githubApi()
-      .get("/repos/Codertocat/Hello-World/actions/runs/30433642/artifacts")
-      .query(true)
-      .reply(200, {
-        total_count: 1,
-        artifacts: [{ id: 55, name: resultArtifactName(attemptId), size_in_bytes: 600, expired: false }],
+      const inputs = dispatch.body.inputs as Record<string, string>;
+      const attemptId = inputs.attempt_id!;
+      expect(JSON.parse(inputs.spec!)).toMatchObject({
+        attemptId,
+        issue: 1,
+        branch: "trellis/1-spelling-error-in-the-readme-file",
+        baseRef: "main",
       });
-    githubApi()
-      .get("/repos/Codertocat/Hello-World/actions/artifacts/55/zip")
-      .reply(302, "", { location: "https://blob.example.test/artifact.zip" });
-    githubApi("https://blob.example.test")
-      .get("/artifact.zip")
-      .reply(200, resultZip(result), { "content-type": "application/zip" });
-    await h.deliver("workflow_run", workflowRun("completed", "success"));
-    await h.drain();
+      expect(gh.checkRuns).toMatchObject([{ name: "Trellis / dev", status: "queued", head_sha: BASE_SHA }]);
+      expect(gh.comments).toHaveLength(1);
+      expect(gh.comments[0]!.body).toContain("<!-- trellis:status");
 
-    const base = gh.checkRuns.find((r) => r.head_sha === BASE_SHA)!;
-    const head = gh.checkRuns.find((r) => r.head_sha === HEAD_SHA)!;
-    expect(base).toMatchObject({ status: "completed", conclusion: "success" });
-    expect(head).toMatchObject({ status: "completed", conclusion: "success", external_id: base.external_id });
-    const pr = gh.writes.find((w) => w.path === "pulls")!;
-    expect(pr.body).toMatchObject({ head: "trellis/1-spelling-error-in-the-readme-file", base: "main" });
-    expect(String(pr.body.body)).toContain("Closes #1");
+      // A redelivery of the same webhook changes nothing.
+      const before = gh.writes.length;
+      await h.deliver(
+        "issues",
+        examplePayload("issues", "labeled", { label: { name: "agent:dev" }, installation }),
+        "redelivered-label",
+      );
+      await h.deliver(
+        "issues",
+        examplePayload("issues", "labeled", { label: { name: "agent:dev" }, installation }),
+        "redelivered-label",
+      );
+      await h.drain();
+      const runs = await findRunsByIssue(db, "Codertocat/Hello-World", 1);
+      expect(runs).toHaveLength(1); // the second label event found the active run and only replied once
 
-    // 4. A human merges the PR: the run is done.
-    await h.deliver(
-      "pull_request",
-      examplePayload("pull_request", "closed", {
-        installation,
-        pull_request: {
-          number: 2,
-          merged: true,
-          body: String(pr.body.body),
-          head: { ref: "trellis/1-spelling-error-in-the-readme-file" },
-        },
-      }),
-    );
-    await h.drain();
-    const [done] = await findRunsByIssue(db, "Codertocat/Hello-World", 1);
-    expect(done!.state.status).toBe("succeeded");
-    expect(done!.state.costUsd).toBeCloseTo(0.42);
-    expect(gh.comments).toHaveLength(1 + 1); // the status comment, edited in place, plus one reply to the second label
-    expect(gh.comments[0]!.body).toMatch(/succeeded|Done|✅/i);
-    expect(gh.writes.length).toBeGreaterThan(before);
-    const audit = await listAudit(db, { repo: "Codertocat/Hello-World" });
-    expect(audit.map((a) => a.action)).toEqual(expect.arrayContaining(["run_started", "dispatch"]));
-    await h.close();
-    // The persistent fake routes may be left unused by design; only one-off mocks must be consumed.
-    nock.cleanAll();
-  });
+      // 2. The Actions run starts.
+      const workflowRun = (action: "requested" | "completed", conclusion: string | null) =>
+        examplePayload("workflow_run", action, {
+          installation,
+          workflow_run: {
+            id: 30433642,
+            display_title: runName({ stage: "dev", issue: 1, attemptId }),
+            status: action === "completed" ? "completed" : "queued",
+            conclusion,
+            html_url: "https://github.com/Codertocat/Hello-World/actions/runs/30433642",
+            head_repository: { full_name: "Codertocat/Hello-World" },
+            repository: { full_name: "Codertocat/Hello-World" },
+          },
+          repository: {
+            full_name: "Codertocat/Hello-World",
+            name: "Hello-World",
+            owner: { login: "Codertocat" },
+          },
+        });
+      await h.deliver("workflow_run", workflowRun("requested", null));
+      await h.drain();
+      expect(gh.checkRuns[0]).toMatchObject({ status: "in_progress" });
+
+      // 3. It completes; the App reads the result artifact.
+      const result = agentResult(attemptId);
+      githubApi()
+        .get("/repos/Codertocat/Hello-World/actions/runs/30433642/artifacts")
+        .query(true)
+        .reply(200, {
+          total_count: 1,
+          artifacts: [{ id: 55, name: resultArtifactName(attemptId), size_in_bytes: 600, expired: false }],
+        });
+      githubApi()
+        .get("/repos/Codertocat/Hello-World/actions/artifacts/55/zip")
+        .reply(302, "", { location: "https://blob.example.test/artifact.zip" });
+      githubApi("https://blob.example.test")
+        .get("/artifact.zip")
+        .reply(200, resultZip(result), { "content-type": "application/zip" });
+      await h.deliver("workflow_run", workflowRun("completed", "success"));
+      await h.drain();
+
+      const base = gh.checkRuns.find((r) => r.head_sha === BASE_SHA)!;
+      const head = gh.checkRuns.find((r) => r.head_sha === HEAD_SHA)!;
+      expect(base).toMatchObject({ status: "completed", conclusion: "success" });
+      expect(head).toMatchObject({
+        status: "completed",
+        conclusion: "success",
+        external_id: base.external_id,
+      });
+      const pr = gh.writes.find((w) => w.path === "pulls")!;
+      expect(pr.body).toMatchObject({ head: "trellis/1-spelling-error-in-the-readme-file", base: "main" });
+      expect(String(pr.body.body)).toContain("Closes #1");
+
+      // 4. A human merges the PR, which closes the issue: the run is done, whichever delivery comes first.
+      gh.pulls[0]!.merged = true;
+      const prClosed = () =>
+        h.deliver(
+          "pull_request",
+          examplePayload("pull_request", "closed", {
+            installation,
+            pull_request: {
+              number: 2,
+              merged: true,
+              body: String(pr.body.body),
+              head: { ref: "trellis/1-spelling-error-in-the-readme-file" },
+            },
+          }),
+        );
+      const issueClosed = () =>
+        h.deliver(
+          "issues",
+          examplePayloadAs("issues", "closed", "reopened", {
+            installation,
+            issue: { number: 1, state: "closed", state_reason: "completed" },
+          }),
+        );
+      for (const deliver of first === "issue" ? [issueClosed, prClosed] : [prClosed, issueClosed]) {
+        await deliver();
+        await h.drain();
+        const [now] = await findRunsByIssue(db, "Codertocat/Hello-World", 1);
+        expect(now!.state.status).toBe("succeeded");
+      }
+      const [done] = await findRunsByIssue(db, "Codertocat/Hello-World", 1);
+      expect(done!.state.status).toBe("succeeded");
+      expect(done!.state.costUsd).toBeCloseTo(0.42);
+      expect(gh.comments).toHaveLength(1 + 1); // the status comment, edited in place, plus one reply to the second label
+      expect(gh.comments[0]!.body).toMatch(/succeeded|Done|✅/i);
+      expect(gh.writes.length).toBeGreaterThan(before);
+      const audit = await listAudit(db, { repo: "Codertocat/Hello-World" });
+      expect(audit.map((a) => a.action)).toEqual(
+        expect.arrayContaining(["run_started", "dispatch", "pr_merged", "run_succeeded"]),
+      );
+      expect(audit.map((a) => a.action)).not.toContain("abort");
+      await h.close();
+      // The persistent fake routes may be left unused by design; only one-off mocks must be consumed.
+      nock.cleanAll();
+    },
+  );
 });

@@ -3,7 +3,14 @@ import { readBuiltins } from "../../src/builtins.js";
 import { loadDefinitions, type Definitions } from "../../src/core/definitions.js";
 import { runName } from "../../src/core/dispatch.js";
 import type { RunState } from "../../src/core/model.js";
-import { checkRunKey, decide, isAllowed, needsRole, type TriggerFacts } from "../../src/core/triggers.js";
+import {
+  checkRunKey,
+  closingPullRequests,
+  decide,
+  isAllowed,
+  needsRole,
+  type TriggerFacts,
+} from "../../src/core/triggers.js";
 import { createRun, reduceRun } from "../../src/core/workflow/machine.js";
 import * as checkRun from "../../src/handlers/check-run.js";
 import type { DomainEvent } from "../../src/core/events.js";
@@ -12,7 +19,7 @@ import * as issues from "../../src/handlers/issues.js";
 import * as pullRequest from "../../src/handlers/pull-request.js";
 import * as workflowRun from "../../src/handlers/workflow-run.js";
 import { agentResult } from "../support/app-harness.js";
-import { examplePayload } from "../support/webhooks.js";
+import { examplePayload, examplePayloadAs } from "../support/webhooks.js";
 
 const defs: Definitions = loadDefinitions({ builtins: await readBuiltins(), repo: new Map() }).value!;
 const AT = Date.parse("2026-11-21T10:00:00Z");
@@ -213,5 +220,79 @@ describe("GitHub's reports", () => {
     expect(decide(facts(merged, { runs: [withPr] }))).toMatchObject([
       { kind: "run_event", event: { type: "pr_merged", prNumber: 2 } },
     ]);
+  });
+});
+
+describe("an issue closed by the merge of the run's PR (`Closes #1`)", () => {
+  // GitHub delivers the merge's pull_request.closed and issues.closed in no fixed order.
+  const ctx = { newAttemptId: () => "att_0000000099" };
+  function waitingForMerge(): RunState {
+    let run = startedRun();
+    const attemptId = run.stages.dev!.attempts[0]!.id;
+    const result = agentResult(attemptId, { branch: "trellis/1-spelling-error" });
+    for (const event of [
+      { type: "attempt_finished", at: AT, attemptId, result },
+      { type: "pr_opened", at: AT, stage: "dev", prNumber: 2 },
+    ] as const)
+      run = reduceRun(run, event, ctx).state;
+    expect(run.stages.dev).toMatchObject({ status: "waiting", waitingFor: "merge", prNumber: 2 });
+    return run;
+  }
+  const issueClosed = (stateReason: "completed" | "not_planned" = "completed") =>
+    issues.toDomainEvent(
+      examplePayloadAs("issues", "closed", "reopened", {
+        issue: { number: 1, state: "closed", state_reason: stateReason },
+      }),
+      "d7",
+    )!;
+  const prClosed = pullRequest.toDomainEvent(
+    examplePayload("pull_request", "closed", { pull_request: { number: 2, merged: true } }),
+    "d8",
+  )!;
+  /** The shell's part: load the PRs the core asks for (as GitHub reports them: merged), decide, reduce. */
+  function deliver(run: RunState, event: DomainEvent, merged = true): RunState {
+    const pullRequests = closingPullRequests(event, [run]).map((number) => ({ number, merged }));
+    for (const d of decide(facts(event, { runs: [run], pullRequests })))
+      if (d.kind === "run_event") run = reduceRun(run, d.event, ctx).state;
+    return run;
+  }
+
+  it("asks for the active run's PR only for a close that a merge could have made", () => {
+    const run = waitingForMerge();
+    expect(closingPullRequests(issueClosed(), [run])).toEqual([2]);
+    expect(closingPullRequests(issueClosed("not_planned"), [run])).toEqual([]);
+    expect(closingPullRequests(issueClosed(), [startedRun()])).toEqual([]);
+    expect(closingPullRequests(issueClosed(), [{ ...run, status: "succeeded" }])).toEqual([]);
+    expect(closingPullRequests(prClosed, [run])).toEqual([]);
+  });
+
+  it("ends the run as merged in either order, never aborted", () => {
+    const issueFirst = deliver(deliver(waitingForMerge(), issueClosed()), prClosed);
+    const prFirst = deliver(deliver(waitingForMerge(), prClosed), issueClosed());
+    for (const run of [issueFirst, prFirst]) {
+      expect(run.status).toBe("succeeded");
+      expect(run.stages.dev?.status).toBe("succeeded");
+    }
+    expect(
+      decide(
+        facts(issueClosed(), { runs: [waitingForMerge()], pullRequests: [{ number: 2, merged: true }] }),
+      ),
+    ).toMatchObject([{ kind: "run_event", event: { type: "closed_by_merge", prNumber: 2 } }]);
+  });
+
+  it("aborts as before when the PR is not merged, unknown, not the run's, or the close is not planned", () => {
+    const run = waitingForMerge();
+    const abort = [{ kind: "run_event", event: { type: "abort", reason: "issue closed" } }];
+    expect(
+      decide(facts(issueClosed(), { runs: [run], pullRequests: [{ number: 2, merged: false }] })),
+    ).toMatchObject(abort);
+    expect(decide(facts(issueClosed(), { runs: [run] }))).toMatchObject(abort);
+    expect(
+      decide(facts(issueClosed(), { runs: [run], pullRequests: [{ number: 3, merged: true }] })),
+    ).toMatchObject(abort);
+    expect(
+      decide(facts(issueClosed("not_planned"), { runs: [run], pullRequests: [{ number: 2, merged: true }] })),
+    ).toMatchObject(abort);
+    expect(deliver(run, issueClosed(), false).status).toBe("aborted");
   });
 });

@@ -7,7 +7,13 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { RunState } from "../../src/core/model.js";
 import { startSandbox, type Sandbox } from "../../src/sandbox/sandbox.js";
 import { repoFiles } from "../../src/sandbox/scenario.js";
-import { addProjectItem, nodeId, setItemField, type Issue } from "../../src/sandbox/github/index.js";
+import {
+  addProjectItem,
+  nodeId,
+  setItemField,
+  type Issue,
+  type MergeDeliveryOrder,
+} from "../../src/sandbox/github/index.js";
 import { findRunsByIssue } from "../../src/store/runs.js";
 
 const TIMEOUT = 240_000;
@@ -59,11 +65,17 @@ const prFor = (issue: number): Issue | undefined =>
     (i) => i.pull && new RegExp(`\\b(?:Closes|Fixes|Resolves) #${issue}\\b`, "i").test(i.body ?? ""),
   );
 
-/** Waits for the App's pull request for `issue`, merges it as a maintainer, returns it and when it was merged. */
-async function mergeWhenOpen(issue: number): Promise<{ pr: Issue; mergedAt: number }> {
+/**
+ * Waits for the App's pull request for `issue`, merges it as a maintainer, returns it and when it was merged.
+ * The merge closes the issue too (`Closes #N`); `order` says which of the two deliveries leaves first.
+ */
+async function mergeWhenOpen(
+  issue: number,
+  order?: MergeDeliveryOrder,
+): Promise<{ pr: Issue; mergedAt: number }> {
   const pr = await sb.waitFor(`a pull request for #${issue}`, () => prFor(issue), 180_000);
   expect(pr.user).toBe("trellis[bot]");
-  await sb.human.merge(pr.number);
+  await sb.human.merge(pr.number, undefined, undefined, order);
   return { pr, mergedAt: Date.now() };
 }
 
@@ -77,11 +89,11 @@ const checkRunsOf = (runId: string) =>
 
 describe.concurrent("Trellis in the sandbox", () => {
   test(
-    "a single issue: label → real Action and CLI → check run → PR → merged → done",
+    "a single issue: label → real Action and CLI → check run → PR → merged (the issue's close delivered first) → done",
     async () => {
       const issue = sb.human.openIssue({ title: "Add a greeting helper", body: "Say hello to customers." });
       sb.human.label(issue.number, "agent:dev");
-      const { pr } = await mergeWhenOpen(issue.number);
+      const { pr } = await mergeWhenOpen(issue.number, "issues_first");
       const run = await waitRun(issue.number, "succeeded", (r) => r.status === "succeeded");
 
       expect(sb.repo().issues.get(issue.number)?.state).toBe("closed");
@@ -146,7 +158,11 @@ describe.concurrent("Trellis in the sandbox", () => {
         90_000,
       );
 
-      const merges = await Promise.all([mergeWhenOpen(parse.number), mergeWhenOpen(print.number)]);
+      // GitHub fixes no order between a merge's two deliveries: one ticket each way.
+      const merges = await Promise.all([
+        mergeWhenOpen(parse.number, "issues_first"),
+        mergeWhenOpen(print.number, "pull_request_first"),
+      ]);
       await mergeWhenOpen(price.number);
       await sb.waitFor(
         "the batch finished",
@@ -158,6 +174,8 @@ describe.concurrent("Trellis in the sandbox", () => {
       // parse and print ran side by side (parallel limit 2).
       expect(job(print.number).startedAt).toBeLessThan(job(parse.number).finishedAt!);
       for (const t of tickets) expect(sb.repo().issues.get(t!.number)?.state).toBe("closed");
+      // Each ticket's run ended as merged, whichever of its merge's deliveries came first.
+      for (const t of tickets) expect((await latestRun(t!.number))?.status).toBe("succeeded");
       const status = botComments(tracking.number).find((b) => b.includes("trellis:batch-status"));
       expect(status).toContain("flowchart");
     },

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { runIdFromBody } from "../../src/github/markers.js";
-import { openPullRequest, pullRequestBody } from "../../src/github/pull-requests.js";
+import { openPullRequest, pullRequestBody, pullRequestState } from "../../src/github/pull-requests.js";
 import { githubApi, useGitHubNock } from "../support/github-routes.js";
 import { examplePayload } from "../support/webhooks.js";
 import { R, repo, testOctokit } from "./helpers.js";
@@ -80,5 +80,34 @@ describe("openPullRequest", () => {
       .query(true)
       .reply(200, []);
     await expect(openPullRequest(testOctokit(), repo, spec)).rejects.toMatchObject({ status: 422 });
+  });
+});
+
+describe("pullRequestState", () => {
+  it("reads whether the PR is merged, and undefined for one that does not exist", async () => {
+    const merged = examplePayload("pull_request", "closed").pull_request;
+    githubApi()
+      .get(`${R}/pulls/2`)
+      .reply(200, { ...merged, number: 2, state: "closed", merged: true })
+      .get(`${R}/pulls/3`)
+      .reply(200, { ...pr, number: 3 })
+      .get(`${R}/pulls/4`)
+      .reply(404, { message: "Not Found" });
+    expect(await pullRequestState(testOctokit(), repo, 2)).toEqual({
+      number: 2,
+      state: "closed",
+      merged: true,
+    });
+    expect(await pullRequestState(testOctokit(), repo, 3)).toEqual({
+      number: 3,
+      state: "open",
+      merged: false,
+    });
+    expect(await pullRequestState(testOctokit(), repo, 4)).toBeUndefined();
+  });
+
+  it("lets other failures through so that the event is processed again", async () => {
+    githubApi().get(`${R}/pulls/2`).reply(403, { message: "Resource not accessible by integration" });
+    await expect(pullRequestState(testOctokit(), repo, 2)).rejects.toMatchObject({ status: 403 });
   });
 });

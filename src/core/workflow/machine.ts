@@ -1063,6 +1063,34 @@ const onPrClosed: Handler<"pr_closed"> = (step, e) => {
   failAttempt(step, stage, `pull request #${e.prNumber} was closed without merging`);
 };
 
+/**
+ * The run's issue was closed and its pull request is merged: the merge closed it. GitHub closes the issues a PR
+ * merged into the default branch names with a closing keyword, and delivers `pull_request.closed` and
+ * `issues.closed` in no fixed order, so this must end the run as `pr_merged` would, never abort it. The PR's stage
+ * succeeds (a human merged its work); the issue being done, the stages still to come are skipped.
+ */
+const onClosedByMerge: Handler<"closed_by_merge"> = (step, e) => {
+  if (isTerminal(step.run)) return;
+  const why = `issue #${step.run.issue} was closed by the merge of pull request #${e.prNumber}`;
+  step.audit(e.actor, "issue_closed_by_merge", { prNumber: e.prNumber });
+  const merged = Object.values(step.run.stages).find(
+    (s) => s.prNumber === e.prNumber && !TERMINAL_STAGE.has(s.status),
+  );
+  if (merged) {
+    cancelInFlight(step, merged, `Merged: ${why}`);
+    step.audit(e.actor, "pr_merged", { stage: merged.id, prNumber: e.prNumber });
+    markSucceeded(step, merged);
+  }
+  for (const stage of Object.values(step.run.stages)) {
+    if (TERMINAL_STAGE.has(stage.status)) continue;
+    cancelInFlight(step, stage, `Skipped: ${why}`);
+    stage.status = "skipped";
+    stage.reason = why;
+    delete stage.waitingFor;
+    delete stage.wakeAt;
+  }
+};
+
 const onDispatchRefused: Handler<"dispatch_refused"> = (step, e) => {
   const found = stageForAttempt(step.run, e.attemptId);
   if (!found || found.attempt.startedAt !== undefined || found.attempt.finishedAt !== undefined) return;
@@ -1107,6 +1135,7 @@ const HANDLERS: { [K in RunEvent["type"]]: Handler<K> } = {
   pr_opened: onPrOpened,
   pr_merged: onPrMerged,
   pr_closed: onPrClosed,
+  closed_by_merge: onClosedByMerge,
   dispatch_refused: onDispatchRefused,
 };
 

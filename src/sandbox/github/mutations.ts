@@ -1,5 +1,6 @@
 import type {
   Artifact,
+  MergeDeliveryOrder,
   CheckRun,
   Comment,
   FieldValue,
@@ -13,7 +14,7 @@ import type {
   Repository,
   WorkflowRun,
 } from "./state.js";
-import { emit, ensureLabel, ensureUser, findIssueById, fullName, newId, now } from "./state.js";
+import { emit, ensureLabel, ensureUser, findIssueById, fullName, getRepo, newId, now } from "./state.js";
 import {
   checkRunJson,
   commentJson,
@@ -514,15 +515,43 @@ export function openPullRequest(
   return pr;
 }
 
-const CLOSING = /\b(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?)\s+#(\d+)\b/gi;
+/**
+ * Closing keywords, as GitHub documents them ("Linking a pull request to an issue",
+ * https://docs.github.com/en/issues/tracking-your-work-with-issues/using-issues/linking-a-pull-request-to-an-issue):
+ * close, closes, closed, fix, fixes, fixed, resolve, resolves, resolved (case-insensitive), followed by `#N` for an
+ * issue of the same repository or `OWNER/REPOSITORY#N` for one of another.
+ */
+const CLOSING = /\b(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?)\s+(?:([\w.-]+)\/([\w.-]+))?#(\d+)\b/gi;
 
-/** Merges a pull request (its branch into its base), closes it, and closes the issues it says it closes. */
+/** The issues a pull request's body says it closes (pull requests and unknown numbers left out). */
+export function closingIssues(
+  state: GitHubState,
+  repo: Repository,
+  body: string | null,
+): { repo: Repository; issue: Issue }[] {
+  const out: { repo: Repository; issue: Issue }[] = [];
+  for (const m of (body ?? "").matchAll(CLOSING)) {
+    const target = m[1] && m[2] ? getRepo(state, m[1], m[2]) : repo;
+    const issue = target?.issues.get(Number(m[3]));
+    if (!target || !issue || issue.pull || out.some((o) => o.issue === issue)) continue;
+    out.push({ repo: target, issue });
+  }
+  return out;
+}
+
+/**
+ * Merges a pull request (its branch into its base) and closes it. Merged into the default branch, it also closes the
+ * issues its body names with a closing keyword, with state_reason `completed`; into any other branch the keywords
+ * are ignored ("Linking a pull request to an issue", see CLOSING). The deliveries go out in `order` (default: the
+ * state's `mergeDeliveryOrder`), both after the whole merge is visible through the API.
+ */
 export async function mergePullRequest(
   state: GitHubState,
   repo: Repository,
   pr: Issue,
   sender: string,
   message?: string,
+  order: MergeDeliveryOrder = state.mergeDeliveryOrder,
 ): Promise<string> {
   const p = pr.pull;
   if (!p) throw new SandboxError(404, "Not Found");
@@ -539,12 +568,13 @@ export async function mergePullRequest(
   pr.state = "closed";
   pr.closedAt = t;
   pr.updatedAt = t;
+  const closes = p.base === repo.defaultBranch ? closingIssues(state, repo, pr.body) : [];
+  const closeIssues = () => {
+    for (const c of closes) setIssueState(state, c.repo, c.issue, "closed", sender, "completed");
+  };
+  if (order === "issues_first") closeIssues();
   issueEvent(state, repo, pr, "closed", sender);
-  if (p.base === repo.defaultBranch)
-    for (const m of (pr.body ?? "").matchAll(CLOSING)) {
-      const issue = repo.issues.get(Number(m[1]));
-      if (issue && !issue.pull) setIssueState(state, repo, issue, "closed", sender, "completed");
-    }
+  if (order === "pull_request_first") closeIssues();
   return sha;
 }
 

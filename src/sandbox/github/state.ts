@@ -201,6 +201,14 @@ export interface ProjectItem {
   values: Map<number, FieldValue>;
 }
 
+/**
+ * The order in which a merge's deliveries leave: GitHub sends `pull_request.closed` and the linked issues'
+ * `issues.closed` in no fixed order ("Best practices for using webhooks",
+ * https://docs.github.com/en/webhooks/using-webhooks/best-practices-for-using-webhooks, and "Handling webhook
+ * deliveries": deliveries may arrive out of order), so a receiver must accept either.
+ */
+export type MergeDeliveryOrder = "pull_request_first" | "issues_first";
+
 /** What a mutation announces; the server turns it into a webhook delivery. */
 export interface StateEvent {
   name: string;
@@ -225,6 +233,8 @@ export interface GitHubState {
   repos: Map<string, Repository>;
   projects: Project[];
   listeners: Set<(event: StateEvent) => void>;
+  /** Which of a merge's deliveries leaves first (`pull_request.closed` or the linked `issues.closed`). */
+  mergeDeliveryOrder: MergeDeliveryOrder;
   dispatchHandlers: Set<(run: WorkflowRun, repo: Repository) => void>;
 }
 
@@ -249,6 +259,8 @@ export interface GitHubSeed {
   installations?: { id?: number; account: string; repos?: string[] }[];
   /** Tokens accepted as a user (e.g. the Action's GITHUB_TOKEN → "github-actions[bot]"). */
   userTokens?: Record<string, string>;
+  /** Which of a merge's deliveries leaves first (default `pull_request_first`); GitHub fixes no order. */
+  mergeDeliveryOrder?: MergeDeliveryOrder;
 }
 
 export const iso = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, "Z");
@@ -285,6 +297,7 @@ export function createGitHubState(seed: GitHubSeed = {}): GitHubState {
     repos: new Map(),
     projects: [],
     listeners: new Set(),
+    mergeDeliveryOrder: seed.mergeDeliveryOrder ?? "pull_request_first",
     dispatchHandlers: new Set(),
   };
   ensureUser(state, state.app.owner, "Organization");

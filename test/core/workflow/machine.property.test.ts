@@ -359,7 +359,13 @@ describe("run reducer properties", () => {
                   event = { type: "pr_opened", at, stage: st.id, prNumber: 50 + s.n };
                 else
                   event = s.merged
-                    ? { type: "pr_merged", at, prNumber: st?.prNumber ?? 50 + s.n, actor: "bob" }
+                    ? {
+                        // The merge's two deliveries: the PR's close, or the close it caused.
+                        type: s.n % 3 === 0 ? "closed_by_merge" : "pr_merged",
+                        at,
+                        prNumber: st?.prNumber ?? 50 + s.n,
+                        actor: "bob",
+                      }
                     : { type: "pr_closed", at, prNumber: st?.prNumber ?? 50 + s.n, actor: "bob" };
                 break;
               }
