@@ -124,8 +124,12 @@ export interface WorkflowRun {
   headBranch: string;
   headSha: string;
   event: string;
-  status: "requested" | "queued" | "in_progress" | "completed";
+  /** `pending`: waiting in its concurrency group for the group's running run to finish. */
+  status: "requested" | "queued" | "pending" | "in_progress" | "completed";
   conclusion: string | null;
+  /** The workflow's `concurrency` key, evaluated at dispatch (see concurrency.ts). */
+  concurrency?: { group: string; cancelInProgress: boolean };
+  startedAt?: string;
   inputs: Record<string, string>;
   actor: string;
   runNumber: number;
@@ -225,7 +229,10 @@ export interface GitHubState {
   repos: Map<string, Repository>;
   projects: Project[];
   listeners: Set<(event: StateEvent) => void>;
+  /** Called when a run is queued for a runner (at dispatch, or when its concurrency group frees up). */
   dispatchHandlers: Set<(run: WorkflowRun, repo: Repository) => void>;
+  /** Called when a queued or running run is cancelled: its runner must stop the job. */
+  cancelHandlers: Set<(run: WorkflowRun, repo: Repository) => void>;
 }
 
 export interface RepoSeed {
@@ -286,6 +293,7 @@ export function createGitHubState(seed: GitHubSeed = {}): GitHubState {
     projects: [],
     listeners: new Set(),
     dispatchHandlers: new Set(),
+    cancelHandlers: new Set(),
   };
   ensureUser(state, state.app.owner, "Organization");
   ensureUser(state, botLogin(state), "Bot");
