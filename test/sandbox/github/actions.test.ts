@@ -148,6 +148,24 @@ describe("concurrency groups", () => {
     completeWorkflowRun(state, repo(), first, { conclusion: "success" });
     expect(run(first).conclusion).toBe("cancelled");
   });
+
+  it("never cancels a Trellis attempt: five refine attempts of one tracking issue all run", async () => {
+    const ids: number[] = [];
+    for (let i = 0; i < 5; i++)
+      ids.push(
+        await dispatch("trellis-agent.yml", {
+          attempt_id: `att_refine${i}`,
+          issue: "42",
+          stage: "refine",
+          profile: "refiner",
+          spec: "{}",
+        }),
+      );
+    expect(queued).toEqual(ids);
+    expect(ids.map((id) => run(id).status)).toEqual(ids.map(() => "queued"));
+    for (const id of ids) completeWorkflowRun(state, repo(), id, { conclusion: "success" });
+    expect(completions()).toEqual(ids.map((id) => ({ id, conclusion: "success" })));
+  });
 });
 
 describe("cancel a workflow run", () => {
