@@ -12,7 +12,7 @@ import * as issues from "../../src/handlers/issues.js";
 import * as pullRequest from "../../src/handlers/pull-request.js";
 import * as workflowRun from "../../src/handlers/workflow-run.js";
 import { agentResult } from "../support/app-harness.js";
-import { examplePayload } from "../support/webhooks.js";
+import { examplePayload, examplePayloadAs } from "../support/webhooks.js";
 
 const defs: Definitions = loadDefinitions({ builtins: await readBuiltins(), repo: new Map() }).value!;
 const AT = Date.parse("2026-11-21T10:00:00Z");
@@ -182,6 +182,30 @@ describe("GitHub's reports", () => {
     const lost = decide(facts(wr(false), { runs: [run], result: { ok: false, error: "no artifact" } }));
     expect(lost).toMatchObject([
       { kind: "run_event", event: { type: "attempt_lost", reason: expect.stringMatching(/no artifact/) } },
+    ]);
+  });
+
+  it("a requested run names the attempt's Actions run; in_progress starts its clock", () => {
+    const report = (action: "requested" | "in_progress") =>
+      workflowRun.toDomainEvent(
+        action === "requested"
+          ? examplePayload("workflow_run", "requested", {
+              workflow_run: { id: 77, display_title: runName({ stage: "dev", issue: 1, attemptId }) },
+            })
+          : examplePayloadAs("workflow_run", "in_progress", "requested", {
+              workflow_run: {
+                id: 77,
+                status: "in_progress",
+                display_title: runName({ stage: "dev", issue: 1, attemptId }),
+              },
+            }),
+        "d7",
+      )!;
+    expect(decide(facts(report("requested"), { runs: [run] }))).toMatchObject([
+      { kind: "run_event", event: { type: "attempt_queued", attemptId, workflowRunId: 77 } },
+    ]);
+    expect(decide(facts(report("in_progress"), { runs: [run] }))).toMatchObject([
+      { kind: "run_event", event: { type: "attempt_started", attemptId, workflowRunId: 77 } },
     ]);
   });
 
