@@ -13,7 +13,7 @@ import { defaultBranch } from "../github/repos.js";
 import { checkRunName, upsertCheckRun } from "../github/check-runs.js";
 import { addReaction, reply, upsertMarkedComment } from "../github/comments.js";
 import type { GitHub } from "../github/client.js";
-import { dispatchWorkflow } from "../github/dispatch.js";
+import { cancelWorkflowRun, dispatchWorkflow, type DispatchOutcome } from "../github/dispatch.js";
 import { marker } from "../github/markers.js";
 import { openPullRequest } from "../github/pull-requests.js";
 import { inFlightAttemptsByProfile } from "../store/attempts.js";
@@ -54,6 +54,9 @@ export async function executeEffect(deps: AppDeps, target: Target, effect: Shell
       return; // written in the reducer's transaction
     case "board":
       return executeBoardEffect(deps, octokit, target);
+    case "cancel_workflow_run":
+      await cancelWorkflowRun(octokit, target.repo, effect.workflowRunId);
+      return;
     default:
       break;
   }
@@ -155,7 +158,15 @@ async function dispatch(
     );
     return;
   }
-  await sendDispatch(deps, octokit, target, defs, spec);
+  const outcome = await sendDispatch(deps, octokit, target, defs, spec);
+  // GitHub named the attempt's Actions run: the run keeps its id (to cancel it if the attempt is abandoned).
+  if (outcome.runId !== undefined)
+    await applyRunEvent(deps, target, run.id, {
+      type: "attempt_queued",
+      at: deps.now(),
+      attemptId: effect.attemptId,
+      workflowRunId: outcome.runId,
+    });
 }
 
 /** The budget verdict before any dispatch: the run's own cap, and the repository's month so far. */
@@ -181,13 +192,15 @@ export async function sendDispatch(
   target: Target,
   defs: Definitions,
   spec: DispatchSpec,
-): Promise<void> {
-  await dispatchWorkflow(octokit, target.repo, {
+): Promise<DispatchOutcome> {
+  const outcome = await dispatchWorkflow(octokit, target.repo, {
     workflowFile: defs.config.agent_workflow,
     ref: spec.baseRef,
     inputs: toDispatchInputs(spec),
+    returnRunDetails: true,
   });
   deps.metrics.inc("trellis_dispatches_total", { profile: spec.profile });
+  return outcome;
 }
 
 async function checkRun(

@@ -112,8 +112,11 @@ export interface Attempt {
   /** For review loops: the reviewer profile this attempt runs, undefined for the producer. */
   reviewer?: string;
   dispatchedAt: number;
+  /** When its Actions run started on a runner (`workflow_run.in_progress`): the stage's timeout counts from here. */
   startedAt?: number;
   finishedAt?: number;
+  /** The Actions run executing it, once GitHub has said which (the dispatch answer or a `workflow_run` event). */
+  workflowRunId?: number;
   runUrl?: string;
   result?: AgentResult;
 }
@@ -166,7 +169,10 @@ export interface RunState {
 
 export type RunEvent =
   | { type: "start"; at: number; actor: string }
-  | { type: "attempt_started"; at: number; attemptId: string; runUrl?: string }
+  /** GitHub created the attempt's Actions run (dispatch answer, `workflow_run.requested`); it may wait for a runner. */
+  | { type: "attempt_queued"; at: number; attemptId: string; workflowRunId: number; runUrl?: string }
+  /** The attempt's Actions run started on a runner (`workflow_run.in_progress`). */
+  | { type: "attempt_started"; at: number; attemptId: string; runUrl?: string; workflowRunId?: number }
   | { type: "attempt_finished"; at: number; attemptId: string; result: AgentResult }
   /** The Actions run ended without a readable result (cancelled, crashed, artifact missing). */
   | { type: "attempt_lost"; at: number; attemptId: string; reason: string }
@@ -220,6 +226,8 @@ export type Effect =
   | { type: "status_comment"; key: string }
   | { type: "open_pr"; key: string; stage: string; attemptId: string; branch: string; title: string }
   | { type: "board"; key: string; column: BoardColumn; stage?: string; agent?: string; costUsd: number }
+  /** Stop the Actions run of an attempt the run abandoned (abort, abort_all, timeout, retry, budget). */
+  | { type: "cancel_workflow_run"; key: string; stage: string; attemptId: string; workflowRunId: number }
   /** Reply on the issue (errors, help, refusals, questions for a human). */
   | { type: "reply"; key: string; body: string }
   | { type: "audit"; key: string; actor: string; action: string; detail: Record<string, unknown> };

@@ -213,12 +213,28 @@ export function decide(facts: TriggerFacts): Decision[] {
         Object.values(r.stages).some((s) => s.attempts.some((a) => a.id === attemptId)),
       );
       if (!run) return [];
-      if (event.action !== "completed")
+      // `requested`: GitHub created the run, which may still wait for a runner; `in_progress`: it started, and the
+      // stage's timeout counts from here.
+      if (event.action === "requested")
         return [
           {
             kind: "run_event",
             runId: run.id,
-            event: { type: "attempt_started", at: facts.at, attemptId, runUrl: event.run.htmlUrl },
+            event: { type: "attempt_queued", at: facts.at, attemptId, workflowRunId: event.run.id },
+          },
+        ];
+      if (event.action === "in_progress")
+        return [
+          {
+            kind: "run_event",
+            runId: run.id,
+            event: {
+              type: "attempt_started",
+              at: facts.at,
+              attemptId,
+              runUrl: event.run.htmlUrl,
+              workflowRunId: event.run.id,
+            },
           },
         ];
       const result = facts.result;

@@ -29,16 +29,24 @@ export async function dispatchWorkflow(
     throw new Error(
       `refusing to dispatch on pull request ref "${request.ref}": agents never run a fork's code`,
     );
-  const response = await octokit.request(
-    "POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches",
-    {
+  const send = (details: boolean) =>
+    octokit.request("POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches", {
       ...repoParams(repo),
       workflow_id: request.workflowFile,
       ref: request.ref,
       inputs: { ...request.inputs },
-      ...(request.returnRunDetails ? { return_run_details: true } : {}),
-    },
-  );
+      ...(details ? { return_run_details: true } : {}),
+    });
+  let response: Awaited<ReturnType<typeof send>>;
+  try {
+    response = await send(request.returnRunDetails === true);
+  } catch (error) {
+    // `return_run_details` is from February 2026 (https://github.blog/changelog/2026-02-19-workflow-dispatch-api-now-returns-run-ids);
+    // a GitHub Enterprise Server without it refuses the parameter: dispatch without, the run is then named by its
+    // workflow_run events.
+    if (!request.returnRunDetails || !refusesRunDetails(error)) throw error;
+    response = await send(false);
+  }
   const data = response.data as { workflow_run_id?: number; run_url?: string; html_url?: string } | undefined;
   if (!data || typeof data !== "object") return {};
   return {
@@ -46,4 +54,30 @@ export async function dispatchWorkflow(
     ...(data.run_url ? { runUrl: data.run_url } : {}),
     ...(data.html_url ? { htmlUrl: data.html_url } : {}),
   };
+}
+
+function refusesRunDetails(error: unknown): boolean {
+  const e = error as { status?: number; message?: string } | undefined;
+  return (e?.status === 400 || e?.status === 422) && /return_run_details/.test(e.message ?? "");
+}
+
+/**
+ * Cancels an Actions run ("Cancel a workflow run", https://docs.github.com/rest/actions/workflow-runs#cancel-a-workflow-run).
+ * GitHub answers 202; a run already completed answers 409, which is what we wanted anyway.
+ */
+export async function cancelWorkflowRun(
+  octokit: GitHub,
+  repo: Repo,
+  runId: number,
+): Promise<"cancelled" | "completed"> {
+  try {
+    await octokit.request("POST /repos/{owner}/{repo}/actions/runs/{run_id}/cancel", {
+      ...repoParams(repo),
+      run_id: runId,
+    });
+    return "cancelled";
+  } catch (error) {
+    if ((error as { status?: number }).status === 409) return "completed";
+    throw error;
+  }
 }

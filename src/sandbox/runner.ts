@@ -3,7 +3,8 @@
  * a fresh clone of the repository (a real bare git repository on disk), the committed Action bundle executed as a
  * child process with the runner's environment (INPUT_*, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY, GITHUB_EVENT_PATH…),
  * Claude Code pointed at the scripted Messages API, then the result uploaded as the run's artifact and the run
- * completed (which sends `workflow_run.completed` to the App).
+ * completed (which sends `workflow_run.completed` to the App). A run cancelled meanwhile (the cancel API, or its
+ * concurrency group) has its job's process tree stopped, as GitHub's runner does, and reports nothing more.
  */
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -39,7 +40,7 @@ export interface Job {
   stage: string;
   attemptId: string;
   status: "running" | "completed";
-  conclusion?: "success" | "failure";
+  conclusion?: "success" | "failure" | "cancelled";
   /** The result's status as the Action wrote it. */
   resultStatus?: string;
   costUsd?: number;
@@ -64,17 +65,41 @@ export function parseOutputFile(text: string): Record<string, string> {
   return out;
 }
 
+function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
 export function createRunner(options: RunnerOptions): Runner {
   const jobs: Job[] = [];
   const running = new Set<Promise<void>>();
+  const cancels = new Map<number, AbortController>();
   const unsubscribe = options.github.onWorkflowDispatch((run, repo) => {
     // Called inside the dispatch request: the job starts after GitHub has answered it.
-    const p = new Promise<void>((r) => setImmediate(r)).then(() => execute(run, repo));
+    const cancel = new AbortController();
+    cancels.set(run.id, cancel);
+    const p = new Promise<void>((r) => setImmediate(r)).then(() => execute(run, repo, cancel.signal));
     running.add(p);
-    void p.finally(() => running.delete(p));
+    void p.finally(() => {
+      running.delete(p);
+      cancels.delete(run.id);
+    });
   });
+  const unsubscribeCancel = options.github.onWorkflowRunCancelled((run) => cancels.get(run.id)?.abort());
+  // Jobs run in process groups of their own, which execa's `cleanup` does not kill when this process exits.
+  const groups = new Set<number>();
+  const killAll = (): void => {
+    for (const pid of groups) killGroup(pid, "SIGKILL");
+  };
+  process.on("exit", killAll);
 
-  async function execute(run: WorkflowRun, repo: Repository): Promise<void> {
+  async function execute(run: WorkflowRun, repo: Repository, cancelled: AbortSignal): Promise<void> {
+    // Cancelled before a runner picked it up: no job at all.
+    if (cancelled.aborted || run.status === "completed") return;
     const job: Job = {
       runId: run.id,
       repo: fullName(repo),
@@ -142,19 +167,34 @@ export function createRunner(options: RunnerOptions): Runner {
         TRELLIS_AGENT_TIMEOUT_MS: String(options.agentTimeoutMs ?? 90_000),
         ...Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v])),
       };
-      const proc = await execa(process.execPath, [ACTION_ENTRY], {
+      if (cancelled.aborted) throw new Error("the run was cancelled before its job started");
+      const subprocess = execa(process.execPath, [ACTION_ENTRY], {
         cwd: work,
         env,
         extendEnv: false,
         reject: false,
         all: true,
         timeout: (options.agentTimeoutMs ?? 90_000) + 60_000,
+        // Its own process group, so that a cancel stops the whole job (the Action and Claude Code under it).
+        detached: true,
       });
+      const stopJob = (): void => {
+        killGroup(subprocess.pid, "SIGTERM");
+        setTimeout(() => killGroup(subprocess.pid, "SIGKILL"), 5_000).unref();
+      };
+      cancelled.addEventListener("abort", stopJob, { once: true });
+      if (subprocess.pid !== undefined) groups.add(subprocess.pid);
+      const proc = await subprocess;
+      cancelled.removeEventListener("abort", stopJob);
+      if (subprocess.pid !== undefined) groups.delete(subprocess.pid);
       await writeFile(job.log, proc.all ?? "");
       conclusion = proc.exitCode === 0 ? "success" : "failure";
       const outputs = parseOutputFile(await readFile(outputFile, "utf8"));
       const resultPath = outputs["result_path"] ?? join(temp, "trellis", RESULT_FILE);
-      const resultText = await readFile(resultPath, "utf8").catch(() => undefined);
+      // A cancelled run uploads nothing the App could read.
+      const resultText = cancelled.aborted
+        ? undefined
+        : await readFile(resultPath, "utf8").catch(() => undefined);
       if (resultText !== undefined) {
         // actions/upload-artifact: one zip holding result.json.
         artifacts.push({
@@ -170,7 +210,7 @@ export function createRunner(options: RunnerOptions): Runner {
     } finally {
       await rm(temp, { recursive: true, force: true }).catch(() => undefined);
       job.status = "completed";
-      job.conclusion = conclusion;
+      job.conclusion = cancelled.aborted ? "cancelled" : conclusion;
       job.finishedAt = Date.now();
       try {
         options.github.completeWorkflowRun(run.id, { conclusion, artifacts });
@@ -189,6 +229,8 @@ export function createRunner(options: RunnerOptions): Runner {
     },
     stop: () => {
       unsubscribe();
+      unsubscribeCancel();
+      process.off("exit", killAll);
     },
   };
 }

@@ -179,15 +179,16 @@ const projectCtes = (p: { updatedAt: number; stages: number; attempts: number })
          SET status = EXCLUDED.status, profile = EXCLUDED.profile, updated_at = EXCLUDED.updated_at
          WHERE stages.status IS DISTINCT FROM EXCLUDED.status OR stages.profile IS DISTINCT FROM EXCLUDED.profile),
      projected_attempts AS (
-       INSERT INTO attempts (id, run_id, stage, number, profile, reviewer, status, run_url,
+       INSERT INTO attempts (id, run_id, stage, number, profile, reviewer, status, workflow_run_id, run_url,
                              dispatched_at, started_at, finished_at, cost_usd, input_tokens, output_tokens)
-       SELECT x.id, w.id, x.stage, x.number, x.profile, x.reviewer, x.status, x.run_url,
+       SELECT x.id, w.id, x.stage, x.number, x.profile, x.reviewer, x.status, x.workflow_run_id, x.run_url,
               x.dispatched_at, x.started_at, x.finished_at, x.cost_usd, x.input_tokens, x.output_tokens
          FROM written w, jsonb_to_recordset($${p.attempts}::jsonb) AS x(id text, stage text, number integer, profile text,
-              reviewer text, status text, run_url text, dispatched_at timestamptz, started_at timestamptz,
-              finished_at timestamptz, cost_usd numeric, input_tokens bigint, output_tokens bigint)
+              reviewer text, status text, workflow_run_id bigint, run_url text, dispatched_at timestamptz,
+              started_at timestamptz, finished_at timestamptz, cost_usd numeric, input_tokens bigint, output_tokens bigint)
        ON CONFLICT (id) DO UPDATE SET
          status = EXCLUDED.status, profile = EXCLUDED.profile,
+         workflow_run_id = COALESCE(EXCLUDED.workflow_run_id, attempts.workflow_run_id),
          run_url = COALESCE(EXCLUDED.run_url, attempts.run_url),
          started_at = COALESCE(EXCLUDED.started_at, attempts.started_at),
          finished_at = COALESCE(EXCLUDED.finished_at, attempts.finished_at),
@@ -209,6 +210,7 @@ function projection(state: RunState): { stages: string; attempts: string } {
       profile: a.profile,
       reviewer: a.reviewer ?? null,
       status: attemptStatus(a),
+      workflow_run_id: a.workflowRunId ?? null,
       run_url: a.runUrl ?? null,
       dispatched_at: new Date(a.dispatchedAt).toISOString(),
       started_at: a.startedAt === undefined ? null : new Date(a.startedAt).toISOString(),

@@ -77,14 +77,15 @@ describe("workflow-templates/trellis-agent.yml", () => {
     expect(attemptIdFromRunName(rendered)).toBe(spec.attemptId);
   });
 
-  it("asks for least permissions, one run per issue at a time, and the stage's timeout", () => {
+  it("asks for least permissions, a concurrency group per attempt (GitHub never cancels one), and the stage's timeout", () => {
     expect(yaml.permissions).toEqual({
       contents: "write",
       issues: "read",
       "pull-requests": "read",
       actions: "read",
     });
-    expect(yaml.concurrency.group).toContain("${{ inputs.issue }}");
+    // A group shared by attempts (per issue) lets GitHub cancel all but one running and one pending run.
+    expect(yaml.concurrency.group).toBe("trellis-${{ inputs.attempt_id }}");
     expect(yaml.concurrency["cancel-in-progress"]).toBe(false);
     expect(job["timeout-minutes"]).toBe("${{ fromJSON(inputs.spec).timeoutMinutes }}");
   });

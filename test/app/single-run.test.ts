@@ -27,7 +27,7 @@ const HEAD_SHA = "b".repeat(40);
 const BOT = { login: "trellis[bot]", type: "Bot", id: 9 };
 
 /** A small stateful slice of GitHub: what the App reads back (comments, check runs) follows what it wrote. */
-function fakeGitHub() {
+function fakeGitHub(issue = 1) {
   const comments: { id: number; body: string; user: typeof BOT }[] = [];
   const checkRuns: {
     id: number;
@@ -38,6 +38,7 @@ function fakeGitHub() {
     conclusion: string | null;
   }[] = [];
   const writes: { method: string; path: string; body: Record<string, unknown> }[] = [];
+  let nextWorkflowRun = 30433642;
   const pulls: { number: number; head: string; merged: boolean }[] = [];
   const api = githubApi().persist();
   api
@@ -78,10 +79,10 @@ function fakeGitHub() {
     return [200, run];
   });
   api
-    .get(`${REPO}/issues/1/comments`)
+    .get(`${REPO}/issues/${issue}/comments`)
     .query(true)
     .reply(200, () => comments);
-  api.post(`${REPO}/issues/1/comments`).reply((_uri, body) => {
+  api.post(`${REPO}/issues/${issue}/comments`).reply((_uri, body) => {
     const b = body as { body: string };
     writes.push({ method: "POST", path: "comments", body: b });
     const c = { id: 900 + comments.length, body: b.body, user: BOT };
@@ -95,9 +96,22 @@ function fakeGitHub() {
     writes.push({ method: "PATCH", path: `comments/${c.id}`, body: b });
     return [200, c];
   });
+  // GitHub names the new run when asked (return_run_details).
   api.post(`${REPO}/actions/workflows/trellis-agent.yml/dispatches`).reply((_uri, body) => {
     writes.push({ method: "POST", path: "dispatches", body: body as Record<string, unknown> });
-    return [204];
+    const id = nextWorkflowRun++;
+    return [
+      200,
+      {
+        workflow_run_id: id,
+        run_url: `https://api.github.com${REPO}/actions/runs/${id}`,
+        html_url: `https://github.com/Codertocat/Hello-World/actions/runs/${id}`,
+      },
+    ];
+  });
+  api.post(/\/actions\/runs\/\d+\/cancel$/).reply((uri) => {
+    writes.push({ method: "POST", path: uri.replace(/^.*\/actions\//, "actions/"), body: {} });
+    return [202, {}];
   });
   api
     .get(`${REPO}/pulls`)
@@ -162,6 +176,7 @@ describe.each(engineCases())("a single-issue run ($title)", ({ engine, skip }) =
       expect(dispatch.body).toMatchObject({
         ref: "main",
         inputs: { issue: "1", stage: "dev", profile: "dev" },
+        return_run_details: true,
       });
       const inputs = dispatch.body.inputs as Record<string, string>;
       const attemptId = inputs.attempt_id!;
@@ -191,14 +206,18 @@ describe.each(engineCases())("a single-issue run ($title)", ({ engine, skip }) =
       const runs = await findRunsByIssue(db, "Codertocat/Hello-World", 1);
       expect(runs).toHaveLength(1); // the second label event found the active run and only replied once
 
-      // 2. The Actions run starts.
-      const workflowRun = (action: "requested" | "completed", conclusion: string | null) =>
-        examplePayload("workflow_run", action, {
+      // The run keeps the Actions run GitHub named in its answer.
+      const [dispatched] = await findRunsByIssue(db, "Codertocat/Hello-World", 1);
+      expect(dispatched!.state.stages.dev!.attempts[0]!.workflowRunId).toBe(30433642);
+
+      // 2. GitHub creates the Actions run, which waits for a runner, then starts.
+      const workflowRun = (action: "requested" | "in_progress" | "completed", conclusion: string | null) =>
+        examplePayloadAs("workflow_run", action, action === "in_progress" ? "requested" : action, {
           installation,
           workflow_run: {
             id: 30433642,
             display_title: runName({ stage: "dev", issue: 1, attemptId }),
-            status: action === "completed" ? "completed" : "queued",
+            status: action === "requested" ? "queued" : action,
             conclusion,
             html_url: "https://github.com/Codertocat/Hello-World/actions/runs/30433642",
             head_repository: { full_name: "Codertocat/Hello-World" },
@@ -211,6 +230,9 @@ describe.each(engineCases())("a single-issue run ($title)", ({ engine, skip }) =
           },
         });
       await h.deliver("workflow_run", workflowRun("requested", null));
+      await h.drain();
+      expect(gh.checkRuns[0]).toMatchObject({ status: "queued" });
+      await h.deliver("workflow_run", workflowRun("in_progress", null));
       await h.drain();
       expect(gh.checkRuns[0]).toMatchObject({ status: "in_progress" });
 
@@ -289,4 +311,33 @@ describe.each(engineCases())("a single-issue run ($title)", ({ engine, skip }) =
       nock.cleanAll();
     },
   );
+  test.skipIf(skip)("/abort cancels the attempt's Actions run on GitHub", async () => {
+    githubApi().get("/app").reply(200, { id: 123, slug: "trellis", name: "Trellis" });
+    const issue = { number: 5, title: "Stop me" };
+    const gh = fakeGitHub(issue.number);
+    h = await startHarness(db);
+    const installation = { id: INSTALLATION_ID, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==" };
+    await h.deliver(
+      "issues",
+      examplePayload("issues", "labeled", { label: { name: "agent:dev" }, installation, issue }),
+    );
+    await h.drain();
+    const [run] = await findRunsByIssue(db, "Codertocat/Hello-World", issue.number);
+    const workflowRunId = run!.state.stages.dev!.attempts[0]!.workflowRunId!;
+    expect(workflowRunId).toBeGreaterThan(0);
+    expect(gh.writes.filter((w) => w.path.endsWith("/cancel"))).toEqual([]);
+
+    await h.deliver(
+      "issue_comment",
+      examplePayload("issue_comment", "created", { installation, issue, comment: { body: "/abort" } }),
+    );
+    await h.drain();
+    const [aborted] = await findRunsByIssue(db, "Codertocat/Hello-World", issue.number);
+    expect(aborted!.state.status).toBe("aborted");
+    expect(gh.writes.filter((w) => w.path.endsWith("/cancel"))).toEqual([
+      { method: "POST", path: `actions/runs/${workflowRunId}/cancel`, body: {} },
+    ]);
+    await h.close();
+    nock.cleanAll();
+  });
 });

@@ -192,6 +192,30 @@ describe("GitHub's reports", () => {
     ]);
   });
 
+  it("a requested run names the attempt's Actions run; in_progress starts its clock", () => {
+    const report = (action: "requested" | "in_progress") =>
+      workflowRun.toDomainEvent(
+        action === "requested"
+          ? examplePayload("workflow_run", "requested", {
+              workflow_run: { id: 77, display_title: runName({ stage: "dev", issue: 1, attemptId }) },
+            })
+          : examplePayloadAs("workflow_run", "in_progress", "requested", {
+              workflow_run: {
+                id: 77,
+                status: "in_progress",
+                display_title: runName({ stage: "dev", issue: 1, attemptId }),
+              },
+            }),
+        "d7",
+      )!;
+    expect(decide(facts(report("requested"), { runs: [run] }))).toMatchObject([
+      { kind: "run_event", event: { type: "attempt_queued", attemptId, workflowRunId: 77 } },
+    ]);
+    expect(decide(facts(report("in_progress"), { runs: [run] }))).toMatchObject([
+      { kind: "run_event", event: { type: "attempt_started", attemptId, workflowRunId: 77 } },
+    ]);
+  });
+
   it("never acts on a run whose code comes from a fork", () => {
     expect(
       decide(facts(wr(true), { runs: [run], result: { ok: true, result: agentResult(attemptId) } })),

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { toDispatchInputs } from "../../src/core/dispatch.js";
 import { isTransient } from "../../src/github/client.js";
-import { dispatchWorkflow } from "../../src/github/dispatch.js";
+import { cancelWorkflowRun, dispatchWorkflow } from "../../src/github/dispatch.js";
 import { githubApi, useGitHubNock } from "../support/github-routes.js";
 import { R, repo, testOctokit } from "./helpers.js";
 
@@ -59,6 +59,27 @@ describe("dispatchWorkflow", () => {
     });
   });
 
+  it("dispatches without run details where GitHub (an older Enterprise Server) refuses the parameter", async () => {
+    githubApi()
+      .post(`${R}/actions/workflows/trellis-agent.yml/dispatches`, {
+        ref: "main",
+        inputs: { ...inputs },
+        return_run_details: true,
+      })
+      .reply(422, { message: 'Invalid request.\n\n"return_run_details" is not a permitted key.' });
+    githubApi()
+      .post(`${R}/actions/workflows/trellis-agent.yml/dispatches`, { ref: "main", inputs: { ...inputs } })
+      .reply(204);
+    await expect(
+      dispatchWorkflow(testOctokit(), repo, {
+        workflowFile: "trellis-agent.yml",
+        ref: "main",
+        inputs,
+        returnRunDetails: true,
+      }),
+    ).resolves.toEqual({});
+  });
+
   it("surfaces failures with a status the worker can classify", async () => {
     githubApi()
       .post(`${R}/actions/workflows/trellis-agent.yml/dispatches`)
@@ -85,5 +106,18 @@ describe("dispatchWorkflow", () => {
       await expect(
         dispatchWorkflow(testOctokit(), repo, { workflowFile: "trellis-agent.yml", ref, inputs }),
       ).rejects.toThrow(/agents never run a fork's code/);
+  });
+});
+
+describe("cancelWorkflowRun", () => {
+  it("cancels a run (202), and takes GitHub's 409 for a completed run as done", async () => {
+    githubApi().post(`${R}/actions/runs/30433642/cancel`).reply(202, {});
+    await expect(cancelWorkflowRun(testOctokit(), repo, 30433642)).resolves.toBe("cancelled");
+    githubApi()
+      .post(`${R}/actions/runs/30433642/cancel`)
+      .reply(409, { message: "Cannot cancel a workflow run that is completed." });
+    await expect(cancelWorkflowRun(testOctokit(), repo, 30433642)).resolves.toBe("completed");
+    githubApi().post(`${R}/actions/runs/30433642/cancel`).reply(404, { message: "Not Found" });
+    await expect(cancelWorkflowRun(testOctokit(), repo, 30433642)).rejects.toMatchObject({ status: 404 });
   });
 });

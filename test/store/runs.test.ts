@@ -145,6 +145,7 @@ describe.each(engineCases({ withPgliteProcess: true }))("runs and attempts on $t
               startedAt: state.createdAt + 2_000,
               finishedAt: state.createdAt + 50_000,
               runUrl: "https://github.com/octo/repo/actions/runs/99",
+              workflowRunId: 99,
               result: result("r1-a1"),
             }),
           ],
@@ -163,6 +164,7 @@ describe.each(engineCases({ withPgliteProcess: true }))("runs and attempts on $t
     ]);
     expect(attempts[0]?.finishedAt?.getTime()).toBe(state.createdAt + 50_000);
     expect(attempts[0]?.runUrl).toBe("https://github.com/octo/repo/actions/runs/99");
+    expect(attempts.map((a) => a.workflowRunId)).toEqual([99, null]);
     const stages = await db.query(
       "SELECT stage, status, profile FROM stages WHERE run_id = 'r1' ORDER BY stage",
     );

@@ -1,10 +1,12 @@
 export {
+  attemptDeadline,
   boardColumn,
   createRun,
   currentStage,
   dispatchSpecFor,
   isTerminal,
   nextWake,
+  NOT_STARTED_LIMIT_MS,
   reduceRun,
   stageForAttempt,
   SYSTEM_ACTOR,

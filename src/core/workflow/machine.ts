@@ -108,7 +108,7 @@ export function nextWake(state: RunState): number | undefined {
     const def = defOf(state, stage.id);
     if (stage.status === "waiting" && stage.waitingFor === "retry_backoff" && stage.wakeAt !== undefined)
       if (state.status !== "held") consider(stage.wakeAt);
-    for (const a of inFlight(stage)) consider(a.dispatchedAt + timeoutMs(def));
+    for (const a of inFlight(stage)) consider(attemptDeadline(def, a));
   }
   return earliest;
 }
@@ -169,6 +169,28 @@ function defOf(state: RunState, stageId: string): StageDef {
 
 const timeoutMs = (def: StageDef): number => Math.max(1, def.timeoutMinutes) * 60_000;
 
+/**
+ * How long a dispatched attempt may wait for its Actions run to start (queued for a runner) before the App gives up
+ * on it. Generous, and separate from the stage's timeout: a run waiting for a busy runner pool is not working yet.
+ */
+export const NOT_STARTED_LIMIT_MS = 60 * 60_000;
+
+/**
+ * When an in-flight attempt times out: the stage's timeout counted from its Actions run's start, or, while the run
+ * has not started, the not-started limit counted from the dispatch.
+ */
+export function attemptDeadline(def: StageDef, attempt: Attempt): number {
+  return attempt.startedAt !== undefined
+    ? attempt.startedAt + timeoutMs(def)
+    : attempt.dispatchedAt + NOT_STARTED_LIMIT_MS;
+}
+
+function earliestDeadline(step: Step, stage: StageState): number | undefined {
+  const def = defOf(step.run, stage.id);
+  const open = inFlight(stage);
+  return open.length > 0 ? Math.min(...open.map((a) => attemptDeadline(def, a))) : undefined;
+}
+
 function inFlight(stage: StageState): Attempt[] {
   return stage.attempts.filter((a) => a.finishedAt === undefined);
 }
@@ -191,6 +213,8 @@ class Step {
   private replies = 0;
   private audits = 0;
   readonly seq: number;
+  /** Set when the state changed in a way `visible` ignores, so that it is still kept. */
+  bookkept = false;
 
   constructor(
     readonly run: RunState,
@@ -260,8 +284,7 @@ function dispatch(step: Step, stage: StageState, reviewer?: string): Attempt {
   stage.attempts.push(attempt);
   stage.status = "queued";
   delete stage.waitingFor;
-  stage.wakeAt =
-    Math.min(...inFlight(stage).map((a) => a.dispatchedAt)) + timeoutMs(defOf(step.run, stage.id));
+  stage.wakeAt = earliestDeadline(step, stage);
   step.effects.push({
     type: "dispatch",
     key: `dispatch:${attempt.id}`,
@@ -296,18 +319,41 @@ function requestDispatch(step: Step, stage: StageState): void {
 }
 
 function refreshWake(step: Step, stage: StageState): void {
-  const open = inFlight(stage);
-  if (open.length > 0)
-    stage.wakeAt = Math.min(...open.map((a) => a.dispatchedAt)) + timeoutMs(defOf(step.run, stage.id));
+  const deadline = earliestDeadline(step, stage);
+  if (deadline !== undefined) stage.wakeAt = deadline;
   else if (!(stage.status === "waiting" && stage.waitingFor === "retry_backoff")) delete stage.wakeAt;
 }
 
-/** Close every in-flight attempt of a stage (its check runs are cancelled). */
+/** Close every in-flight attempt of a stage (its check runs and Actions runs are cancelled). */
 function cancelInFlight(step: Step, stage: StageState, why: string): void {
   for (const a of inFlight(stage)) {
     a.finishedAt = step.at;
     step.check(stage, a, "completed", "Cancelled", inline(why, 1000), "cancelled");
+    cancelWorkflowRun(step, stage, a);
   }
+}
+
+/**
+ * An attempt the run no longer waits for must not go on working (and spending): GitHub is asked to cancel its
+ * Actions run. Without the run's id yet, this happens when GitHub names it (see `learnWorkflowRun`).
+ */
+function cancelWorkflowRun(step: Step, stage: StageState, attempt: Attempt): void {
+  if (attempt.workflowRunId === undefined || attempt.result !== undefined) return;
+  step.effects.push({
+    type: "cancel_workflow_run",
+    key: `cancel:${attempt.id}`,
+    stage: stage.id,
+    attemptId: attempt.id,
+    workflowRunId: attempt.workflowRunId,
+  });
+}
+
+/** Records the attempt's Actions run the first time GitHub names it; an attempt already abandoned has it cancelled. */
+function learnWorkflowRun(step: Step, stage: StageState, attempt: Attempt, workflowRunId?: number): void {
+  if (workflowRunId === undefined || attempt.workflowRunId !== undefined) return;
+  attempt.workflowRunId = workflowRunId;
+  step.bookkept = true;
+  if (attempt.finishedAt !== undefined) cancelWorkflowRun(step, stage, attempt);
 }
 
 function requiredApprovals(step: Step, stage: StageState): number {
@@ -612,13 +658,24 @@ const onStart: Handler<"start"> = (step, e) => {
   step.audit(e.actor, "start", { workflow: step.run.workflow.name });
 };
 
+const onAttemptQueued: Handler<"attempt_queued"> = (step, e) => {
+  const found = stageForAttempt(step.run, e.attemptId);
+  if (!found) return;
+  const { stage, attempt } = found;
+  learnWorkflowRun(step, stage, attempt, e.workflowRunId);
+};
+
 const onAttemptStarted: Handler<"attempt_started"> = (step, e) => {
   const found = stageForAttempt(step.run, e.attemptId);
-  if (!found || found.attempt.finishedAt !== undefined || found.attempt.startedAt !== undefined) return;
+  if (!found) return;
+  learnWorkflowRun(step, found.stage, found.attempt, e.workflowRunId);
+  if (found.attempt.finishedAt !== undefined || found.attempt.startedAt !== undefined) return;
   const { stage, attempt } = found;
   attempt.startedAt = e.at;
   if (e.runUrl) attempt.runUrl = e.runUrl;
   if (stage.status === "queued") stage.status = "running";
+  // Its timeout now counts from this start, no longer the not-started limit from the dispatch.
+  refreshWake(step, stage);
   const what = attempt.reviewer !== undefined ? `review by ${attempt.reviewer}` : `attempt ${attempt.number}`;
   step.check(
     stage,
@@ -822,10 +879,15 @@ const onTick: Handler<"tick"> = (step) => {
     const stage = step.run.stages[def.id];
     if (!stage) continue;
     for (const a of inFlight(stage)) {
-      if (step.at < a.dispatchedAt + timeoutMs(def)) continue;
+      if (step.at < attemptDeadline(def, a)) continue;
       if (a.finishedAt !== undefined) continue; // an earlier timeout in this loop already closed it
       if (stage.status !== "queued" && stage.status !== "running") break;
-      attemptEnded(step, stage, a, "timed out", "timed_out");
+      cancelWorkflowRun(step, stage, a);
+      const why =
+        a.startedAt !== undefined
+          ? "timed out"
+          : `its Actions run did not start within ${NOT_STARTED_LIMIT_MS / 60_000} minutes (no runner picked it up)`;
+      attemptEnded(step, stage, a, why, "timed_out");
     }
     if (
       !step.held &&
@@ -1120,6 +1182,7 @@ const onDispatchRefused: Handler<"dispatch_refused"> = (step, e) => {
 
 const HANDLERS: { [K in RunEvent["type"]]: Handler<K> } = {
   start: onStart,
+  attempt_queued: onAttemptQueued,
   attempt_started: onAttemptStarted,
   attempt_finished: onAttemptFinished,
   attempt_lost: onAttemptLost,
@@ -1140,7 +1203,11 @@ const HANDLERS: { [K in RunEvent["type"]]: Handler<K> } = {
 };
 
 // What a human sees in the status comment; when it changes, the comment is re-rendered.
-const visible = (run: RunState): string => JSON.stringify([run.status, run.reason, run.costUsd, run.stages]);
+// (Which Actions run executes an attempt is bookkeeping: learning it re-renders nothing.)
+const visible = (run: RunState): string =>
+  JSON.stringify([run.status, run.reason, run.costUsd, run.stages], (key, value: unknown) =>
+    key === "workflowRunId" ? undefined : value,
+  );
 
 export function reduceRun(state: RunState, event: RunEvent, ctx: ReduceContext): ReduceOutput {
   let run: RunState;
@@ -1188,7 +1255,7 @@ export function reduceRun(state: RunState, event: RunEvent, ctx: ReduceContext):
       reply?.type === "reply" ? { reply: reply.body.slice(0, 500) } : {},
     );
   }
-  if (effects.length === 0 && !changed) return { state, effects };
+  if (effects.length === 0 && !changed && !step.bookkept) return { state, effects };
   run.seq = step.seq;
   run.updatedAt = Math.max(state.updatedAt, event.at);
   return { state: run, effects };

@@ -8,6 +8,7 @@ import {
   createCheckRun,
   createIssue,
   checkRunCompleted,
+  cancelWorkflowRun,
   dispatchWorkflow,
   editComment,
   editIssue,
@@ -35,6 +36,7 @@ import {
 } from "./shapes.js";
 import { matchOperation, requestProblems } from "./openapi.js";
 import { handleGraphQL } from "./graphql.js";
+import { workflowConcurrency } from "./concurrency.js";
 
 export interface SandboxRequest {
   method: string;
@@ -1086,7 +1088,32 @@ route("POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches", a
   const values: Record<string, string> = {};
   for (const [k, v] of entries) values[k] = typeof v === "string" ? v : JSON.stringify(v);
   if (JSON.stringify(values).length > 65_535) throw new SandboxError(422, "inputs are too large");
-  const run = dispatchWorkflow(ctx.state, repo, workflow.id, { ref, sha, inputs: values, actor: ctx.login });
+  // The run uses the workflow file as it is at the dispatched ref, its `concurrency` key included.
+  const file = await repo.backend.read(sha, workflow.path);
+  const concurrency =
+    file?.type === "file"
+      ? workflowConcurrency(file.content.toString("utf8"), {
+          inputs: values,
+          github: {
+            workflow: workflow.name,
+            ref: ref.startsWith("refs/") ? ref : `refs/heads/${ref}`,
+            ref_name: ref.replace(/^refs\/(heads|tags)\//, ""),
+            repository: fullName(repo),
+            repository_owner: repo.owner,
+            event_name: "workflow_dispatch",
+            actor: ctx.login,
+            sha,
+            event: { inputs: values },
+          },
+        })
+      : undefined;
+  const run = dispatchWorkflow(ctx.state, repo, workflow.id, {
+    ref,
+    sha,
+    inputs: values,
+    actor: ctx.login,
+    ...(concurrency ? { concurrency } : {}),
+  });
   if (ctx.body["return_run_details"] === true)
     return json(200, {
       workflow_run_id: run.id,
@@ -1110,6 +1137,12 @@ route("GET /repos/{owner}/{repo}/actions/runs/{run_id}", (ctx) => {
   const repo = repoOf(ctx);
   const run = repo.workflowRuns.get(Number(ctx.params["run_id"]));
   return run ? json(200, workflowRunJson(ctx.state, repo, run)) : notFound();
+});
+
+route("POST /repos/{owner}/{repo}/actions/runs/{run_id}/cancel", (ctx) => {
+  const repo = repoOf(ctx);
+  cancelWorkflowRun(ctx.state, repo, Number(ctx.params["run_id"]));
+  return json(202, {});
 });
 
 listRoute("GET /repos/{owner}/{repo}/actions/runs/{run_id}/artifacts", (ctx) => {

@@ -4,7 +4,13 @@ import type { AddressInfo } from "node:net";
 import type { GitHubState, Repository, StateEvent, WorkflowRun } from "./state.js";
 import { onStateEvent } from "./state.js";
 import { handleRequest } from "./rest.js";
-import { completeWorkflowRun, rerequestCheckRun, SandboxError, startWorkflowRun } from "./mutations.js";
+import {
+  cancelWorkflowRun,
+  completeWorkflowRun,
+  rerequestCheckRun,
+  SandboxError,
+  startWorkflowRun,
+} from "./mutations.js";
 import { githubOperations } from "./openapi.js";
 import { githubSchema } from "./graphql.js";
 import { randomUUID } from "node:crypto";
@@ -46,8 +52,14 @@ export interface GitHubServer {
   emit(event: string, payload: Record<string, unknown>): Promise<Delivery>;
   /** Resolves when every queued webhook has been delivered. */
   idle(): Promise<void>;
-  /** Called for each `workflow_dispatch`; the handler runs the workflow and reports with `completeWorkflowRun`. */
+  /**
+   * Called for each run a `workflow_dispatch` queues for a runner (a run pending in its concurrency group only once
+   * the group frees up); the handler runs the workflow and reports with `completeWorkflowRun`.
+   */
   onWorkflowDispatch(handler: (run: WorkflowRun, repo: Repository) => void): () => void;
+  /** Called when a queued or running run is cancelled: the handler stops its job. */
+  onWorkflowRunCancelled(handler: (run: WorkflowRun, repo: Repository) => void): () => void;
+  cancelWorkflowRun(runId: number): WorkflowRun;
   startWorkflowRun(runId: number): WorkflowRun;
   completeWorkflowRun(runId: number, result: Parameters<typeof completeWorkflowRun>[3]): WorkflowRun;
   /** A human pressing "Re-run" on a check run. */
@@ -201,6 +213,11 @@ export async function createGitHubServer(
       state.dispatchHandlers.add(handler);
       return () => state.dispatchHandlers.delete(handler);
     },
+    onWorkflowRunCancelled: (handler) => {
+      state.cancelHandlers.add(handler);
+      return () => state.cancelHandlers.delete(handler);
+    },
+    cancelWorkflowRun: (runId) => cancelWorkflowRun(state, runRepo(runId), runId),
     startWorkflowRun: (runId) => startWorkflowRun(state, runRepo(runId), runId),
     completeWorkflowRun: (runId, result) => completeWorkflowRun(state, runRepo(runId), runId, result),
     rerequestCheckRun: (id, sender) => {

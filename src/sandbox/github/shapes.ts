@@ -329,7 +329,7 @@ export function workflowRunJson(
     pull_requests: [],
     created_at: run.createdAt,
     updated_at: run.updatedAt,
-    run_started_at: run.createdAt,
+    run_started_at: run.startedAt ?? run.createdAt,
     actor: userJson(state, run.actor),
     triggering_actor: userJson(state, run.actor),
     jobs_url: `${api}/jobs`,

@@ -124,8 +124,12 @@ export interface WorkflowRun {
   headBranch: string;
   headSha: string;
   event: string;
-  status: "requested" | "queued" | "in_progress" | "completed";
+  /** `pending`: waiting in its concurrency group for the group's running run to finish. */
+  status: "requested" | "queued" | "pending" | "in_progress" | "completed";
   conclusion: string | null;
+  /** The workflow's `concurrency` key, evaluated at dispatch (see concurrency.ts). */
+  concurrency?: { group: string; cancelInProgress: boolean };
+  startedAt?: string;
   inputs: Record<string, string>;
   actor: string;
   runNumber: number;
@@ -235,7 +239,10 @@ export interface GitHubState {
   listeners: Set<(event: StateEvent) => void>;
   /** Which of a merge's deliveries leaves first (`pull_request.closed` or the linked `issues.closed`). */
   mergeDeliveryOrder: MergeDeliveryOrder;
+  /** Called when a run is queued for a runner (at dispatch, or when its concurrency group frees up). */
   dispatchHandlers: Set<(run: WorkflowRun, repo: Repository) => void>;
+  /** Called when a queued or running run is cancelled: its runner must stop the job. */
+  cancelHandlers: Set<(run: WorkflowRun, repo: Repository) => void>;
 }
 
 export interface RepoSeed {
@@ -299,6 +306,7 @@ export function createGitHubState(seed: GitHubSeed = {}): GitHubState {
     listeners: new Set(),
     mergeDeliveryOrder: seed.mergeDeliveryOrder ?? "pull_request_first",
     dispatchHandlers: new Set(),
+    cancelHandlers: new Set(),
   };
   ensureUser(state, state.app.owner, "Organization");
   ensureUser(state, botLogin(state), "Bot");

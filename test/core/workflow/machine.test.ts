@@ -4,6 +4,7 @@ import {
   createRun,
   isTerminal,
   nextWake,
+  NOT_STARTED_LIMIT_MS,
   reduceRun,
   stageForAttempt,
 } from "../../../src/core/workflow/index.js";
@@ -138,16 +139,27 @@ describe("a run through its stages", () => {
 });
 
 describe("timeouts", () => {
-  it("fails an attempt a tick after dispatchedAt + timeout with conclusion timed_out", () => {
+  it("counts the stage's timeout from the Actions run's start, not from the dispatch", () => {
     const h = new Harness([stage("dev", { timeoutMinutes: 10 })]);
     h.start();
     const dispatchedAt = h.now;
-    expect(nextWake(h.state)).toBe(dispatchedAt + 10 * 60_000);
+    h.queued("dev", 5001);
+    // Waiting for a runner for 20 minutes is not working: the old clock (from dispatch) timed it out at 10.
+    h.advance(20 * 60_000);
+    expect(h.send({ type: "tick", at: h.now })).toEqual([]);
+    expect(h.status("dev")).toBe("queued");
+    h.started("dev");
+    const startedAt = h.now;
+    expect(dispatchedAt).toBeLessThan(startedAt);
+    expect(nextWake(h.state)).toBe(startedAt + 10 * 60_000);
+    expect(h.state.stages.dev?.wakeAt).toBe(startedAt + 10 * 60_000);
     h.advance(10 * 60_000 - 1);
     expect(h.send({ type: "tick", at: h.now })).toEqual([]);
     h.advance(1);
     const fx = h.send({ type: "tick", at: h.now });
     expect(h.of("check_run", fx)).toMatchObject([{ status: "completed", conclusion: "timed_out" }]);
+    // The run that timed out is cancelled on GitHub, not left working and spending.
+    expect(h.of("cancel_workflow_run", fx)).toMatchObject([{ stage: "dev", workflowRunId: 5001 }]);
     expect(h.status("dev")).toBe("waiting:human");
     expect(h.state.stages.dev?.reason).toBe("timed out");
     expect(h.state.status).toBe("waiting");
@@ -155,6 +167,112 @@ describe("timeouts", () => {
     h.finish("dev", { costUsd: 2 });
     expect(h.status("dev")).toBe("waiting:human");
     expect(h.state.costUsd).toBe(2);
+  });
+
+  it("gives up on a run that does not start within the not-started limit, and cancels it", () => {
+    const h = new Harness([
+      stage("dev", {
+        timeoutMinutes: 5,
+        onFailure: { retries: 1, backoffSeconds: 0, then: { kind: "escalate_to_human" } },
+      }),
+    ]);
+    h.start();
+    expect(nextWake(h.state)).toBe(h.now + NOT_STARTED_LIMIT_MS);
+    h.queued("dev", 5001);
+    h.advance(NOT_STARTED_LIMIT_MS - 1);
+    expect(h.send({ type: "tick", at: h.now })).toEqual([]);
+    h.advance(1);
+    const fx = h.send({ type: "tick", at: h.now });
+    expect(h.of("check_run", fx)[0]).toMatchObject({ conclusion: "timed_out" });
+    expect(h.of("check_run", fx)[0]?.summary).toMatch(/did not start within 60 minutes/);
+    expect(h.of("cancel_workflow_run", fx)).toMatchObject([{ workflowRunId: 5001 }]);
+    // The retry is a new attempt with its own allowance; the abandoned run starting late changes nothing.
+    expect(h.of("dispatch", fx)).toMatchObject([{ attempt: 2 }]);
+    expect(
+      h.send({ type: "attempt_started", at: h.now, attemptId: h.state.stages.dev!.attempts[0]!.id }),
+    ).toEqual([]);
+    expect(h.status("dev")).toBe("queued");
+  });
+
+  it("uses each attempt's own start when reviewers run in parallel", () => {
+    const h = new Harness([
+      stage("dev", {
+        timeoutMinutes: 10,
+        iterate: { reviewers: ["r1", "r2"], threshold: 1, maxIterations: 1 },
+      }),
+    ]);
+    h.start();
+    h.started("dev");
+    h.finish("dev");
+    h.advance(60_000);
+    h.started("dev", "r1");
+    const r1Start = h.now;
+    expect(h.state.stages.dev?.wakeAt).toBe(r1Start + 10 * 60_000);
+    h.advance(5 * 60_000);
+    h.started("dev", "r2");
+    const r2Start = h.now;
+    expect(h.state.stages.dev?.wakeAt).toBe(r1Start + 10 * 60_000);
+    h.finish("dev", { review: { verdict: "approve", comments: "ok" } }, "r1");
+    expect(h.state.stages.dev?.wakeAt).toBe(r2Start + 10 * 60_000);
+  });
+});
+
+describe("cancelling the Actions runs of abandoned attempts", () => {
+  it("/abort cancels each in-flight attempt's run, and one GitHub names only later", () => {
+    const h = new Harness([stage("a"), stage("b"), stage("c", { needs: ["a"] })]);
+    h.start();
+    // Learning the run's id is bookkeeping: kept, but nothing to re-render.
+    expect(h.queued("a", 11)).toEqual([]);
+    expect(h.state.stages.a?.attempts[0]?.workflowRunId).toBe(11);
+    h.started("a");
+    const fx = h.send({ type: "abort", at: h.now, actor: "alice", reason: "wrong issue" });
+    expect(h.of("cancel_workflow_run", fx)).toEqual([
+      {
+        type: "cancel_workflow_run",
+        key: `cancel:${h.attempt("a")}`,
+        stage: "a",
+        attemptId: h.attempt("a"),
+        workflowRunId: 11,
+      },
+    ]);
+    // b's run was dispatched but GitHub had not said which run it is: when it does, it is cancelled.
+    expect(h.of("cancel_workflow_run", h.queued("b", 12))).toMatchObject([{ stage: "b", workflowRunId: 12 }]);
+    // Its later events change nothing more.
+    expect(
+      h.send({ type: "attempt_started", at: h.now, attemptId: h.attempt("b"), workflowRunId: 12 }),
+    ).toEqual([]);
+  });
+
+  it("abort_all cancels the other stages' runs; a finished attempt's run is left alone", () => {
+    const h = new Harness([
+      stage("a", { onFailure: { retries: 0, backoffSeconds: 0, then: { kind: "abort_all" } } }),
+      stage("b"),
+      stage("c"),
+    ]);
+    h.start();
+    h.queued("a", 1);
+    h.queued("b", 2);
+    h.queued("c", 3);
+    h.finish("c");
+    const fx = h.finish("a", { status: "failed", reason: "boom" });
+    expect(h.of("cancel_workflow_run", fx)).toMatchObject([{ stage: "b", workflowRunId: 2 }]);
+  });
+
+  it("a refused dispatch (budget) cancels the run of the stage's other in-flight attempt", () => {
+    const h = new Harness([
+      stage("dev", { iterate: { reviewers: ["r1", "r2"], threshold: 1, maxIterations: 1 } }),
+    ]);
+    h.start();
+    h.finish("dev");
+    h.queued("dev", 21, "r1");
+    const fx = h.send({
+      type: "dispatch_refused",
+      at: h.now,
+      attemptId: h.attempt("dev", "r2"),
+      reason: "over budget",
+    });
+    expect(h.status("dev")).toBe("waiting:budget");
+    expect(h.of("cancel_workflow_run", fx)).toMatchObject([{ workflowRunId: 21 }]);
   });
 });
 
@@ -856,6 +974,8 @@ describe("nextWake", () => {
     ]);
     h.start();
     const t0 = h.now;
+    h.started("a");
+    h.started("b");
     expect(nextWake(h.state)).toBe(t0 + 5 * 60_000);
     h.advance(1000);
     h.finish("b", { status: "failed" });

@@ -115,6 +115,16 @@ export class Harness {
     });
   }
 
+  /** GitHub names the attempt's Actions run (the dispatch answer or `workflow_run.requested`). */
+  queued(stageId: string, workflowRunId: number, reviewer?: string): Effect[] {
+    return this.send({
+      type: "attempt_queued",
+      at: this.now,
+      attemptId: this.attempt(stageId, reviewer),
+      workflowRunId,
+    });
+  }
+
   started(stageId: string, reviewer?: string): Effect[] {
     return this.send({
       type: "attempt_started",
