@@ -21,6 +21,7 @@ import {
   labelJson,
   nodeId,
   pullJson,
+  userJson,
   workflowRunJson,
 } from "./shapes.js";
 
@@ -538,7 +539,6 @@ export function installApp(
           full_name: fullName(r),
           private: r.private,
         })),
-        requester: null,
       },
     });
   return installation;
@@ -659,10 +659,8 @@ export function setItemField(
     });
 }
 
-const repoOwnerJsonLite = (state: GitHubState, login: string) => {
-  const u = ensureUser(state, login);
-  return { login: u.login, id: u.id, node_id: nodeId(u.type === "Bot" ? "BOT" : "U", u.id), type: u.type };
-};
+// The item's creator is a full user object in GitHub's payload (webhooks' `user`).
+const repoOwnerJsonLite = (state: GitHubState, login: string) => userJson(state, login);
 
 export function fieldPrefix(dataType: string): string {
   return dataType === "SINGLE_SELECT" ? "PVTSSF" : dataType === "ITERATION" ? "PVTIF" : "PVTF";
