@@ -312,6 +312,10 @@ export function rerequestCheckRun(
 ): CheckRun {
   const run = repo.checkRuns.get(checkRunId);
   if (!run) throw new SandboxError(404, "Not Found");
+  // Only a completed check run can be re-run: GitHub's `check_run.rerequested` payload has status "completed"
+  // (x-webhooks check-run-rerequested), and "Rerequest a check run" answers 422 "if the check run is not
+  // rerequestable" (https://docs.github.com/rest/checks/runs#rerequest-a-check-run).
+  if (run.status !== "completed") throw new SandboxError(422, "This check run is not rerequestable");
   emit(state, {
     name: "check_run",
     action: "rerequested",
