@@ -333,3 +333,9 @@ describe.concurrent("Trellis in the sandbox", () => {
     TIMEOUT,
   );
 });
+
+// GitHub's documents are the specification: every REST answer, GraphQL result and webhook the stand-in gave while
+// the scenarios above ran fits GitHub's published schemas.
+test("every answer and delivery of the stand-in fits GitHub's published schemas", () => {
+  expect(sb.github.schemaProblems()).toEqual([]);
+});

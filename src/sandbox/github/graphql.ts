@@ -1,6 +1,6 @@
 import { schema as githubIdl } from "@octokit/graphql-schema";
 import type { DocumentNode, GraphQLError, GraphQLSchema, OperationDefinitionNode } from "graphql";
-import { buildSchema, executeSync, Kind, parse, validate } from "graphql";
+import { buildSchema, executeSync, GraphQLScalarType, Kind, parse, validate } from "graphql";
 import type {
   FieldValue,
   GitHubState,
@@ -33,8 +33,30 @@ let schema: GraphQLSchema | undefined;
 export function githubSchema(): GraphQLSchema {
   if (schema) return schema;
   schema = buildSchema(githubIdl.idl, { assumeValidSDL: true });
+  // Scalars built from SDL pass any value through; hold the sandbox's results to the formats GitHub documents
+  // for them (https://docs.github.com/graphql/reference/scalars), so a malformed one fails like a wrong type.
+  for (const [name, valid] of Object.entries(SCALAR_FORMATS)) {
+    const type = schema.getType(name);
+    if (type instanceof GraphQLScalarType)
+      type.serialize = (value: unknown) => {
+        if (typeof value !== "string" || !valid(value))
+          throw new TypeError(`${name} cannot represent value: ${JSON.stringify(value)}`);
+        return value;
+      };
+  }
   return schema;
 }
+
+const SCALAR_FORMATS: Record<string, (value: string) => boolean> = {
+  // "An ISO-8601 encoded UTC date string."
+  DateTime: (v) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/.test(v),
+  // "An ISO-8601 encoded date string."
+  Date: (v) => /^\d{4}-\d{2}-\d{2}$/.test(v),
+  // "An RFC 3986, RFC 3987, and RFC 6570 (level 4) compliant URI string."
+  URI: (v) => URL.canParse(v),
+  // "A Git object ID."
+  GitObjectID: (v) => /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(v),
+};
 
 export interface GraphQLResponse {
   data?: unknown;
@@ -106,10 +128,27 @@ export function handleGraphQL(state: GitHubState, body: unknown, login: string):
     variableValues: (request.variables ?? {}) as Record<string, unknown>,
     ...(operationName ? { operationName } : {}),
   });
-  return {
+  const response: GraphQLResponse = {
     ...(result.data !== undefined ? { data: result.data } : {}),
     ...(result.errors ? { errors: result.errors.map(githubStyle) } : {}),
   };
+  // Errors raised while completing a result (a null for a non-null field, a value outside an enum, a failing
+  // resolver) mean the sandbox's objects do not fit GitHub's schema; errors GitHub itself would give are
+  // SandboxErrors.
+  const faults = (result.errors ?? []).filter((e) => e.path && !(e.originalError instanceof SandboxError));
+  if (faults.length > 0)
+    schemaFaults.set(
+      response,
+      faults.map((e) => `GraphQL ${operation.operation} at ${e.path?.join(".") ?? ""}: ${e.message}`),
+    );
+  return response;
+}
+
+const schemaFaults = new WeakMap<object, string[]>();
+
+/** How a GraphQL answer of `handleGraphQL` departed from GitHub's schema; empty when it fits. */
+export function graphqlProblems(response: unknown): string[] {
+  return (typeof response === "object" && response !== null && schemaFaults.get(response)) || [];
 }
 
 /** Whether the request being executed comes from the App (its installation token), not a person. */

@@ -23,6 +23,7 @@ import {
   labelJson,
   nodeId,
   pullJson,
+  userJson,
   workflowRunJson,
 } from "./shapes.js";
 
@@ -351,6 +352,10 @@ export function rerequestCheckRun(
 ): CheckRun {
   const run = repo.checkRuns.get(checkRunId);
   if (!run) throw new SandboxError(404, "Not Found");
+  // Only a completed check run can be re-run: GitHub's `check_run.rerequested` payload has status "completed"
+  // (x-webhooks check-run-rerequested), and "Rerequest a check run" answers 422 "if the check run is not
+  // rerequestable" (https://docs.github.com/rest/checks/runs#rerequest-a-check-run).
+  if (run.status !== "completed") throw new SandboxError(422, "This check run is not rerequestable");
   emit(state, {
     name: "check_run",
     action: "rerequested",
@@ -677,7 +682,6 @@ export function installApp(
           full_name: fullName(r),
           private: r.private,
         })),
-        requester: null,
       },
     });
   return installation;
@@ -831,10 +835,8 @@ export function setItemField(
     });
 }
 
-const repoOwnerJsonLite = (state: GitHubState, login: string) => {
-  const u = ensureUser(state, login);
-  return { login: u.login, id: u.id, node_id: nodeId(u.type === "Bot" ? "BOT" : "U", u.id), type: u.type };
-};
+// The item's creator is a full user object in GitHub's payload (webhooks' `user`).
+const repoOwnerJsonLite = (state: GitHubState, login: string) => userJson(state, login);
 
 export function fieldPrefix(dataType: string): string {
   return dataType === "SINGLE_SELECT" ? "PVTSSF" : dataType === "ITERATION" ? "PVTIF" : "PVTF";

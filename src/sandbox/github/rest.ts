@@ -22,8 +22,10 @@ import {
 import {
   appJson,
   artifactJson,
+  authenticatedAppJson,
   checkRunJson,
   commentJson,
+  fullRepoJson,
   installationJson,
   issueJson,
   labelJson,
@@ -386,7 +388,7 @@ function listRoute(spec: string, handler: RouteHandler): void {
 // ---------------------------------------------------------------------------------------------------------------
 // The App and installations
 
-route("GET /app", (ctx) => json(200, appJson(ctx.state)));
+route("GET /app", (ctx) => json(200, authenticatedAppJson(ctx.state)));
 
 listRoute("GET /app/installations", (ctx) =>
   page(
@@ -430,7 +432,7 @@ route("GET /repos/{owner}/{repo}/installation", (ctx) => {
 // ---------------------------------------------------------------------------------------------------------------
 // Repositories, branches, contents, collaborators
 
-route("GET /repos/{owner}/{repo}", (ctx) => json(200, repoJson(ctx.state, repoOf(ctx))));
+route("GET /repos/{owner}/{repo}", (ctx) => json(200, fullRepoJson(ctx.state, repoOf(ctx))));
 
 route("GET /repos/{owner}/{repo}/branches/{branch}", async (ctx) => {
   const repo = repoOf(ctx);
@@ -445,6 +447,9 @@ route("GET /repos/{owner}/{repo}/branches/{branch}", async (ctx) => {
       html: `${ctx.state.htmlBase}/${fullName(repo)}/tree/${branch}`,
     },
     protected: false,
+    // An unprotected branch (GitHub's `branch-with-protection` always carries both).
+    protection: { enabled: false },
+    protection_url: `${ctx.state.apiBase}/repos/${fullName(repo)}/branches/${branch}/protection`,
   });
 });
 
@@ -499,6 +504,7 @@ async function commitJson(ctx: Ctx, repo: Repository, sha: string): Promise<Reco
     },
     url: `${api}/commits/${sha}`,
     html_url: `${ctx.state.htmlBase}/${fullName(repo)}/commit/${sha}`,
+    comments_url: `${api}/commits/${sha}/comments`,
     parents: c.parents.map((p) => ({ sha: p, url: `${api}/commits/${p}` })),
     author: null,
     committer: null,
@@ -524,7 +530,11 @@ route("GET /repos/{owner}/{repo}/contents/{path}", async (ctx) => {
     git_url: `${api}/git/${type === "dir" ? "trees" : "blobs"}/${blob}`,
     download_url: type === "file" ? `${ctx.state.htmlBase}/${fullName(repo)}/raw/${ref}/${p}` : null,
     type,
-    _links: { self: `${api}/contents/${p}?ref=${encodeURIComponent(ref)}` },
+    _links: {
+      self: `${api}/contents/${p}?ref=${encodeURIComponent(ref)}`,
+      git: `${api}/git/${type === "dir" ? "trees" : "blobs"}/${blob}`,
+      html: `${ctx.state.htmlBase}/${fullName(repo)}/${type === "dir" ? "tree" : "blob"}/${ref}/${p}`,
+    },
   });
   if (item.type === "dir")
     return json(
@@ -558,6 +568,7 @@ route("GET /repos/{owner}/{repo}/collaborators/{username}/permission", (ctx) => 
     role_name: role,
     user: {
       ...userJson(ctx.state, username),
+      role_name: role,
       permissions: { admin: role === "admin", push: permission[role] !== "read", pull: true },
     },
   });

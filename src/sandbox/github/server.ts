@@ -12,11 +12,12 @@ import {
   startWorkflowRun,
 } from "./mutations.js";
 import { githubOperations } from "./openapi.js";
-import { githubSchema } from "./graphql.js";
+import { githubSchema, graphqlProblems } from "./graphql.js";
 import { randomUUID } from "node:crypto";
 import type { Chaos } from "./chaos.js";
 import type { Delivery } from "./webhooks.js";
 import { buildPayload, deliver } from "./webhooks.js";
+import { loadSchemas, responseProblems, webhookProblems } from "./schemas.js";
 
 /** One line of the request log (`--record`). */
 export interface RequestLogEntry {
@@ -37,6 +38,8 @@ export interface GitHubServerOptions {
   onDelivery?: (delivery: Delivery) => void;
   /** Faults, duplicated and reordered deliveries (chaos.ts). */
   chaos?: Chaos;
+  /** Check every answer and delivery against GitHub's published schemas (default true); see `schemaProblems`. */
+  checkSchemas?: boolean;
 }
 
 export interface GitHubServer {
@@ -64,6 +67,11 @@ export interface GitHubServer {
   completeWorkflowRun(runId: number, result: Parameters<typeof completeWorkflowRun>[3]): WorkflowRun;
   /** A human pressing "Re-run" on a check run. */
   rerequestCheckRun(checkRunId: number, sender: string): void;
+  /**
+   * Every way an answer or delivery so far departed from GitHub's published schemas (OpenAPI responses, GraphQL
+   * schema, webhook payload schemas), each once; empty when the stand-in spoke as GitHub documents.
+   */
+  schemaProblems(): string[];
   close(): Promise<void>;
 }
 
@@ -77,6 +85,15 @@ function requester(state: GitHubState, authorization: string | undefined): strin
   return known.kind === "user" ? `user:${known.login}` : known.kind;
 }
 
+/** The schema problems of one REST or GraphQL answer (the sandbox's own download routes are not GitHub's). */
+function answerProblems(method: string, path: string, status: number, body: unknown): string[] {
+  const pathname = new URL(path, "http://sandbox").pathname.replace(/^\/api\/v3(?=\/|$)/, "");
+  if (pathname.startsWith("/_sandbox/")) return [];
+  if (pathname === "/graphql" || pathname === "/api/graphql")
+    return status === 200 ? graphqlProblems(body) : [];
+  return responseProblems(method, path, status, body);
+}
+
 export async function createGitHubServer(
   state: GitHubState,
   options: GitHubServerOptions = {},
@@ -84,6 +101,14 @@ export async function createGitHubServer(
   // Load GitHub's API descriptions before the first request rather than during it.
   githubOperations();
   githubSchema();
+  const checkSchemas = options.checkSchemas !== false;
+  if (checkSchemas) loadSchemas();
+
+  // What departed from GitHub's published schemas, each once; checked off the request path (see serve).
+  const problems = new Set<string>();
+  const note = (found: string[]): void => {
+    for (const p of found) problems.add(p);
+  };
 
   const deliveries: Delivery[] = [];
   let queue: Promise<unknown> = Promise.resolve();
@@ -100,6 +125,7 @@ export async function createGitHubServer(
     const webhook = options.webhook;
     const id = randomUUID();
     const plan = options.chaos?.delivery() ?? { duplicate: false, holdBack: false };
+    if (checkSchemas) note(webhookProblems(event, payload));
     const once = async (): Promise<Delivery> => {
       const delivery = webhook
         ? await deliver(webhook, event, payload, id)
@@ -137,6 +163,7 @@ export async function createGitHubServer(
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const raw = Buffer.concat(chunks).toString("utf8");
     let status = 500;
+    let answer: unknown;
     let logged: unknown = raw === "" ? undefined : raw;
     try {
       logged = raw === "" ? undefined : (JSON.parse(raw) as unknown);
@@ -154,6 +181,7 @@ export async function createGitHubServer(
           body: raw,
         }));
       status = response.status;
+      answer = response.body;
       const headers = { ...response.headers, "x-github-request-id": `SANDBOX:${Date.now().toString(16)}` };
       if (response.body === undefined) res.writeHead(status, headers).end();
       else if (response.body instanceof Uint8Array) res.writeHead(status, headers).end(response.body);
@@ -172,6 +200,9 @@ export async function createGitHubServer(
         status,
         by,
       });
+      // After the answer went out, so the check costs the client nothing.
+      if (checkSchemas && status !== 500)
+        note(answerProblems(req.method ?? "GET", req.url ?? "/", status, answer));
     }
   }
 
@@ -223,6 +254,7 @@ export async function createGitHubServer(
     rerequestCheckRun: (id, sender) => {
       rerequestCheckRun(state, checkRepo(id), id, sender);
     },
+    schemaProblems: () => [...problems],
     close: async () => {
       unsubscribe();
       releaseHeld();

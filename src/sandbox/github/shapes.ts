@@ -35,29 +35,40 @@ export function parseNodeId(value: string): { prefix: string; id: number } | und
 const repoApi = (s: GitHubState, r: Repository): string => `${s.apiBase}/repos/${fullName(r)}`;
 const repoHtml = (s: GitHubState, r: Repository): string => `${s.htmlBase}/${fullName(r)}`;
 
+/** A simple user (REST `simple-user`, the webhooks' `user`): every field GitHub marks required. */
 export function userJson(state: GitHubState, login: string): Record<string, unknown> {
   const u: User = ensureUser(state, login);
   const prefix = u.type === "Bot" ? "BOT" : u.type === "Organization" ? "O" : "U";
+  const url = `${state.apiBase}/users/${encodeURIComponent(u.login)}`;
   return {
     login: u.login,
     id: u.id,
     node_id: nodeId(prefix, u.id),
     avatar_url: `https://avatars.githubusercontent.com/u/${u.id}?v=4`,
     gravatar_id: "",
-    url: `${state.apiBase}/users/${encodeURIComponent(u.login)}`,
+    url,
     html_url: `${state.htmlBase}/${u.type === "Bot" ? `apps/${u.login.replace(/\[bot\]$/, "")}` : u.login}`,
+    followers_url: `${url}/followers`,
+    following_url: `${url}/following{/other_user}`,
+    gists_url: `${url}/gists{/gist_id}`,
+    starred_url: `${url}/starred{/owner}{/repo}`,
+    subscriptions_url: `${url}/subscriptions`,
+    organizations_url: `${url}/orgs`,
+    repos_url: `${url}/repos`,
+    events_url: `${url}/events{/privacy}`,
+    received_events_url: `${url}/received_events`,
     type: u.type,
     site_admin: false,
   };
 }
 
+/** The App as other objects embed it (`integration`: `performed_via_github_app`, a check run's `app`). */
 export function appJson(state: GitHubState): Record<string, unknown> {
   const a = state.app;
   return {
     id: a.id,
     slug: a.slug,
     node_id: nodeId("A", a.id),
-    client_id: `Iv1.sandbox${a.id}`,
     owner: userJson(state, a.owner),
     name: a.name,
     description: "Trellis (sandbox)",
@@ -74,15 +85,17 @@ export function appJson(state: GitHubState): Record<string, unknown> {
       pull_requests: "write",
       organization_projects: "write",
     },
-    events: [
-      "check_run",
-      "installation",
-      "issue_comment",
-      "issues",
-      "projects_v2_item",
-      "pull_request",
-      "workflow_run",
-    ],
+    // The events the App subscribes to. `installation` is not one: GitHub sends it to every App unasked
+    // (https://docs.github.com/en/webhooks/webhook-events-and-payloads#installation).
+    events: ["check_run", "issue_comment", "issues", "projects_v2_item", "pull_request", "workflow_run"],
+  };
+}
+
+/** `GET /app`: the authenticated App, with its client id and installation count. */
+export function authenticatedAppJson(state: GitHubState): Record<string, unknown> {
+  return {
+    ...appJson(state),
+    client_id: `Iv1.sandbox${state.app.id}`,
     installations_count: state.installations.size,
   };
 }
@@ -109,8 +122,15 @@ export function installationJson(state: GitHubState, i: Installation): Record<st
   };
 }
 
+/**
+ * A repository as REST (`repository`) and webhook payloads (`repository`) show it: every field either marks
+ * required, and none the webhooks' schema refuses.
+ */
 export function repoJson(state: GitHubState, r: Repository): Record<string, unknown> {
   const api = repoApi(state, r);
+  const html = repoHtml(state, r);
+  const host = new URL(state.htmlBase).host;
+  const openIssues = [...r.issues.values()].filter((i) => i.state === "open").length;
   return {
     id: r.id,
     node_id: nodeId("R", r.id),
@@ -118,25 +138,104 @@ export function repoJson(state: GitHubState, r: Repository): Record<string, unkn
     full_name: fullName(r),
     private: r.private,
     owner: userJson(state, r.owner),
-    html_url: repoHtml(state, r),
+    html_url: html,
     description: null,
     fork: false,
     url: api,
+    forks_url: `${api}/forks`,
+    keys_url: `${api}/keys{/key_id}`,
+    collaborators_url: `${api}/collaborators{/collaborator}`,
+    teams_url: `${api}/teams`,
+    hooks_url: `${api}/hooks`,
+    issue_events_url: `${api}/issues/events{/number}`,
+    events_url: `${api}/events`,
+    assignees_url: `${api}/assignees{/user}`,
+    branches_url: `${api}/branches{/branch}`,
+    tags_url: `${api}/tags`,
+    blobs_url: `${api}/git/blobs{/sha}`,
+    git_tags_url: `${api}/git/tags{/sha}`,
+    git_refs_url: `${api}/git/refs{/sha}`,
+    trees_url: `${api}/git/trees{/sha}`,
+    statuses_url: `${api}/statuses/{sha}`,
+    languages_url: `${api}/languages`,
+    stargazers_url: `${api}/stargazers`,
+    contributors_url: `${api}/contributors`,
+    subscribers_url: `${api}/subscribers`,
+    subscription_url: `${api}/subscription`,
+    commits_url: `${api}/commits{/sha}`,
+    git_commits_url: `${api}/git/commits{/sha}`,
+    comments_url: `${api}/comments{/number}`,
+    issue_comment_url: `${api}/issues/comments{/number}`,
+    contents_url: `${api}/contents/{+path}`,
+    compare_url: `${api}/compare/{base}...{head}`,
+    merges_url: `${api}/merges`,
+    archive_url: `${api}/{archive_format}{/ref}`,
+    downloads_url: `${api}/downloads`,
     issues_url: `${api}/issues{/number}`,
     pulls_url: `${api}/pulls{/number}`,
-    clone_url: `${repoHtml(state, r)}.git`,
+    milestones_url: `${api}/milestones{/number}`,
+    notifications_url: `${api}/notifications{?since,all,participating}`,
+    labels_url: `${api}/labels{/name}`,
+    releases_url: `${api}/releases{/id}`,
+    deployments_url: `${api}/deployments`,
     created_at: r.createdAt,
     updated_at: r.createdAt,
     pushed_at: r.createdAt,
-    default_branch: r.defaultBranch,
-    visibility: r.private ? "private" : "public",
-    archived: false,
-    disabled: false,
+    git_url: `git://${host}/${fullName(r)}.git`,
+    ssh_url: `git@${host}:${fullName(r)}.git`,
+    clone_url: `${html}.git`,
+    svn_url: html,
+    homepage: null,
+    size: 0,
+    stargazers_count: 0,
+    watchers_count: 0,
+    language: null,
     has_issues: true,
     has_projects: true,
-    open_issues_count: [...r.issues.values()].filter((i) => i.state === "open").length,
+    has_downloads: true,
+    has_wiki: false,
+    has_pages: false,
+    has_discussions: false,
+    forks_count: 0,
+    mirror_url: null,
+    archived: false,
+    disabled: false,
+    open_issues_count: openIssues,
+    license: null,
+    allow_forking: true,
+    is_template: false,
+    web_commit_signoff_required: false,
+    topics: [],
+    visibility: r.private ? "private" : "public",
+    forks: 0,
+    open_issues: openIssues,
+    watchers: 0,
+    default_branch: r.defaultBranch,
+    custom_properties: {},
     permissions: { admin: true, maintain: true, push: true, triage: true, pull: true },
   };
+}
+
+/** A `minimal-repository` (a workflow run's `repository`): the identity and URL fields only. */
+export function minimalRepoJson(state: GitHubState, r: Repository): Record<string, unknown> {
+  const full = repoJson(state, r);
+  return Object.fromEntries(Object.entries(full).filter(([key]) => MINIMAL_REPO_FIELDS.has(key)));
+}
+
+const MINIMAL_REPO_FIELDS = new Set(
+  (
+    "id node_id name full_name private owner html_url description fork url forks_url keys_url collaborators_url " +
+    "teams_url hooks_url issue_events_url events_url assignees_url branches_url tags_url blobs_url git_tags_url " +
+    "git_refs_url trees_url statuses_url languages_url stargazers_url contributors_url subscribers_url " +
+    "subscription_url commits_url git_commits_url comments_url issue_comment_url contents_url compare_url " +
+    "merges_url archive_url downloads_url issues_url pulls_url milestones_url notifications_url labels_url " +
+    "releases_url deployments_url"
+  ).split(" "),
+);
+
+/** `GET /repos/{owner}/{repo}` answers a `full-repository`: the repository and its network's counts. */
+export function fullRepoJson(state: GitHubState, r: Repository): Record<string, unknown> {
+  return { ...repoJson(state, r), network_count: 0, subscribers_count: 0 };
 }
 
 export function labelJson(state: GitHubState, r: Repository, l: Label): Record<string, unknown> {
@@ -281,7 +380,21 @@ export function checkRunJson(state: GitHubState, r: Repository, c: CheckRun): Re
       annotations_url: `${repoApi(state, r)}/check-runs/${c.id}/annotations`,
     },
     name: c.name,
-    check_suite: { id: c.id + 500_000 },
+    check_suite: {
+      id: c.id + 500_000,
+      node_id: nodeId("CS", c.id + 500_000),
+      head_branch: null,
+      head_sha: c.headSha,
+      status: c.status,
+      conclusion: c.conclusion,
+      url: `${repoApi(state, r)}/check-suites/${c.id + 500_000}`,
+      before: null,
+      after: null,
+      pull_requests: [],
+      app: appJson(state),
+      created_at: c.startedAt ?? r.createdAt,
+      updated_at: c.completedAt ?? c.startedAt ?? r.createdAt,
+    },
     app: appJson(state),
     pull_requests: [],
   };
@@ -324,6 +437,9 @@ export function workflowRunJson(
     conclusion: run.conclusion,
     workflow_id: run.workflowId,
     check_suite_id: run.id + 700_000,
+    check_suite_node_id: nodeId("CS", run.id + 700_000),
+    check_suite_url: `${repoApi(state, r)}/check-suites/${run.id + 700_000}`,
+    previous_attempt_url: null,
     url: api,
     html_url: `${repoHtml(state, r)}/actions/runs/${run.id}`,
     pull_requests: [],
@@ -338,9 +454,16 @@ export function workflowRunJson(
     cancel_url: `${api}/cancel`,
     rerun_url: `${api}/rerun`,
     workflow_url: `${repoApi(state, r)}/actions/workflows/${run.workflowId}`,
-    head_commit: { id: run.headSha, tree_id: run.headSha, message: "", timestamp: run.createdAt },
-    repository: repoJson(state, r),
-    head_repository: repoJson(state, r),
+    head_commit: {
+      id: run.headSha,
+      tree_id: run.headSha,
+      message: "",
+      timestamp: run.createdAt,
+      author: { name: r.owner, email: `${r.owner}@users.noreply.github.com` },
+      committer: { name: "GitHub", email: "noreply@github.com" },
+    },
+    repository: minimalRepoJson(state, r),
+    head_repository: minimalRepoJson(state, r),
   };
 }
 
@@ -397,6 +520,7 @@ export function pullJson(state: GitHubState, r: Repository, i: Issue): Record<st
     issue_url: `${repoApi(state, r)}/issues/${i.number}`,
     commits_url: `${api}/commits`,
     review_comments_url: `${api}/comments`,
+    review_comment_url: `${repoApi(state, r)}/pulls/comments{/number}`,
     comments_url: `${repoApi(state, r)}/issues/${i.number}/comments`,
     statuses_url: `${repoApi(state, r)}/statuses/${p.headSha}`,
     number: i.number,
@@ -423,12 +547,18 @@ export function pullJson(state: GitHubState, r: Repository, i: Issue): Record<st
       self: { href: api },
       html: { href: `${repoHtml(state, r)}/pull/${i.number}` },
       issue: { href: `${repoApi(state, r)}/issues/${i.number}` },
+      comments: { href: `${repoApi(state, r)}/issues/${i.number}/comments` },
+      review_comments: { href: `${api}/comments` },
+      review_comment: { href: `${repoApi(state, r)}/pulls/comments{/number}` },
+      commits: { href: `${api}/commits` },
+      statuses: { href: `${repoApi(state, r)}/statuses/${p.headSha}` },
     },
     author_association: base["author_association"],
     auto_merge: null,
     draft: p.draft,
     merged: p.merged,
     mergeable: i.state === "open" ? true : null,
+    rebaseable: i.state === "open" ? true : null,
     mergeable_state: i.state === "open" ? "clean" : "unknown",
     merged_by: p.merged ? userJson(state, i.user) : null,
     comments: base["comments"],

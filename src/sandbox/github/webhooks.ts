@@ -26,7 +26,7 @@ export function buildPayload(state: GitHubState, event: StateEvent): Record<stri
   if (event.action !== undefined) payload["action"] = event.action;
   else delete payload["action"];
   // Fields of the example that describe something else (a previous label, changes) must not leak through.
-  for (const stale of ["changes", "label", "assignee", "milestone", "requested_reviewer"])
+  for (const stale of ["changes", "label", "assignee", "milestone", "requested_reviewer", "requester"])
     delete payload[stale];
   if (event.repo) {
     payload["repository"] = repoJson(state, event.repo);

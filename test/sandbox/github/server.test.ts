@@ -80,6 +80,8 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+  // Whatever a test did, the stand-in answered and delivered as GitHub's published schemas describe.
+  expect(github.schemaProblems()).toEqual([]);
   await github.close();
   await new Promise<void>((r) => receiver.close(() => r()));
 });
@@ -131,10 +133,17 @@ describe("webhooks", () => {
       { owner: "acme", name: "web" },
       { name: "Trellis / dev", headSha: data.commit.sha, externalId: "r:dev", status: "queued" },
     );
+    // Only a completed check run has a Re-run button.
+    expect(() => github.rerequestCheckRun(run.id, "alice")).toThrow(/not rerequestable/);
+    await upsertCheckRun(
+      octokit,
+      { owner: "acme", name: "web" },
+      { name: "Trellis / dev", headSha: data.commit.sha, externalId: "r:dev", conclusion: "failure" },
+    );
     github.rerequestCheckRun(run.id, "alice");
     await github.idle();
     const events = received.map((r) => JSON.parse(r.body) as { action: string; check_run: { id: number } });
-    expect(events.map((e) => e.action)).toEqual(["created", "rerequested"]);
+    expect(events.map((e) => e.action)).toEqual(["created", "completed", "rerequested"]);
     expect(events[1]?.check_run.id).toBe(run.id);
   });
 });
