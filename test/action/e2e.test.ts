@@ -1,6 +1,6 @@
 /**
  * End-to-end: the Action's entry run as on a runner, the REAL Claude Code CLI driven by a scripted
- * Messages API (src/sandbox/fake-anthropic.ts), a real git repo with a local bare origin, GitHub's
+ * Messages API (sandbox/src/fake-anthropic.ts), a real git repo with a local bare origin, GitHub's
  * API answered by nock. Each scenario is one short CLI run.
  */
 import { existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
@@ -11,8 +11,8 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { AgentResult } from "../../src/core/result.js";
-import { cliEnv, startFakeAnthropic, text, toolUse } from "../../src/sandbox/fake-anthropic.js";
-import type { FakeAnthropic, Turn } from "../../src/sandbox/fake-anthropic.js";
+import { cliEnv, startFakeAnthropic, text, toolUse } from "../../sandbox/src/fake-anthropic.js";
+import type { FakeAnthropic, Turn } from "../../sandbox/src/fake-anthropic.js";
 import { githubApi, useGitHubNock } from "../support/github-routes.js";
 import { makeRepo, pushBranchWith, sh } from "./git-fixture.js";
 import { CUCUMBER_BIN, GITHUB_TOKEN, makeSpec, REPO_ROOT, runAction } from "./harness.js";

@@ -1,7 +1,7 @@
 /** The scripted Messages API itself (the e2e tests drive it with the real CLI; this pins its protocol). */
 import { afterEach, describe, expect, it } from "vitest";
-import { cliEnv, startFakeAnthropic, text, toolUse } from "../../src/sandbox/fake-anthropic.js";
-import type { FakeAnthropic } from "../../src/sandbox/fake-anthropic.js";
+import { cliEnv, startFakeAnthropic, text, toolUse } from "../../sandbox/src/fake-anthropic.js";
+import type { FakeAnthropic } from "../../sandbox/src/fake-anthropic.js";
 
 let fake: FakeAnthropic | undefined;
 afterEach(async () => {

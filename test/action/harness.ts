@@ -10,7 +10,7 @@ import { run } from "../../action/src/run.js";
 import type { RunDeps } from "../../action/src/run.js";
 import type { DispatchSpec } from "../../src/core/dispatch.js";
 import type { AgentResult } from "../../src/core/result.js";
-import { cliEnv } from "../../src/sandbox/fake-anthropic.js";
+import { cliEnv } from "../../sandbox/src/fake-anthropic.js";
 import { examplePayload } from "../support/webhooks.js";
 
 export const REPO_ROOT = resolve(import.meta.dirname, "../..");

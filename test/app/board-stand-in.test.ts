@@ -20,7 +20,7 @@ import {
   setItemField,
   type GitHubState,
   type Project,
-} from "../../src/sandbox/github/index.js";
+} from "../../sandbox/src/github/index.js";
 import { engineCases, truncateAll, type TestDb } from "../support/engines.js";
 import { useGitHubNock } from "../support/github-routes.js";
 import { testOctokit } from "../github/helpers.js";

@@ -7,9 +7,9 @@
 // requests in any minute, or any secondary-rate-limit answer.
 import { parseArgs } from "node:util";
 import type { RunState } from "../../src/core/model.js";
-import { apiFigures } from "../../src/sandbox/demo.js";
-import { startSandbox, type RecordedRequest, type Sandbox } from "../../src/sandbox/sandbox.js";
-import { repoFiles, trackingBody, type TicketSeed } from "../../src/sandbox/scenario.js";
+import { apiFigures } from "../../sandbox/src/demo.js";
+import { startSandbox, type RecordedRequest, type Sandbox } from "../../sandbox/src/sandbox.js";
+import { repoFiles, trackingBody, type TicketSeed } from "../../sandbox/src/scenario.js";
 import { listRuns } from "../../src/store/runs.js";
 
 const TARGET_PER_TICKET = 40;

@@ -1,9 +1,9 @@
 /** The demo's pure parts: the board's columns and movements, the board overlay, and the API figures. */
 import { describe, expect, test } from "vitest";
 import type { RunState } from "../../src/core/model.js";
-import { apiFigures } from "../../src/sandbox/demo.js";
-import { cardsFrom, columnOf, movements, overlayBoard, renderBoard } from "../../src/sandbox/progress.js";
-import type { RecordedRequest } from "../../src/sandbox/sandbox.js";
+import { apiFigures } from "../../sandbox/src/demo.js";
+import { cardsFrom, columnOf, movements, overlayBoard, renderBoard } from "../../sandbox/src/progress.js";
+import type { RecordedRequest } from "../../sandbox/src/sandbox.js";
 
 function run(patch: Partial<RunState>, stage: Partial<RunState["stages"][string]> = {}): RunState {
   return {

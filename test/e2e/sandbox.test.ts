@@ -5,15 +5,15 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { RunState } from "../../src/core/model.js";
-import { startSandbox, type Sandbox } from "../../src/sandbox/sandbox.js";
-import { repoFiles } from "../../src/sandbox/scenario.js";
+import { startSandbox, type Sandbox } from "../../sandbox/src/sandbox.js";
+import { repoFiles } from "../../sandbox/src/scenario.js";
 import {
   addProjectItem,
   nodeId,
   setItemField,
   type Issue,
   type MergeDeliveryOrder,
-} from "../../src/sandbox/github/index.js";
+} from "../../sandbox/src/github/index.js";
 import { findRunsByIssue } from "../../src/store/runs.js";
 
 const TIMEOUT = 240_000;

@@ -1,8 +1,8 @@
 import nock from "nock";
 import { afterEach, beforeEach, expect } from "vitest";
-import { requestProblems } from "../../src/sandbox/github/openapi.js";
+import { requestProblems } from "../../sandbox/src/github/openapi.js";
 
-export { githubOperations, matchOperation, requestProblems } from "../../src/sandbox/github/openapi.js";
+export { githubOperations, matchOperation, requestProblems } from "../../sandbox/src/github/openapi.js";
 
 /**
  * GitHub's REST API as described by its OpenAPI document (shipped as @octokit/openapi-types), so that every request

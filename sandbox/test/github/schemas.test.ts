@@ -1,7 +1,7 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { GitHubServer, GitHubState, WorkflowRun } from "../../../src/sandbox/github/index.js";
+import type { GitHubServer, GitHubState, WorkflowRun } from "../../src/github/index.js";
 import {
   addComment,
   addLabels,
@@ -18,8 +18,8 @@ import {
   responseProblems,
   setItemField,
   webhookProblems,
-} from "../../../src/sandbox/github/index.js";
-import { examplePayload } from "../../support/webhooks.js";
+} from "../../src/github/index.js";
+import { examplePayload } from "../../../test/support/webhooks.js";
 
 describe("the validators catch shapes GitHub's schemas refuse", () => {
   it("a REST answer with a field of the wrong type or a required field missing", () => {

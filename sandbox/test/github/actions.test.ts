@@ -5,14 +5,14 @@
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
-import type { GitHubState, StateEvent, WorkflowRun } from "../../../src/sandbox/github/index.js";
+import type { GitHubState, StateEvent, WorkflowRun } from "../../src/github/index.js";
 import {
   completeWorkflowRun,
   createGitHubState,
   handleRequest,
   onStateEvent,
   startWorkflowRun,
-} from "../../../src/sandbox/github/index.js";
+} from "../../src/github/index.js";
 
 const REPO_ROOT = resolve(import.meta.dirname, "../../..");
 const AGENT_WORKFLOW = readFileSync(join(REPO_ROOT, "workflow-templates", "trellis-agent.yml"), "utf8");

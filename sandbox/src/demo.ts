@@ -6,8 +6,8 @@
  */
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import type { RunState } from "../core/model.js";
-import { listRuns } from "../store/runs.js";
+import type { RunState } from "../../src/core/model.js";
+import { listRuns } from "../../src/store/runs.js";
 import { createChaos, faultsInjected, parseNodeId, type Chaos, type Repository } from "./github/index.js";
 import { cardsFrom, createProgress, overlayBoard, type BoardItem, type Card } from "./progress.js";
 import { startSandbox, type RecordedRequest, type Sandbox } from "./sandbox.js";

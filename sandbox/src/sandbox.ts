@@ -11,9 +11,9 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Probot, ProbotOctokit, Server } from "probot";
-import { trellis, type TrellisApp } from "../index.js";
-import { createLogger } from "../logger.js";
-import { openDb } from "../store/db.js";
+import { trellis, type TrellisApp } from "../../src/index.js";
+import { createLogger } from "../../src/logger.js";
+import { openDb } from "../../src/store/db.js";
 import { startFakeAnthropic, type FakeAnthropic, type Turn } from "./fake-anthropic.js";
 import {
   addComment,

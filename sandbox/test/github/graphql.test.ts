@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import type { GitHubState, StateEvent } from "../../../src/sandbox/github/index.js";
+import type { GitHubState, StateEvent } from "../../src/github/index.js";
 import {
   addProjectItem,
   createGitHubState,
@@ -9,7 +9,7 @@ import {
   nodeId,
   onStateEvent,
   setItemField,
-} from "../../../src/sandbox/github/index.js";
+} from "../../src/github/index.js";
 
 let state: GitHubState;
 let events: StateEvent[];

@@ -15,18 +15,13 @@ import { openPullRequest } from "../../../src/github/pull-requests.js";
 import { loadRepoFiles } from "../../../src/github/repo-files.js";
 import { defaultBranch } from "../../../src/github/repos.js";
 import { readAttemptResult } from "../../../src/github/results.js";
-import type {
-  GitHubServer,
-  GitHubState,
-  RequestLogEntry,
-  WorkflowRun,
-} from "../../../src/sandbox/github/index.js";
+import type { GitHubServer, GitHubState, RequestLogEntry, WorkflowRun } from "../../src/github/index.js";
 import {
   addComment,
   createGitHubServer,
   createGitHubState,
   createIssue as seedIssue,
-} from "../../../src/sandbox/github/index.js";
+} from "../../src/github/index.js";
 
 const SECRET = "webhook-secret";
 interface Received {

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { Octokit } from "@octokit/rest";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { isTransient } from "../../../src/github/client.js";
-import type { Chaos, GitHubServer, GitHubState } from "../../../src/sandbox/github/index.js";
+import type { Chaos, GitHubServer, GitHubState } from "../../src/github/index.js";
 import {
   addComment,
   createChaos,
@@ -11,7 +11,7 @@ import {
   createGitHubState,
   createIssue,
   faultsInjected,
-} from "../../../src/sandbox/github/index.js";
+} from "../../src/github/index.js";
 
 let state: GitHubState;
 let github: GitHubServer | undefined;

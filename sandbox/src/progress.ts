@@ -2,8 +2,8 @@
  * The demo's live board: every issue Trellis works on as a card in a kanban column, with its stage and cost. On a
  * terminal the board is redrawn in place; elsewhere (CI logs) each card movement is one line.
  */
-import type { RunState } from "../core/model.js";
-import { currentStage } from "../core/workflow/machine.js";
+import type { RunState } from "../../src/core/model.js";
+import { currentStage } from "../../src/core/workflow/machine.js";
 
 export const COLUMNS = [
   "Backlog",

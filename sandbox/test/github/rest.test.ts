@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import type { GitHubState, StateEvent } from "../../../src/sandbox/github/index.js";
+import type { GitHubState, StateEvent } from "../../src/github/index.js";
 import {
   addRepo,
   createGitHubState,
@@ -8,7 +8,7 @@ import {
   mergePullRequest,
   onStateEvent,
   parseNodeId,
-} from "../../../src/sandbox/github/index.js";
+} from "../../src/github/index.js";
 
 const T0 = new Date("2025-01-02T03:04:05Z");
 let state: GitHubState;
@@ -453,7 +453,7 @@ describe("workflow dispatch, runs and artifacts", () => {
     });
     expect(events.map((e) => `${e.name}.${e.action}`)).toContain("workflow_run.requested");
 
-    const { completeWorkflowRun } = await import("../../../src/sandbox/github/index.js");
+    const { completeWorkflowRun } = await import("../../src/github/index.js");
     const repo = state.repos.get("acme/web");
     if (!repo) throw new Error("no repo");
     completeWorkflowRun(state, repo, runId, {

@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { simpleGit } from "simple-git";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { GitHubState } from "../../../src/sandbox/github/index.js";
-import { createGitHubState, createRepoOnDisk, handleRequest } from "../../../src/sandbox/github/index.js";
+import type { GitHubState } from "../../src/github/index.js";
+import { createGitHubState, createRepoOnDisk, handleRequest } from "../../src/github/index.js";
 
 let root: string;
 let state: GitHubState;

@@ -10,7 +10,7 @@ import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promis
 import { join } from "node:path";
 import { execa } from "execa";
 import { strToU8, zipSync } from "fflate";
-import { RESULT_FILE, resultArtifactName } from "../core/result.js";
+import { RESULT_FILE, resultArtifactName } from "../../src/core/result.js";
 import { cliEnv } from "./fake-anthropic.js";
 import type { GitHubServer, Repository, WorkflowRun } from "./github/index.js";
 import { examplePayload, fullName } from "./github/index.js";

@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import type { AppManifest } from "../../../src/sandbox/github/manifest.js";
-import { manifestProblems, webhookEventRules } from "../../../src/sandbox/github/manifest.js";
+import type { AppManifest } from "../../src/github/manifest.js";
+import { manifestProblems, webhookEventRules } from "../../src/github/manifest.js";
 
 /** The manifest Probot posts to GitHub: app.yml over its generated fields (probot lib/manifest-creation.js). */
 function probotManifest(appYml: string): AppManifest {
