@@ -9,6 +9,8 @@ import { githubOperations } from "./openapi.js";
 import { githubSchema } from "./graphql.js";
 import { randomUUID } from "node:crypto";
 import type { Chaos } from "./chaos.js";
+import type { RateLimitOptions } from "./rate-limits.js";
+import { createRateLimits } from "./rate-limits.js";
 import type { Delivery } from "./webhooks.js";
 import { buildPayload, deliver } from "./webhooks.js";
 
@@ -20,6 +22,8 @@ export interface RequestLogEntry {
   status: number;
   /** Who made it: "app" (JWT), "installation", "user:<login>" or "anonymous" (for per-client counts). */
   by?: string;
+  /** Refused for a primary or secondary rate limit (by the stand-in's limits or by chaos). */
+  rateLimited?: boolean;
 }
 
 export interface GitHubServerOptions {
@@ -31,6 +35,8 @@ export interface GitHubServerOptions {
   onDelivery?: (delivery: Delivery) => void;
   /** Faults, duplicated and reordered deliveries (chaos.ts). */
   chaos?: Chaos;
+  /** GitHub's primary and secondary rate limits (rate-limits.ts): GitHub's figures unless given; `false` turns them off. */
+  rateLimits?: RateLimitOptions | false;
 }
 
 export interface GitHubServer {
@@ -119,6 +125,7 @@ export async function createGitHubServer(
     if (options.webhook) void send(event.name, buildPayload(state, event));
   });
 
+  const limits = options.rateLimits === false ? undefined : createRateLimits(state, options.rateLimits);
   const server: Server = createServer((req, res) => void serve(req, res));
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
@@ -132,9 +139,21 @@ export async function createGitHubServer(
       // logged as text
     }
     const by = requester(state, req.headers.authorization);
+    let rateLimited = false;
     try {
+      const fault = options.chaos?.fault(by, req.method ?? "GET", req.url ?? "/");
+      // A faulted request never reached GitHub's counters; others are counted (and maybe refused) first.
+      const admission = fault
+        ? undefined
+        : limits?.admit({
+            method: req.method ?? "GET",
+            path: req.url ?? "/",
+            authorization: req.headers.authorization,
+            body: logged,
+          });
       const response =
-        options.chaos?.fault(by, req.method ?? "GET", req.url ?? "/") ??
+        fault ??
+        admission?.response ??
         (await handleRequest(state, {
           method: req.method ?? "GET",
           path: req.url ?? "/",
@@ -142,7 +161,14 @@ export async function createGitHubServer(
           body: raw,
         }));
       status = response.status;
-      const headers = { ...response.headers, "x-github-request-id": `SANDBOX:${Date.now().toString(16)}` };
+      const headers: Record<string, string> = {
+        ...response.headers,
+        ...admission?.headers,
+        "x-github-request-id": `SANDBOX:${Date.now().toString(16)}`,
+      };
+      rateLimited =
+        (status === 403 || status === 429) &&
+        (headers["retry-after"] !== undefined || headers["x-ratelimit-remaining"] === "0");
       if (response.body === undefined) res.writeHead(status, headers).end();
       else if (response.body instanceof Uint8Array) res.writeHead(status, headers).end(response.body);
       else if (typeof response.body === "string") res.writeHead(status, headers).end(response.body);
@@ -159,6 +185,7 @@ export async function createGitHubServer(
         body: logged,
         status,
         by,
+        ...(rateLimited ? { rateLimited } : {}),
       });
     }
   }
