@@ -58,8 +58,7 @@ export function apiFigures(requests: RecordedRequest[]): ApiFigures {
       .filter((r) => r.status >= 400)
       .map((r) => `${r.method} ${r.url.split("?")[0]} → ${r.status}`),
     maxWritesPerMinute,
-    rateLimited: ours.filter((r) => r.status === 429 || (r.status === 403 && /rate limit/i.test(r.url)))
-      .length,
+    rateLimited: ours.filter((r) => r.rateLimited === true).length,
   };
 }
 

@@ -110,4 +110,13 @@ describe("API figures", () => {
     expect(figures.maxWritesPerMinute).toBe(2);
     expect(figures.errors).toEqual(["PATCH /api/v3/repos/o/r/issues/comments/9 → 404"]);
   });
+
+  test("rate-limited answers are those the stand-in marked, whatever their URL", () => {
+    const figures = apiFigures([
+      req({ method: "POST", url: "/api/v3/repos/o/r/issues/1/comments", status: 403, rateLimited: true }),
+      req({ method: "POST", url: "/api/graphql", status: 429, rateLimited: true }),
+      req({ method: "POST", url: "/api/v3/repos/o/r/issues", status: 403 }),
+    ]);
+    expect(figures.rateLimited).toBe(2);
+  });
 });

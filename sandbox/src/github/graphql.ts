@@ -21,6 +21,8 @@ import {
   setItemField,
 } from "./mutations.js";
 import { nodeId, parseNodeId } from "./shapes.js";
+import type { CountedRateLimit } from "./rate-limits.js";
+import { takeGraphQLRateLimit } from "./rate-limits.js";
 
 /**
  * GitHub's GraphQL endpoint for the sandbox: every document is validated against GitHub's real schema (from
@@ -84,6 +86,7 @@ const MUTATION_FIELDS = new Set([
 ]);
 
 export function handleGraphQL(state: GitHubState, body: unknown, login: string): GraphQLResponse {
+  const counted = takeGraphQLRateLimit();
   const request = (body ?? {}) as { query?: unknown; variables?: unknown; operationName?: unknown };
   if (typeof request.query !== "string")
     return { errors: [{ message: "A query attribute must be specified and must be a string." }] };
@@ -124,7 +127,8 @@ export function handleGraphQL(state: GitHubState, body: unknown, login: string):
   const result = executeSync({
     schema: githubSchema(),
     document,
-    rootValue: operation.operation === "mutation" ? mutationRoot(state, login) : queryRoot(state, login),
+    rootValue:
+      operation.operation === "mutation" ? mutationRoot(state, login) : queryRoot(state, login, counted),
     variableValues: (request.variables ?? {}) as Record<string, unknown>,
     ...(operationName ? { operationName } : {}),
   });
@@ -445,7 +449,7 @@ function resolveNode(state: GitHubState, id: string): Obj | null {
   return null;
 }
 
-function queryRoot(state: GitHubState, login: string): Obj {
+function queryRoot(state: GitHubState, login: string, counted: CountedRateLimit | undefined): Obj {
   const owner = (args: Args, type?: "Organization" | "User") => {
     const u = state.users.get(String(args["login"]).toLowerCase());
     if (
@@ -476,14 +480,28 @@ function queryRoot(state: GitHubState, login: string): Obj {
     node: (args: Args) => resolveNode(state, String(args["id"])),
     nodes: (args: Args) => ((args["ids"] as string[]) ?? []).map((id) => resolveNode(state, id)),
     viewer: () => ownerObj(state, login),
-    rateLimit: {
+    rateLimit: graphqlRateLimit(state, counted),
+  };
+}
+
+/** `rateLimit` as the request's headers say (rate-limits.ts counted it), or a fresh budget when served directly. */
+function graphqlRateLimit(state: GitHubState, counted: CountedRateLimit | undefined): Obj {
+  if (!counted)
+    return {
       limit: 5000,
       cost: 1,
       remaining: 4999,
       used: 1,
       resetAt: new Date(state.clock().getTime() + 3600_000).toISOString(),
       nodeCount: 1,
-    },
+    };
+  return {
+    limit: counted.limit,
+    cost: counted.cost,
+    remaining: counted.remaining,
+    used: counted.used,
+    resetAt: new Date(counted.reset * 1000).toISOString(),
+    nodeCount: 1,
   };
 }
 

@@ -18,3 +18,5 @@ export { createChaos, faultsInjected } from "./chaos.js";
 export type { Chaos, ChaosCounts, ChaosOptions } from "./chaos.js";
 export { manifestProblems, webhookEventRules } from "./manifest.js";
 export type { AppManifest, EventRule } from "./manifest.js";
+export { createRateLimits, GITHUB_RATE_LIMITS, SECONDARY_LIMIT_MESSAGE } from "./rate-limits.js";
+export type { RateLimitOptions, RateLimits, RateLimitStatus } from "./rate-limits.js";

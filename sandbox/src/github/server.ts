@@ -15,6 +15,8 @@ import { githubOperations } from "./openapi.js";
 import { githubSchema, graphqlProblems } from "./graphql.js";
 import { randomUUID } from "node:crypto";
 import type { Chaos } from "./chaos.js";
+import type { RateLimitOptions } from "./rate-limits.js";
+import { createRateLimits } from "./rate-limits.js";
 import type { Delivery } from "./webhooks.js";
 import { buildPayload, deliver } from "./webhooks.js";
 import { loadSchemas, responseProblems, webhookProblems } from "./schemas.js";
@@ -27,6 +29,8 @@ export interface RequestLogEntry {
   status: number;
   /** Who made it: "app" (JWT), "installation", "user:<login>" or "anonymous" (for per-client counts). */
   by?: string;
+  /** Refused for a primary or secondary rate limit (by the stand-in's limits or by chaos). */
+  rateLimited?: boolean;
 }
 
 export interface GitHubServerOptions {
@@ -40,6 +44,8 @@ export interface GitHubServerOptions {
   chaos?: Chaos;
   /** Check every answer and delivery against GitHub's published schemas (default true); see `schemaProblems`. */
   checkSchemas?: boolean;
+  /** GitHub's primary and secondary rate limits (rate-limits.ts): GitHub's figures unless given; `false` turns them off. */
+  rateLimits?: RateLimitOptions | false;
 }
 
 export interface GitHubServer {
@@ -157,6 +163,7 @@ export async function createGitHubServer(
     if (options.webhook) void send(event.name, buildPayload(state, event));
   });
 
+  const limits = options.rateLimits === false ? undefined : createRateLimits(state, options.rateLimits);
   const server: Server = createServer((req, res) => void serve(req, res));
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
@@ -171,9 +178,21 @@ export async function createGitHubServer(
       // logged as text
     }
     const by = requester(state, req.headers.authorization);
+    let rateLimited = false;
     try {
+      const fault = options.chaos?.fault(by, req.method ?? "GET", req.url ?? "/");
+      // A faulted request never reached GitHub's counters; others are counted (and maybe refused) first.
+      const admission = fault
+        ? undefined
+        : limits?.admit({
+            method: req.method ?? "GET",
+            path: req.url ?? "/",
+            authorization: req.headers.authorization,
+            body: logged,
+          });
       const response =
-        options.chaos?.fault(by, req.method ?? "GET", req.url ?? "/") ??
+        fault ??
+        admission?.response ??
         (await handleRequest(state, {
           method: req.method ?? "GET",
           path: req.url ?? "/",
@@ -182,7 +201,14 @@ export async function createGitHubServer(
         }));
       status = response.status;
       answer = response.body;
-      const headers = { ...response.headers, "x-github-request-id": `SANDBOX:${Date.now().toString(16)}` };
+      const headers: Record<string, string> = {
+        ...response.headers,
+        ...admission?.headers,
+        "x-github-request-id": `SANDBOX:${Date.now().toString(16)}`,
+      };
+      rateLimited =
+        (status === 403 || status === 429) &&
+        (headers["retry-after"] !== undefined || headers["x-ratelimit-remaining"] === "0");
       if (response.body === undefined) res.writeHead(status, headers).end();
       else if (response.body instanceof Uint8Array) res.writeHead(status, headers).end(response.body);
       else if (typeof response.body === "string") res.writeHead(status, headers).end(response.body);
@@ -199,6 +225,7 @@ export async function createGitHubServer(
         body: logged,
         status,
         by,
+        ...(rateLimited ? { rateLimited } : {}),
       });
       // After the answer went out, so the check costs the client nothing.
       if (checkSchemas && status !== 500)
