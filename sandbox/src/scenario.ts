@@ -50,7 +50,7 @@ export function repoFiles(options: RepoFilesOptions = {}): Record<string, string
       ) + "\n",
     "src/index.js": "export const shop = 'tiny-shop';\n",
     "test/index.test.js":
-      'import { test } from "node:test";\nimport assert from "node:assert/strict";\nimport { shop } from "../../src/src/index.js";\n\n' +
+      'import { test } from "node:test";\nimport assert from "node:assert/strict";\nimport { shop } from "../src/index.js";\n\n' +
       'test("names the shop", () => assert.equal(shop, "tiny-shop"));\n',
     "features/cart.feature": [
       "Feature: Cart",
@@ -299,7 +299,7 @@ export const scriptedAgent: Turn = (request, context): TurnResult => {
             toolUse("Write", {
               file_path: at("test/cart.test.js"),
               content:
-                'import { test } from "node:test";\nimport assert from "node:assert/strict";\nimport { addApples } from "../../src/src/cart.js";\n\n' +
+                'import { test } from "node:test";\nimport assert from "node:assert/strict";\nimport { addApples } from "../src/cart.js";\n\n' +
                 'test("adds apples", () => assert.equal(addApples(1, 2), 3));\n',
             }),
           ]
@@ -311,7 +311,7 @@ export const scriptedAgent: Turn = (request, context): TurnResult => {
             toolUse("Write", {
               file_path: at(`test/${file}.test.js`),
               content:
-                `import { test } from "node:test";\nimport assert from "node:assert/strict";\nimport { ${fn} } from "../../src/src/${file}.js";\n\n` +
+                `import { test } from "node:test";\nimport assert from "node:assert/strict";\nimport { ${fn} } from "../src/${file}.js";\n\n` +
                 `test("${fn} works", () => assert.deepEqual(${fn}(1), { issue: ${wrong ? 0 : task.issue}, x: 1 }));\n`,
             }),
           ];
