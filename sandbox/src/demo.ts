@@ -115,15 +115,22 @@ export function duplicatesIn(repo: Repository): Duplicates {
   };
 }
 
-/** The demo passes when the scenario completed and the App wrote nothing twice. */
+/**
+ * The demo passes when the scenario completed, the App wrote nothing twice and the stand-in answered and delivered
+ * nothing that GitHub's published schemas refuse.
+ */
 export function verdict(
   outcome: DemoOutcome,
-  repo: Repository,
-): { ok: boolean; reason: string; dup: Duplicates } {
-  const dup = duplicatesIn(repo);
+  sb: Sandbox,
+): { ok: boolean; reason: string; dup: Duplicates; schemaProblems: string[] } {
+  const dup = duplicatesIn(sb.repo());
+  const schemaProblems = sb.github.schemaProblems();
   const twice = dup.issues + dup.prs + dup.comments + dup.checkRuns;
-  if (outcome.ok && twice > 0) return { ok: false, reason: `the App wrote ${twice} things twice`, dup };
-  return { ok: outcome.ok, reason: outcome.reason, dup };
+  const fail = (reason: string) => ({ ok: false, reason, dup, schemaProblems });
+  if (outcome.ok && twice > 0) return fail(`the App wrote ${twice} things twice`);
+  if (outcome.ok && schemaProblems.length > 0)
+    return fail(`${schemaProblems.length} answers or deliveries break GitHub's schemas`);
+  return { ok: outcome.ok, reason: outcome.reason, dup, schemaProblems };
 }
 
 async function seed(sb: Sandbox, tickets: TicketSeed[]): Promise<DemoIssues> {
@@ -282,7 +289,7 @@ export function summary(
   chaos?: Chaos,
 ): string {
   const repo = sb.repo();
-  const { ok, reason, dup } = verdict(outcome, repo);
+  const { ok, reason, dup, schemaProblems } = verdict(outcome, sb);
   const prs = [...repo.issues.values()].filter((i) => i.pull);
   const checks = [...repo.checkRuns.values()];
   const conclusions = new Map<string, number>();
@@ -308,6 +315,7 @@ export function summary(
           `Chaos        seed ${chaos.seed}: ${faultsInjected(chaos.counts)} faults injected into the App's API requests (${chaos.counts.serverErrors} 5xx, ${chaos.counts.rateLimits} 429 rate limit, ${chaos.counts.secondaryLimits} secondary-limit 403); ${chaos.counts.duplicated} deliveries duplicated, ${chaos.counts.reordered} reordered`,
         ]
       : []),
+    `Schemas      ${schemaProblems.length} answers or deliveries that GitHub's OpenAPI, GraphQL or webhook schemas refuse${schemaProblems.length ? ` (${schemaProblems.slice(0, 3).join("; ")})` : ""}`,
     `Duplicates   ${dup.issues} issues, ${dup.prs} PRs, ${dup.comments} comments, ${dup.checkRuns} check runs written twice${dup.examples.length ? ` (${dup.examples.join("; ")})` : ""}`,
     `Tickets      ${outcome.cards.filter((c) => c.column === "Done").length}/${outcome.cards.length} done (${outcome.runs.filter((r) => r.batch !== undefined).length} in the batch)`,
     `Stages       ${stages.length} stages, ${attempts} agent runs (real Claude Code CLI, scripted model), cost $${cost.toFixed(4)}`,
@@ -398,7 +406,7 @@ async function main(): Promise<number> {
       chaos,
     ),
   );
-  const { ok } = verdict(outcome, sb.repo());
+  const { ok } = verdict(outcome, sb);
   await sb.stop();
   clearTimeout(guard);
   return ok ? 0 : 1;
