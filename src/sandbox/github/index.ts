@@ -17,3 +17,8 @@ export { createChaos, faultsInjected } from "./chaos.js";
 export type { Chaos, ChaosCounts, ChaosOptions } from "./chaos.js";
 export { manifestProblems, webhookEventRules } from "./manifest.js";
 export type { AppManifest, EventRule } from "./manifest.js";
+export { startActions, parseWorkflowFile, triggers, WORKFLOW_TOKEN_USER } from "./ci.js";
+export type { Actions, ActionsOptions, CiExecution, CiJob, CiResult, WorkflowFile } from "./ci.js";
+export { gitRequestOf, serveGit } from "./git-http.js";
+export { recordPush } from "./pushes.js";
+export { GITHUB_ACTIONS_APP } from "./shapes.js";

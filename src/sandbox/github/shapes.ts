@@ -87,6 +87,38 @@ export function appJson(state: GitHubState): Record<string, unknown> {
   };
 }
 
+/**
+ * GitHub Actions as the App behind its check suites and check runs: GitHub creates them with this App (id 15368,
+ * slug `github-actions`), not with the App whose token caused the workflow run.
+ */
+export const GITHUB_ACTIONS_APP = { id: 15368, slug: "github-actions", name: "GitHub Actions" } as const;
+
+export function githubActionsAppJson(state: GitHubState): Record<string, unknown> {
+  const a = GITHUB_ACTIONS_APP;
+  ensureUser(state, "github", "Organization");
+  return {
+    id: a.id,
+    slug: a.slug,
+    node_id: nodeId("A", a.id),
+    client_id: `Iv1.sandbox${a.id}`,
+    owner: userJson(state, "github"),
+    name: a.name,
+    description: "Automate your workflow from idea to production",
+    external_url: "https://help.github.com/en/actions",
+    html_url: `${state.htmlBase}/apps/${a.slug}`,
+    created_at: "2018-07-30T09:30:17Z",
+    updated_at: "2024-04-10T20:33:16Z",
+    permissions: {
+      actions: "write",
+      checks: "write",
+      contents: "write",
+      metadata: "read",
+      pull_requests: "write",
+    },
+    events: ["check_run", "check_suite", "pull_request", "push", "workflow_dispatch"],
+  };
+}
+
 export function installationJson(state: GitHubState, i: Installation): Record<string, unknown> {
   return {
     id: i.id,
@@ -281,8 +313,8 @@ export function checkRunJson(state: GitHubState, r: Repository, c: CheckRun): Re
       annotations_url: `${repoApi(state, r)}/check-runs/${c.id}/annotations`,
     },
     name: c.name,
-    check_suite: { id: c.id + 500_000 },
-    app: appJson(state),
+    check_suite: { id: c.checkSuiteId ?? c.id + 500_000 },
+    app: c.appId === state.app.id ? appJson(state) : githubActionsAppJson(state),
     pull_requests: [],
   };
 }
@@ -323,7 +355,7 @@ export function workflowRunJson(
     status: run.status,
     conclusion: run.conclusion,
     workflow_id: run.workflowId,
-    check_suite_id: run.id + 700_000,
+    check_suite_id: run.checkSuiteId ?? run.id + 700_000,
     url: api,
     html_url: `${repoHtml(state, r)}/actions/runs/${run.id}`,
     pull_requests: [],
