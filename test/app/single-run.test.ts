@@ -196,6 +196,8 @@ describe.each(engineCases())("a single-issue run ($title)", ({ engine, skip }) =
         examplePayload("workflow_run", action, {
           installation,
           workflow_run: {
+            event: "workflow_dispatch",
+            path: ".github/workflows/trellis-agent.yml",
             id: 30433642,
             display_title: runName({ stage: "dev", issue: 1, attemptId }),
             status: action === "completed" ? "completed" : "queued",
