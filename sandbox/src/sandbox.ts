@@ -36,7 +36,10 @@ import {
   type RequestLogEntry,
   type Chaos,
   type Role,
+  type Actions,
+  startActions,
 } from "./github/index.js";
+import { ciRunner } from "./ci-runner.js";
 import { createRunner, type Job, type Runner } from "./runner.js";
 import { repoFiles, scriptedAgent } from "./scenario.js";
 
@@ -79,6 +82,8 @@ export interface Sandbox {
   appUrl: string;
   anthropic: FakeAnthropic;
   runner: Runner;
+  /** GitHub Actions' push and pull_request runs (the repository's own CI, github/ci.ts). */
+  actions: Actions;
   requests: RecordedRequest[];
   repo(name?: string): Repository;
   /** What a person does on GitHub (each one sends its webhook). */
@@ -209,9 +214,20 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const appUrl = `http://127.0.0.1:${port}`;
     githubOptions.webhook = { url: `${appUrl}/api/github/webhooks`, secret };
 
+    const repoDir = (repo: Repository): string => repoDirs.get(fullName(repo).toLowerCase()) ?? "";
+    // The repository's own CI runs on pushes and pull requests, except those made with the workflow's token.
+    const actions = startActions(state, { execute: ciRunner({ repoDir, dir }) });
+    closers.push(async () => {
+      actions.stop();
+      await actions.idle();
+    });
+    // The job clones over HTTP with the workflow's GITHUB_TOKEN in the URL, as actions/checkout persists it, so the
+    // Action's `git push` reaches the stand-in as a push made with that token (github/git-http.ts).
+    const cloneUrl = (repo: Repository): string =>
+      `${state.htmlBase.replace("://", `://x-access-token:${ACTIONS_TOKEN}@`)}/${fullName(repo)}.git`;
     const runner = createRunner({
       github,
-      repoDir: (repo) => repoDirs.get(fullName(repo).toLowerCase()) ?? "",
+      repoDir: cloneUrl,
       anthropicUrl: anthropic.url,
       token: ACTIONS_TOKEN,
       dir,
@@ -250,6 +266,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       appUrl,
       anthropic,
       runner,
+      actions,
       requests,
       repo,
       human: {

@@ -61,6 +61,23 @@ export function repoFiles(options: RepoFilesOptions = {}): Record<string, string
       "",
     ].join("\n"),
     ".github/workflows/trellis-agent.yml": agentWorkflow,
+    // The project's own CI: GitHub runs it on pushes and pull requests (not on those made with a GITHUB_TOKEN).
+    ".github/workflows/ci.yml": [
+      "name: CI",
+      "on: [push, pull_request]",
+      "permissions:",
+      "  contents: read",
+      "jobs:",
+      "  test:",
+      "    runs-on: ubuntu-latest",
+      "    steps:",
+      "      - uses: actions/checkout@v4",
+      "      - uses: actions/setup-node@v4",
+      "        with:",
+      "          node-version: 22",
+      "      - run: npm test",
+      "",
+    ].join("\n"),
     ".github/trellis/agents/dev.md": devProfile,
     ".github/trellis.yml": [
       "# Trellis configuration of the sandbox repository.",

@@ -18,7 +18,13 @@ import {
 import { parseRefined } from "../core/batch/refined.js";
 import { renderBatchStatus } from "../core/batch/render.js";
 import { REFINE_PROFILE, type Definitions } from "../core/definitions.js";
-import { branchName, issueFromRunName, TICKET_TEXT_MAX_CHARS, type DispatchSpec } from "../core/dispatch.js";
+import {
+  agentAttemptOf,
+  branchName,
+  issueFromRunName,
+  TICKET_TEXT_MAX_CHARS,
+  type DispatchSpec,
+} from "../core/dispatch.js";
 import type { AgentResult } from "../core/result.js";
 import type { RunState, WorkflowTemplate } from "../core/model.js";
 import { stageLabel } from "../core/render.js";
@@ -603,7 +609,7 @@ export async function applyRefineRun(
   event: WorkflowRunEvent,
   result: { ok: true; result: AgentResult } | { ok: false; error: string } | undefined,
 ): Promise<boolean> {
-  const attemptId = event.run.attemptId;
+  const attemptId = agentAttemptOf(event.run, defs.config.agent_workflow);
   const issue = issueFromRunName(event.run.displayTitle);
   if (!attemptId || issue === undefined || event.fromFork) return false;
   const found = await findBatchByTrackingIssue<BatchState>(tx, event.repo, issue);

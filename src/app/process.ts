@@ -15,6 +15,7 @@ import { pullRequestState } from "../github/pull-requests.js";
 import { readAttemptResult } from "../github/results.js";
 import { loadRepoFiles } from "../github/repo-files.js";
 import { loadDefinitions, type Definitions } from "../core/definitions.js";
+import { agentAttemptOf } from "../core/dispatch.js";
 import { formatDiagnostic } from "../core/diagnostics.js";
 import type { Effect, RunEvent, RunState } from "../core/model.js";
 import {
@@ -196,19 +197,17 @@ export async function processEvent(deps: AppDeps, row: OutboxRow, workerId: stri
     : undefined;
   const pullRequests = await closingPullRequestsOf(deps, octokit, event);
   let result: TriggerFacts["result"];
-  if (
-    event.kind === "workflow_run" &&
-    event.action === "completed" &&
-    event.run.attemptId &&
-    !event.fromFork
-  ) {
-    const read = await readAttemptResult(octokit, event.repo, event.run.id, event.run.attemptId);
+  // Only the agent workflow's dispatched runs are attempts; the repository's CI runs are someone else's.
+  const attemptId =
+    event.kind === "workflow_run" ? agentAttemptOf(event.run, defs.config.agent_workflow) : undefined;
+  if (event.kind === "workflow_run" && event.action === "completed" && attemptId && !event.fromFork) {
+    const read = await readAttemptResult(octokit, event.repo, event.run.id, attemptId);
     result = read.ok ? { ok: true, result: read.result } : { ok: false, error: read.message };
   }
 
   await deps.db.transaction(async (tx) => {
     await lockAggregate(tx, eventAggregate(event));
-    const runs = await runsFor(tx, event, issueNumber);
+    const runs = await runsFor(tx, event, issueNumber, attemptId);
     const isBatch =
       issueNumber !== undefined &&
       (await findBatchByTrackingIssue(tx, event.repo, issueNumber)) !== undefined;
@@ -270,9 +269,14 @@ function issueOf(event: DomainEvent): number | undefined {
   }
 }
 
-async function runsFor(tx: Db, event: DomainEvent, issue: number | undefined): Promise<RunState[]> {
+async function runsFor(
+  tx: Db,
+  event: DomainEvent,
+  issue: number | undefined,
+  attemptId: string | undefined,
+): Promise<RunState[]> {
   if (event.kind === "workflow_run") {
-    const run = event.run.attemptId ? await findRunByAttempt(tx, event.run.attemptId) : undefined;
+    const run = attemptId ? await findRunByAttempt(tx, attemptId) : undefined;
     return run ? [run.state] : [];
   }
   if (event.kind === "check_run_rerequested") {

@@ -17,6 +17,24 @@ export function attemptIdFromRunName(displayTitle: string | null | undefined): s
   return displayTitle ? RUN_NAME_MARKER.exec(displayTitle)?.[1] : undefined;
 }
 
+/**
+ * The Trellis attempt a workflow run stands for, or undefined when the run is not one the App dispatched: only a
+ * `workflow_dispatch` run of the agent workflow (`agentWorkflow`, a file in .github/workflows) counts. A repository's
+ * other workflows send workflow_run too — its CI on push and pull_request — with a display title taken from a commit
+ * message or a pull request's title, which anyone can make look like a Trellis run name. (Payloads without a path
+ * are older ones; the event is in every payload.)
+ */
+export function agentAttemptOf(
+  run: { attemptId?: string; event: string; path?: string },
+  agentWorkflow: string,
+): string | undefined {
+  if (!run.attemptId || run.event !== "workflow_dispatch") return undefined;
+  // The path may carry a ref (`.github/workflows/x.yml@refs/heads/main`).
+  if (run.path !== undefined && run.path.split("@")[0] !== `.github/workflows/${agentWorkflow}`)
+    return undefined;
+  return run.attemptId;
+}
+
 export const TICKET_TEXT_MAX_CHARS = 10_000;
 
 /** The issue number in a run name (`Trellis <stage> #<issue> [trellis:…]`): a refine attempt's tracking issue. */

@@ -4,6 +4,7 @@
  * decisions through the run reducer and the batch reducer.
  */
 import type { DomainEvent } from "./events.js";
+import { agentAttemptOf } from "./dispatch.js";
 import { helpText, parseCommands, type SlashCommand } from "./commands.js";
 import type { RepoRole } from "./config.js";
 import type { Definitions } from "./definitions.js";
@@ -207,7 +208,7 @@ export function decide(facts: TriggerFacts): Decision[] {
       ];
     }
     case "workflow_run": {
-      const attemptId = event.run.attemptId;
+      const attemptId = agentAttemptOf(event.run, facts.defs.config.agent_workflow);
       if (!attemptId || event.fromFork) return [];
       const run = facts.runs.find((r) =>
         Object.values(r.stages).some((s) => s.attempts.some((a) => a.id === attemptId)),

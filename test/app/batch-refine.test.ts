@@ -79,6 +79,8 @@ async function finishRefine(
     examplePayload("workflow_run", action, {
       installation,
       workflow_run: {
+        event: "workflow_dispatch",
+        path: ".github/workflows/trellis-agent.yml",
         id: runId,
         display_title: runName({ stage: inputs.stage!, issue: Number(inputs.issue), attemptId }),
         status: action === "completed" ? "completed" : "queued",
@@ -268,6 +270,8 @@ describe.each(engineCases())("batch refinement ($title)", ({ engine, skip }) => 
         examplePayload("workflow_run", "completed", {
           installation,
           workflow_run: {
+            event: "workflow_dispatch",
+            path: ".github/workflows/trellis-agent.yml",
             id: 62_001,
             display_title: runName({ stage: "refine", issue: 2, attemptId: inputs.attempt_id! }),
             status: "completed",

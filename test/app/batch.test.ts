@@ -112,6 +112,8 @@ describe.each(engineCases())("a batch of tickets ($title)", ({ engine, skip }) =
           examplePayload("workflow_run", action, {
             installation,
             workflow_run: {
+              event: "workflow_dispatch",
+              path: ".github/workflows/trellis-agent.yml",
               id: runId,
               display_title: runName({ stage: "dev", issue, attemptId }),
               status: action === "completed" ? "completed" : "queued",

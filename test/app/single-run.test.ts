@@ -215,6 +215,8 @@ describe.each(engineCases())("a single-issue run ($title)", ({ engine, skip }) =
         examplePayloadAs("workflow_run", action, action === "in_progress" ? "requested" : action, {
           installation,
           workflow_run: {
+            event: "workflow_dispatch",
+            path: ".github/workflows/trellis-agent.yml",
             id: 30433642,
             display_title: runName({ stage: "dev", issue: 1, attemptId }),
             status: action === "requested" ? "queued" : action,

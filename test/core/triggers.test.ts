@@ -216,6 +216,36 @@ describe("GitHub's reports", () => {
     ]);
   });
 
+  it("acts only on dispatched runs of the agent workflow, never on the repository's other workflows (its CI)", () => {
+    // A CI run on the App's pull request: its display title is the PR's title, which can carry a run-name marker.
+    const other = (workflow_run: Record<string, unknown>) =>
+      workflowRun.toDomainEvent(
+        examplePayload("workflow_run", "completed", {
+          workflow_run: {
+            display_title: runName({ stage: "dev", issue: 1, attemptId }),
+            head_repository: { full_name: "Codertocat/Hello-World" },
+            ...workflow_run,
+          },
+          repository: { full_name: "Codertocat/Hello-World" },
+        }),
+        "d5",
+      )!;
+    const lost = { runs: [run], result: { ok: false as const, error: "no artifact" } };
+    expect(decide(facts(other({ event: "pull_request", path: ".github/workflows/ci.yml" }), lost))).toEqual(
+      [],
+    );
+    expect(
+      decide(facts(other({ event: "push", path: ".github/workflows/trellis-agent.yml" }), lost)),
+    ).toEqual([]);
+    expect(
+      decide(facts(other({ event: "workflow_dispatch", path: ".github/workflows/deploy.yml" }), lost)),
+    ).toEqual([]);
+    // The configured agent workflow's dispatched run is the attempt.
+    expect(
+      decide(facts(other({ event: "workflow_dispatch", path: ".github/workflows/trellis-agent.yml" }), lost)),
+    ).toMatchObject([{ kind: "run_event", event: { type: "attempt_lost", attemptId } }]);
+  });
+
   it("never acts on a run whose code comes from a fork", () => {
     expect(
       decide(facts(wr(true), { runs: [run], result: { ok: true, result: agentResult(attemptId) } })),

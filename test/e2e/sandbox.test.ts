@@ -9,6 +9,7 @@ import { startSandbox, type Sandbox } from "../../sandbox/src/sandbox.js";
 import { repoFiles } from "../../sandbox/src/scenario.js";
 import {
   addProjectItem,
+  GITHUB_ACTIONS_APP,
   nodeId,
   setItemField,
   type Issue,
@@ -118,6 +119,28 @@ describe.concurrent("Trellis in the sandbox", () => {
         () => botComments(issue.number).some((b) => /Succeeded/.test(b)),
         90_000,
       );
+      // The App opened the PR with its own token, so the repository's CI ran on its head (a GitHub Actions check
+      // run); the agent pushed the branch with the workflow's GITHUB_TOKEN, which started no workflow.
+      const head = pr.pull!.headSha;
+      const ci = await sb.waitFor(
+        "CI on the pull request's head",
+        () =>
+          [...sb.repo().workflowRuns.values()].find(
+            (r) => r.event === "pull_request" && r.headSha === head && r.status === "completed",
+          ),
+        90_000,
+      );
+      expect(ci.conclusion).toBe("success");
+      expect(
+        [...sb.repo().checkRuns.values()].filter(
+          (c) => c.headSha === head && c.appId === GITHUB_ACTIONS_APP.id,
+        ),
+      ).toMatchObject([{ name: "test", status: "completed", conclusion: "success" }]);
+      expect(
+        [...sb.repo().workflowRuns.values()].filter(
+          (r) => r.event === "push" && r.headBranch === pr.pull!.head,
+        ),
+      ).toEqual([]);
       // The Action read the issue with the workflow's token.
       const byAction = sb.requests.filter((r) => r.by === "user:github-actions[bot]").map((r) => r.url);
       expect(byAction).toContain(`/api/v3/repos/octo-org/tiny-shop/issues/${issue.number}`);

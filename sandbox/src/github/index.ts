@@ -20,3 +20,8 @@ export { manifestProblems, webhookEventRules } from "./manifest.js";
 export type { AppManifest, EventRule } from "./manifest.js";
 export { createRateLimits, GITHUB_RATE_LIMITS, SECONDARY_LIMIT_MESSAGE } from "./rate-limits.js";
 export type { RateLimitOptions, RateLimits, RateLimitStatus } from "./rate-limits.js";
+export { startActions, parseWorkflowFile, triggers, WORKFLOW_TOKEN_USER } from "./ci.js";
+export type { Actions, ActionsOptions, CiExecution, CiJob, CiResult, WorkflowFile } from "./ci.js";
+export { gitRequestOf, serveGit } from "./git-http.js";
+export { recordPush } from "./pushes.js";
+export { GITHUB_ACTIONS_APP } from "./shapes.js";

@@ -20,6 +20,7 @@ import { createRateLimits } from "./rate-limits.js";
 import type { Delivery } from "./webhooks.js";
 import { buildPayload, deliver } from "./webhooks.js";
 import { loadSchemas, responseProblems, webhookProblems } from "./schemas.js";
+import { gitRequestOf, serveGit } from "./git-http.js";
 
 /** One line of the request log (`--record`). */
 export interface RequestLogEntry {
@@ -164,7 +165,15 @@ export async function createGitHubServer(
   });
 
   const limits = options.rateLimits === false ? undefined : createRateLimits(state, options.rateLimits);
-  const server: Server = createServer((req, res) => void serve(req, res));
+  const server: Server = createServer((req, res) => {
+    // Git over HTTP at each repository's clone_url (git-http.ts): not an API request, so neither logged nor faulted.
+    const git = gitRequestOf(state, req.url ?? "/");
+    if (!git) return void serve(req, res);
+    serveGit(state, git, req, res).catch((error: unknown) => {
+      if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" });
+      res.end(`git error: ${String(error)}\n`);
+    });
+  });
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);

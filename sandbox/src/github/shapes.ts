@@ -100,6 +100,38 @@ export function authenticatedAppJson(state: GitHubState): Record<string, unknown
   };
 }
 
+/**
+ * GitHub Actions as the App behind its check suites and check runs: GitHub creates them with this App (id 15368,
+ * slug `github-actions`), not with the App whose token caused the workflow run.
+ */
+export const GITHUB_ACTIONS_APP = { id: 15368, slug: "github-actions", name: "GitHub Actions" } as const;
+
+export function githubActionsAppJson(state: GitHubState): Record<string, unknown> {
+  const a = GITHUB_ACTIONS_APP;
+  ensureUser(state, "github", "Organization");
+  return {
+    id: a.id,
+    slug: a.slug,
+    node_id: nodeId("A", a.id),
+    client_id: `Iv1.sandbox${a.id}`,
+    owner: userJson(state, "github"),
+    name: a.name,
+    description: "Automate your workflow from idea to production",
+    external_url: "https://help.github.com/en/actions",
+    html_url: `${state.htmlBase}/apps/${a.slug}`,
+    created_at: "2018-07-30T09:30:17Z",
+    updated_at: "2024-04-10T20:33:16Z",
+    permissions: {
+      actions: "write",
+      checks: "write",
+      contents: "write",
+      metadata: "read",
+      pull_requests: "write",
+    },
+    events: ["check_run", "check_suite", "pull_request", "push", "workflow_dispatch"],
+  };
+}
+
 export function installationJson(state: GitHubState, i: Installation): Record<string, unknown> {
   return {
     id: i.id,
@@ -381,21 +413,21 @@ export function checkRunJson(state: GitHubState, r: Repository, c: CheckRun): Re
     },
     name: c.name,
     check_suite: {
-      id: c.id + 500_000,
-      node_id: nodeId("CS", c.id + 500_000),
+      id: c.checkSuiteId ?? c.id + 500_000,
+      node_id: nodeId("CS", c.checkSuiteId ?? c.id + 500_000),
       head_branch: null,
       head_sha: c.headSha,
       status: c.status,
       conclusion: c.conclusion,
-      url: `${repoApi(state, r)}/check-suites/${c.id + 500_000}`,
+      url: `${repoApi(state, r)}/check-suites/${c.checkSuiteId ?? c.id + 500_000}`,
       before: null,
       after: null,
       pull_requests: [],
-      app: appJson(state),
+      app: c.appId === state.app.id ? appJson(state) : githubActionsAppJson(state),
       created_at: c.startedAt ?? r.createdAt,
       updated_at: c.completedAt ?? c.startedAt ?? r.createdAt,
     },
-    app: appJson(state),
+    app: c.appId === state.app.id ? appJson(state) : githubActionsAppJson(state),
     pull_requests: [],
   };
 }
@@ -436,9 +468,9 @@ export function workflowRunJson(
     status: run.status,
     conclusion: run.conclusion,
     workflow_id: run.workflowId,
-    check_suite_id: run.id + 700_000,
-    check_suite_node_id: nodeId("CS", run.id + 700_000),
-    check_suite_url: `${repoApi(state, r)}/check-suites/${run.id + 700_000}`,
+    check_suite_id: run.checkSuiteId ?? run.id + 700_000,
+    check_suite_node_id: nodeId("CS", run.checkSuiteId ?? run.id + 700_000),
+    check_suite_url: `${repoApi(state, r)}/check-suites/${run.checkSuiteId ?? run.id + 700_000}`,
     previous_attempt_url: null,
     url: api,
     html_url: `${repoHtml(state, r)}/actions/runs/${run.id}`,

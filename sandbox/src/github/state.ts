@@ -99,6 +99,8 @@ export interface CheckRun {
   output: { title: string | null; summary: string | null; text: string | null };
   annotations: Annotation[];
   appId: number;
+  /** The check suite it belongs to (GitHub Actions' runs share their workflow run's suite). */
+  checkSuiteId?: number;
 }
 
 export interface Workflow {
@@ -136,6 +138,8 @@ export interface WorkflowRun {
   createdAt: string;
   updatedAt: string;
   artifacts: number[];
+  /** The check suite GitHub Actions created for the run (push and pull_request runs, see ci.ts). */
+  checkSuiteId?: number;
 }
 
 export interface Repository {
