@@ -197,13 +197,20 @@ describe("GitHub's reports", () => {
       workflowRun.toDomainEvent(
         action === "requested"
           ? examplePayload("workflow_run", "requested", {
-              workflow_run: { id: 77, display_title: runName({ stage: "dev", issue: 1, attemptId }) },
+              workflow_run: {
+                id: 77,
+                display_title: runName({ stage: "dev", issue: 1, attemptId }),
+                event: "workflow_dispatch",
+                path: ".github/workflows/trellis-agent.yml",
+              },
             })
           : examplePayloadAs("workflow_run", "in_progress", "requested", {
               workflow_run: {
                 id: 77,
                 status: "in_progress",
                 display_title: runName({ stage: "dev", issue: 1, attemptId }),
+                event: "workflow_dispatch",
+                path: ".github/workflows/trellis-agent.yml",
               },
             }),
         "d7",
