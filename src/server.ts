@@ -1,10 +1,52 @@
 /**
- * `npm start`: the Trellis App as a Probot server. With APP_ID, PRIVATE_KEY and WEBHOOK_SECRET in the
- * environment (or .env) it serves webhooks; without them Probot walks you through creating the App
- * from app.yml. WEBHOOK_PROXY_URL (a smee.io channel) forwards webhooks to a local machine.
+ * `npm start`: the Trellis App. With APP_ID, PRIVATE_KEY (or PRIVATE_KEY_PATH) and WEBHOOK_SECRET in the environment
+ * (or .env) it serves webhooks (src/app/http-server.ts); without an App yet, outside production, Probot walks you
+ * through creating it from app.yml. WEBHOOK_PROXY_URL (a smee.io channel) forwards webhooks to a local machine
+ * through Probot's own server. It refuses to start without a strong webhook secret (src/core/server-config.ts).
  */
+import { readFileSync } from "node:fs";
 import { run } from "probot";
+import { startServer } from "./app/http-server.js";
+import { normalizePrivateKey, planStart, type Env } from "./core/server-config.js";
 import { trellis } from "./index.js";
 import { createLogger } from "./logger.js";
 
-await run(trellis(), { log: createLogger() });
+try {
+  // Like Probot's `run`: .env fills in what the environment does not set.
+  process.loadEnvFile();
+} catch {
+  // No .env: the environment alone.
+}
+const env: Env = process.env;
+const log = createLogger();
+const rawKey =
+  env.PRIVATE_KEY ?? (env.PRIVATE_KEY_PATH ? readFileSync(env.PRIVATE_KEY_PATH, "utf8") : undefined);
+const plan = planStart(env, normalizePrivateKey(rawKey));
+switch (plan.kind) {
+  case "refuse":
+    log.fatal({ errors: plan.errors }, "Trellis refuses to start");
+    console.error(`Trellis refuses to start:\n${plan.errors.map((e) => `- ${e}`).join("\n")}`);
+    process.exit(1);
+    break;
+  case "setup":
+  case "proxy":
+    await run(
+      trellis(
+        plan.kind === "proxy" && plan.config.metricsToken ? { metricsToken: plan.config.metricsToken } : {},
+      ),
+      { log },
+    );
+    break;
+  case "serve": {
+    const server = await startServer(plan.config, { log });
+    const stop = () => {
+      void server.close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+    break;
+  }
+}

@@ -1,4 +1,5 @@
 /** Builds the running App: store, pipeline, worker, routes; used by src/index.ts, the sandbox and tests. */
+import { timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Probot } from "probot";
 import { readBuiltins } from "../builtins.js";
@@ -28,6 +29,10 @@ export interface TrellisAppOptions {
   now?: () => number;
   /** How long a collaborator's role is trusted before it is looked up again. */
   permissionTtlMs?: number;
+  /** When set, `/trellis/health` and `/trellis/metrics` answer only `Authorization: Bearer <token>`. */
+  metricsToken?: string;
+  /** Add those routes to Probot's server (default true); false when the caller serves `routes` elsewhere. */
+  serveRoutes?: boolean;
 }
 
 export interface TrellisApp {
@@ -106,6 +111,16 @@ export async function createApp(
   const routes: Handler = async (req, res) => {
     const url = req.url?.split("?")[0];
     if (req.method !== "GET" || (url !== "/trellis/health" && url !== "/trellis/metrics")) return false;
+    if (
+      options.metricsToken !== undefined &&
+      !bearerMatches(req.headers.authorization, options.metricsToken)
+    ) {
+      // RFC 6750 §3: a protected resource asked without a valid bearer token answers 401 with a challenge.
+      res
+        .writeHead(401, { "content-type": "application/json", "www-authenticate": 'Bearer realm="trellis"' })
+        .end(JSON.stringify({ status: "unauthorized" }));
+      return true;
+    }
     try {
       if (url === "/trellis/health") {
         await db.query("SELECT 1");
@@ -123,7 +138,7 @@ export async function createApp(
     return true;
   };
   try {
-    addHandler?.(routes);
+    if (options.serveRoutes !== false) addHandler?.(routes);
   } catch {
     // Probot loaded without its HTTP server (tests, embedding): the routes are still on `routes`.
   }
@@ -139,6 +154,15 @@ export async function createApp(
       if (!options.db) await db.close();
     },
   };
+}
+
+/** `Authorization: Bearer <token>` with the expected token, compared in constant time. */
+function bearerMatches(header: string | undefined, token: string): boolean {
+  const m = /^Bearer[ ]+(\S+)$/i.exec(header ?? "");
+  if (!m) return false;
+  const given = Buffer.from(m[1]!);
+  const expected = Buffer.from(token);
+  return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
 /**

@@ -403,10 +403,12 @@ export async function executeBatchEffect(
       const defs = await definitionsOf(deps, target);
       let found: { number: number; id: number; title?: string; labels: string[] };
       if (effect.create) {
-        const created = await createIssue(octokit, target.repo, {
-          ...effect.create,
-          marker: ticketMarker(state.id, ticket.key),
-        });
+        const created = await createIssue(
+          octokit,
+          target.repo,
+          { ...effect.create, marker: ticketMarker(state.id, ticket.key) },
+          { login: deps.self.slug ? `${deps.self.slug}[bot]` : undefined, appId: deps.self.id },
+        );
         found = { number: created.number, id: created.id, labels: [] };
         rememberContent(deps, target.repo, created.number, { id: created.nodeId, kind: "issue" });
       } else {

@@ -24,6 +24,7 @@ import {
   needsRole,
   parseCheckRunKey,
   type Decision,
+  type Stake,
   type TriggerFacts,
 } from "../core/triggers.js";
 import { createRun, nextWake, reduceRun } from "../core/workflow/machine.js";
@@ -192,10 +193,11 @@ export async function processEvent(deps: AppDeps, row: OutboxRow, workerId: stri
   }
   const defs = loaded.defs;
   const octokit = await deps.github(event.installationId);
-  const role = needsRole(event, defs)
+  const stake = await stakeOf(deps, event);
+  const role = needsRole(event, defs, stake)
     ? await deps.permissions(octokit, event.repo, event.actor.login)
     : undefined;
-  const pullRequests = await closingPullRequestsOf(deps, octokit, event);
+  const pullRequests = await closingPullRequestsOf(octokit, event, stake);
   let result: TriggerFacts["result"];
   // Only the agent workflow's dispatched runs are attempts; the repository's CI runs are someone else's.
   const attemptId =
@@ -240,17 +242,27 @@ export async function processEvent(deps: AppDeps, row: OutboxRow, workerId: stri
 }
 
 /**
+ * For a closed issue: what the close could stop (its runs, whether it tracks a batch), read before the transaction
+ * to know whether the closer's role and the run's pull requests are needed; the core decides on what it then locks.
+ */
+async function stakeOf(deps: AppDeps, event: DomainEvent): Promise<Stake | undefined> {
+  if (event.kind !== "issue_closed") return undefined;
+  const runs = (await findRunsByIssue(deps.db, event.repo, event.issue.number)).map((r) => r.state).reverse();
+  const isBatch = (await findBatchByTrackingIssue(deps.db, event.repo, event.issue.number)) !== undefined;
+  return { runs, isBatch };
+}
+
+/**
  * For a closed issue: its active run's pull requests as GitHub reports them now (read before the transaction,
  * like every fact that needs GitHub; the core checks them against the run it then locks).
  */
 async function closingPullRequestsOf(
-  deps: AppDeps,
   octokit: GitHub,
   event: DomainEvent,
+  stake: Stake | undefined,
 ): Promise<NonNullable<TriggerFacts["pullRequests"]>> {
-  if (event.kind !== "issue_closed") return [];
-  const runs = (await findRunsByIssue(deps.db, event.repo, event.issue.number)).map((r) => r.state).reverse();
-  const numbers = closingPullRequests(event, runs);
+  if (event.kind !== "issue_closed" || !stake) return [];
+  const numbers = closingPullRequests(event, stake.runs);
   const found = await Promise.all(numbers.map((n) => pullRequestState(octokit, event.repo, n)));
   return found.filter((pr) => pr !== undefined);
 }

@@ -57,8 +57,14 @@ export function fromAutomation(event: DomainEvent): boolean {
   return event.actor.isBot || event.actor.isSelf;
 }
 
+/** What a close could stop: the issue's runs and whether it tracks a batch (unknown: assume something). */
+export interface Stake {
+  runs: readonly RunState[];
+  isBatch: boolean;
+}
+
 /** Whether deciding needs the actor's role: only human actions that could start or steer work. */
-export function needsRole(event: DomainEvent, defs: Definitions): boolean {
+export function needsRole(event: DomainEvent, defs: Definitions, stake?: Stake): boolean {
   if (fromAutomation(event)) return false;
   switch (event.kind) {
     case "label_added":
@@ -71,7 +77,8 @@ export function needsRole(event: DomainEvent, defs: Definitions): boolean {
     case "check_run_rerequested":
       return event.checkRun.ownedBySelf;
     case "issue_closed":
-      return false;
+      // A close stops work only when the closer may steer: ask only when there is something to stop.
+      return stake === undefined || active(stake.runs) !== undefined || stake.isBatch;
     default:
       return false;
   }
@@ -115,6 +122,14 @@ export function resolveWorkflow(target: TriggerLabel | string, defs: Definitions
 
 const latest = (runs: readonly RunState[]): RunState | undefined => runs[runs.length - 1];
 const active = (runs: readonly RunState[]): RunState | undefined => runs.findLast((r) => !isTerminal(r));
+
+/** The answer to a close by someone who may not steer: the work goes on, and who could have stopped it. */
+export function closeRefusal(actor: string, allowed: readonly RepoRole[]): string {
+  return (
+    `@${actor} closed this issue, but that does not stop Trellis: only people with the ${allowed.join(", ")} role ` +
+    `on this repository can, by closing it or with \`/abort\`. The work goes on.`
+  );
+}
 
 export function refusal(actor: string, allowed: readonly RepoRole[]): string {
   return (
@@ -169,7 +184,7 @@ export function decide(facts: TriggerFacts): Decision[] {
       const out: Decision[] = [];
       const run = active(facts.runs);
       // GitHub delivers a merge's issues.closed and pull_request.closed in either order: a close by the
-      // merge of the run's PR ends the run as merged; any other close aborts it.
+      // merge of the run's PR ends the run as merged, whoever merged it.
       const merged = run && mergedPullRequest(facts, run);
       if (run && merged !== undefined)
         out.push({
@@ -177,7 +192,25 @@ export function decide(facts: TriggerFacts): Decision[] {
           runId: run.id,
           event: { type: "closed_by_merge", at: facts.at, actor: event.actor.login, prNumber: merged },
         });
-      else if (run)
+      const stops = (run !== undefined && merged === undefined) || facts.isBatch === true;
+      if (!stops) return out;
+      // Any other close aborts only when the closer has a steering role: an issue's author may close it without
+      // any role (GitHub Docs, "Repository roles for an organization"). Other bots never steer.
+      if (!event.actor.isSelf && !isAllowed(facts.role, defs.config.roles))
+        return [
+          ...out,
+          {
+            kind: "reply",
+            issue: event.issue.number,
+            body: closeRefusal(event.actor.login, defs.config.roles),
+          },
+          {
+            kind: "audit",
+            action: "refused",
+            detail: { close: event.issue.number, role: facts.role ?? null },
+          },
+        ];
+      if (run && merged === undefined)
         out.push({
           kind: "run_event",
           runId: run.id,

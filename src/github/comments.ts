@@ -1,21 +1,10 @@
 import type { GitHub, Repo } from "./client.js";
 import { boundBody, idOf, repoParams, statusOf } from "./client.js";
+import { writtenBySelf, type SelfIdentity } from "./self.js";
 
-/** Who the App is, to tell its own comments apart; without it, only comments by bot accounts count as ours. */
-export interface SelfIdentity {
-  appId?: number;
-  /** The App's bot login, `<slug>[bot]`. */
-  login?: string;
-}
+export type { SelfIdentity };
 
 export type UpsertOutcome = { id: number; action: "created" | "updated" | "unchanged" };
-
-interface CommentLike {
-  id: number;
-  body?: string | null;
-  user?: { login: string; type?: string } | null;
-  performed_via_github_app?: { id: number } | null;
-}
 
 /**
  * What this process last wrote per marked comment, per Octokit (one per installation, so ids never leak between
@@ -82,7 +71,7 @@ async function findAndUpsert(
     per_page: 100,
   });
   // Comments come oldest first; the newest of ours wins should a crash ever have left two.
-  const existing = comments.filter((c) => c.body?.includes(marker) && isOwn(c, self)).at(-1);
+  const existing = comments.filter((c) => c.body?.includes(marker) && writtenBySelf(c, self)).at(-1);
   if (existing) {
     if (existing.body === full) return { id: existing.id, action: "unchanged" };
     await octokit.request("PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}", {
@@ -102,13 +91,6 @@ async function findAndUpsert(
 
 export function withMarker(body: string, marker: string): string {
   return `${boundBody(body, 65_536 - marker.length - 2)}\n\n${marker}`;
-}
-
-function isOwn(comment: CommentLike, self: SelfIdentity): boolean {
-  if (self.appId !== undefined && comment.performed_via_github_app?.id === self.appId) return true;
-  if (self.login !== undefined) return comment.user?.login.toLowerCase() === self.login.toLowerCase();
-  if (self.appId !== undefined) return false;
-  return comment.user?.type === "Bot";
 }
 
 /** A plain reply on an issue or PR (errors, /help, refusals, questions for a human). */

@@ -1,5 +1,6 @@
 import type { GitHub, Repo } from "./client.js";
 import { boundBody, idOf, repoParams } from "./client.js";
+import { writtenBySelf, type SelfIdentity } from "./self.js";
 
 export interface IssueRef {
   number: number;
@@ -15,8 +16,8 @@ export interface NewIssue {
   body: string;
   labels?: string[];
   /**
-   * A hidden marker (see markers.ts) that makes creation idempotent: an issue already carrying it is returned
-   * instead of creating a second one. Searched among the most recently created issues.
+   * A hidden marker (see markers.ts) that makes creation idempotent: an issue the App wrote that already carries
+   * it is returned instead of creating a second one. Searched among the most recently created issues.
    */
   marker?: string;
 }
@@ -24,9 +25,14 @@ export interface NewIssue {
 /** How many recent issues are scanned for an idempotency marker (newest first). */
 export const MARKER_SCAN_LIMIT = 300;
 
-export async function createIssue(octokit: GitHub, repo: Repo, issue: NewIssue): Promise<IssueRef> {
+export async function createIssue(
+  octokit: GitHub,
+  repo: Repo,
+  issue: NewIssue,
+  self: SelfIdentity = {},
+): Promise<IssueRef> {
   if (issue.marker) {
-    const existing = await findIssueByMarker(octokit, repo, issue.marker);
+    const existing = await findIssueByMarker(octokit, repo, issue.marker, self);
     if (existing) return existing;
   }
   const body = issue.marker
@@ -41,7 +47,13 @@ export async function createIssue(octokit: GitHub, repo: Repo, issue: NewIssue):
   return { number: data.number, id: idOf(data.id), nodeId: data.node_id, url: data.html_url, created: true };
 }
 
-async function findIssueByMarker(octokit: GitHub, repo: Repo, marker: string): Promise<IssueRef | undefined> {
+/** The App's own issue carrying `marker`: one anybody else wrote is ignored (an outsider can plant any marker). */
+async function findIssueByMarker(
+  octokit: GitHub,
+  repo: Repo,
+  marker: string,
+  self: SelfIdentity,
+): Promise<IssueRef | undefined> {
   let scanned = 0;
   for await (const { data } of octokit.paginate.iterator("GET /repos/{owner}/{repo}/issues", {
     ...repoParams(repo),
@@ -50,7 +62,7 @@ async function findIssueByMarker(octokit: GitHub, repo: Repo, marker: string): P
     direction: "desc",
     per_page: 100,
   })) {
-    const hit = data.find((i) => !i.pull_request && i.body?.includes(marker));
+    const hit = data.find((i) => !i.pull_request && i.body?.includes(marker) && writtenBySelf(i, self));
     if (hit)
       return { number: hit.number, id: hit.id, nodeId: hit.node_id, url: hit.html_url, created: false };
     scanned += data.length;

@@ -17,7 +17,13 @@ interface FakeIssue {
   title: string;
   body: string;
   labels: { name: string }[];
+  /** The author (default Codertocat): an issue made with the App's installation token is its bot user's, "via" it. */
+  user?: { login: string; type: string; id: number };
+  performed_via_github_app?: { id: number; slug: string } | null;
 }
+
+const CODERTOCAT = { login: OWNER, type: "User", id: 1 };
+const APP = { id: 123, slug: "trellis" };
 
 export interface FakeGitHubOptions {
   /** `.github/trellis.yml`. */
@@ -32,8 +38,16 @@ export type FakeGitHub = ReturnType<typeof fakeGitHub>;
 
 export function fakeGitHub({ config: CONFIG, tasks: TASKS, firstIssue = 10 }: FakeGitHubOptions) {
   const issues = new Map<number, FakeIssue>();
-  const add = (number: number, title: string, body = "") =>
-    issues.set(number, { number, id: 5000 + number, title, body, labels: [] });
+  const add = (number: number, title: string, body = "", user = CODERTOCAT) =>
+    issues.set(number, {
+      number,
+      id: 5000 + number,
+      title,
+      body,
+      labels: [],
+      user,
+      performed_via_github_app: null,
+    });
   add(1, "Ship the API", TASKS);
   add(7, "Fix the login bug");
   let nextIssue = firstIssue;
@@ -47,6 +61,7 @@ export function fakeGitHub({ config: CONFIG, tasks: TASKS, firstIssue = 10 }: Fa
   const pulls: { number: number; head: string; body: string; merged?: boolean }[] = [];
   const checkRuns: { id: number; head_sha: string; external_id: string; name: string; status: string }[] = [];
   const artifacts = new Map<number, { attemptId: string; zip: Buffer }>();
+  const authored = (i: FakeIssue) => ({ user: CODERTOCAT, performed_via_github_app: null, ...i });
   const byId = (id: number) => [...issues.values()].find((i) => i.id === id)!;
   const issueOf = (uri: string) => Number(/\/issues\/(\d+)/.exec(uri)![1]);
   // A model of GitHub, not a list of expectations: each route answers whenever a scenario asks, and a
@@ -81,12 +96,20 @@ export function fakeGitHub({ config: CONFIG, tasks: TASKS, firstIssue = 10 }: Fa
   api
     .get(`${REPO}/issues`)
     .query(true)
-    .reply(200, () => [...issues.values()].sort((a, b) => b.number - a.number));
+    .reply(200, () => [...issues.values()].map(authored).sort((a, b) => b.number - a.number));
   api.post(`${REPO}/issues`).reply((_uri, body) => {
     const b = body as { title: string; body: string; labels?: string[] };
     created.push(b);
     const number = nextIssue++;
-    issues.set(number, { number, id: 5000 + number, title: b.title, body: b.body, labels: [] });
+    issues.set(number, {
+      number,
+      id: 5000 + number,
+      title: b.title,
+      body: b.body,
+      labels: [],
+      user: BOT,
+      performed_via_github_app: APP,
+    });
     return [
       201,
       { ...issues.get(number), node_id: `I_${number}`, html_url: `https://github.com/x/${number}` },
@@ -94,7 +117,9 @@ export function fakeGitHub({ config: CONFIG, tasks: TASKS, firstIssue = 10 }: Fa
   });
   api.get(/\/issues\/\d+$/).reply((uri) => {
     const issue = issues.get(issueOf(uri));
-    return issue ? [200, { ...issue, node_id: `I_${issue.number}` }] : [404, { message: "Not Found" }];
+    return issue
+      ? [200, { ...authored(issue), node_id: `I_${issue.number}` }]
+      : [404, { message: "Not Found" }];
   });
   // Comments.
   api.get(/\/issues\/\d+\/comments/).reply((uri) => [200, comments.get(issueOf(uri)) ?? []]);
@@ -229,5 +254,11 @@ export function fakeGitHub({ config: CONFIG, tasks: TASKS, firstIssue = 10 }: Fa
       artifacts.get(Number(/artifact-(\d+)/.exec(uri)![1]))?.zip,
       { "content-type": "application/zip" },
     ]);
-  return { issues, comments, subIssues, blockedBy, dispatches, created, pulls, artifacts };
+  /** An issue someone else opens (by hand, not through the App). */
+  const plant = (title: string, body: string, user: FakeIssue["user"]): number => {
+    const number = nextIssue++;
+    add(number, title, body, user);
+    return number;
+  };
+  return { issues, comments, subIssues, blockedBy, dispatches, created, pulls, artifacts, plant };
 }

@@ -356,4 +356,38 @@ describe("an issue closed by the merge of the run's PR (`Closes #1`)", () => {
     ).toMatchObject(abort);
     expect(deliver(run, issueClosed(), false).status).toBe("aborted");
   });
+  it("a close by someone without the role, or by another bot, stops nothing; a merge still ends the run", () => {
+    const run = waitingForMerge();
+    const stake = { runs: [run], isBatch: false };
+    expect(needsRole(issueClosed(), defs, stake)).toBe(true);
+    expect(needsRole(issueClosed(), defs, { runs: [], isBatch: false })).toBe(false);
+    expect(needsRole(issueClosed(), defs, { runs: [], isBatch: true })).toBe(true);
+    for (const f of [
+      facts(issueClosed(), { runs: [run], role: undefined }),
+      facts(issueClosed(), { runs: [run], role: "triage", isBatch: true }),
+    ]) {
+      const out = decide(f);
+      expect(out.filter((d) => d.kind === "run_event" || d.kind === "batch")).toEqual([]);
+      expect(out).toMatchObject([
+        { kind: "reply", body: expect.stringMatching(/does not stop Trellis/) },
+        {},
+      ]);
+    }
+    const bot = issues.toDomainEvent(
+      examplePayloadAs("issues", "closed", "reopened", {
+        issue: { number: 1, state: "closed" },
+        sender: { login: "stale[bot]", type: "Bot" },
+      }),
+      "d9",
+    )!;
+    expect(needsRole(bot, defs, stake)).toBe(false);
+    expect(decide(facts(bot, { runs: [run], role: undefined })).some((d) => d.kind === "run_event")).toBe(
+      false,
+    );
+    expect(
+      decide(
+        facts(issueClosed(), { runs: [run], role: undefined, pullRequests: [{ number: 2, merged: true }] }),
+      ),
+    ).toMatchObject([{ kind: "run_event", event: { type: "closed_by_merge", prNumber: 2 } }]);
+  });
 });

@@ -24,19 +24,44 @@ describe("createIssue", () => {
     ).toEqual({ number: 13, id: 1300, nodeId: issue.node_id, url: issue.html_url, created: true });
   });
 
-  it("with a marker, returns the issue already carrying it instead of duplicating", async () => {
+  // Made with an installation token, an issue's author is the App's bot user and GitHub names the App.
+  const BOT = { ...issue.user, login: "trellis[bot]", type: "Bot" };
+  const APP = { id: 123, slug: "trellis" };
+  const SELF = { appId: 123, login: "trellis[bot]" };
+
+  it("with a marker, returns the App's issue already carrying it instead of duplicating", async () => {
     githubApi()
       .get(`${R}/issues`)
       .query({ state: "all", sort: "created", direction: "desc", per_page: "100" })
       .reply(200, [
-        { ...issue, number: 20, body: `PR ${TICKET}`, pull_request: { url: "x" } },
-        { ...issue, number: 14, id: 1400, body: `Refined ticket\n\n${TICKET}` },
+        { ...issue, number: 20, body: `PR ${TICKET}`, pull_request: { url: "x" }, user: BOT },
+        {
+          ...issue,
+          number: 14,
+          id: 1400,
+          body: `Refined ticket\n\n${TICKET}`,
+          user: BOT,
+          performed_via_github_app: APP,
+        },
       ]);
-    expect(await createIssue(testOctokit(), repo, { title: "t", body: "b", marker: TICKET })).toMatchObject({
-      number: 14,
-      id: 1400,
-      created: false,
-    });
+    expect(
+      await createIssue(testOctokit(), repo, { title: "t", body: "b", marker: TICKET }, SELF),
+    ).toMatchObject({ number: 14, id: 1400, created: false });
+  });
+
+  it("ignores a marker in an issue somebody else wrote (anyone can paste one) and creates its own", async () => {
+    githubApi()
+      .get(`${R}/issues`)
+      .query({ state: "all", sort: "created", direction: "desc", per_page: "100" })
+      .reply(200, [
+        { ...issue, number: 21, body: `Planted ${TICKET}`, performed_via_github_app: null },
+        { ...issue, number: 22, body: `Another app ${TICKET}`, user: { ...BOT, login: "other[bot]" } },
+      ])
+      .post(`${R}/issues`, { title: "t", body: `b\n\n${TICKET}` })
+      .reply(201, { ...issue, number: 23 });
+    expect(
+      await createIssue(testOctokit(), repo, { title: "t", body: "b", marker: TICKET }, SELF),
+    ).toMatchObject({ number: 23, created: true });
   });
 
   it("with a marker not found in recent issues, creates it carrying the marker", async () => {

@@ -25,7 +25,7 @@ export interface Harness {
   app: TrellisApp;
   clock: { now: number };
   deliver(name: string, payload: object, id?: string): Promise<void>;
-  drain(): Promise<number>;
+  drain(options?: { maxRounds?: number }): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -68,7 +68,7 @@ export async function startHarness(
         Probot["receive"]
       >[0]);
     },
-    drain: () => app.worker.drain(),
+    drain: (options) => app.worker.drain(options),
     close: () => app.close(),
   };
 }

@@ -1,0 +1,178 @@
+/**
+ * `npm start`'s HTTP servers, for real over TCP: a webhook body over GitHub's 25 MB cap is refused with 413 before
+ * it is read (by its Content-Length, or by the bytes actually read when it is chunked), a signed delivery still
+ * goes through, and health and metrics can sit behind a bearer token or on a port of their own.
+ */
+import { createHmac, generateKeyPairSync } from "node:crypto";
+import { request } from "node:http";
+import nock from "nock";
+import { pino } from "pino";
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { startServer, type RunningServer } from "../../src/app/http-server.js";
+import { MAX_WEBHOOK_BYTES, type ServeConfig } from "../../src/core/server-config.js";
+import { openDb, type Db } from "../../src/store/db.js";
+import { githubApi, useGitHubNock } from "../support/github-routes.js";
+import { examplePayload } from "../support/webhooks.js";
+
+const { privateKey } = generateKeyPairSync("rsa", {
+  modulusLength: 2048,
+  privateKeyEncoding: { type: "pkcs1", format: "pem" },
+  publicKeyEncoding: { type: "spki", format: "pem" },
+});
+const SECRET = "a-test-secret-of-40-characters-000000000";
+const TOKEN = "metrics-token-0123456789abcdef";
+
+interface Answer {
+  status: number;
+  body: string;
+  /** How many body bytes the client managed to send before the answer. */
+  sent: number;
+}
+
+/** One request; `body` chunks are written one by one (chunked unless `length` is given) until the server answers. */
+function send(
+  url: string,
+  options: { method?: string; headers?: Record<string, string | number>; body?: Buffer[] } = {},
+): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    let sent = 0;
+    let answered = false;
+    const req = request(url, { method: options.method ?? "GET", headers: options.headers }, (res) => {
+      answered = true;
+      let text = "";
+      res.on("data", (c: Buffer) => (text += c.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text, sent }));
+    });
+    req.on("error", (error) => (answered ? undefined : reject(error)));
+    void (async () => {
+      for (const chunk of options.body ?? []) {
+        if (answered || req.destroyed) break;
+        sent += chunk.length;
+        if (!req.write(chunk)) await new Promise((r) => req.once("drain", r));
+      }
+      if (!req.destroyed) req.end();
+    })().catch(() => undefined);
+  });
+}
+
+const webhookHeaders = (payload: string, id: string) => ({
+  "content-type": "application/json",
+  "x-github-event": "issues",
+  "x-github-delivery": id,
+  "x-hub-signature-256": `sha256=${createHmac("sha256", SECRET).update(payload).digest("hex")}`,
+});
+
+describe("the App's HTTP server", () => {
+  useGitHubNock();
+  let db: Db;
+  let server: RunningServer | undefined;
+  beforeAll(async () => {
+    db = await openDb({ dataDir: "memory://" });
+  });
+  afterAll(async () => {
+    await db.close();
+  });
+  beforeEach(() => {
+    nock.enableNetConnect("127.0.0.1");
+    githubApi().get("/app").optionally().reply(200, { id: 123, slug: "trellis" });
+    return async () => {
+      await server?.close();
+      server = undefined;
+    };
+  });
+
+  const start = async (patch: Partial<ServeConfig> = {}, maxBodyBytes?: number) => {
+    const config: ServeConfig = {
+      appId: 123,
+      privateKey,
+      secret: SECRET,
+      port: 0,
+      host: "127.0.0.1",
+      webhookPath: "/api/github/webhooks",
+      ...patch,
+    };
+    server = await startServer(config, {
+      log: pino({ level: "silent" }),
+      app: { db, worker: false },
+      ...(maxBodyBytes !== undefined ? { maxBodyBytes } : {}),
+    });
+    return server;
+  };
+
+  test("a body announced over GitHub's 25 MB is refused with 413 before any of it is read", async () => {
+    const { url } = await start();
+    const payload = JSON.stringify(examplePayload("issues", "labeled"));
+    const answer = await send(`${url}/api/github/webhooks`, {
+      method: "POST",
+      headers: { ...webhookHeaders(payload, "big-1"), "content-length": MAX_WEBHOOK_BYTES + 1 },
+      // 1 MiB chunks: the answer comes before the client could send them all.
+      body: Array.from({ length: 26 }, () => Buffer.alloc(1024 * 1024, 0x20)),
+    });
+    expect(answer.status).toBe(413);
+    expect(answer.sent).toBeLessThan(MAX_WEBHOOK_BYTES);
+    expect((await db.query("SELECT * FROM inbox")).rows).toHaveLength(0);
+  });
+
+  test("a chunked body is refused with 413 as soon as the bytes read pass the cap", async () => {
+    const { url } = await start({}, 64 * 1024);
+    const payload = JSON.stringify(examplePayload("issues", "labeled"));
+    const answer = await send(`${url}/api/github/webhooks`, {
+      method: "POST",
+      headers: webhookHeaders(payload, "big-2"),
+      // 32 MiB offered; the server stops reading after 64 KiB (what socket buffers take meanwhile is all else sent).
+      body: Array.from({ length: 32 }, () => Buffer.alloc(1024 * 1024, 0x20)),
+    });
+    expect(answer.status).toBe(413);
+    expect(answer.sent).toBeLessThan(16 * 1024 * 1024);
+    expect((await db.query("SELECT * FROM inbox")).rows).toHaveLength(0);
+  });
+
+  test("a signed delivery within the cap is accepted; a forged one is not", async () => {
+    const { url } = await start({}, 64 * 1024);
+    const payload = JSON.stringify(examplePayload("issues", "labeled", { label: { name: "bug" } }));
+    const ok = await send(`${url}/api/github/webhooks`, {
+      method: "POST",
+      headers: webhookHeaders(payload, "small-1"),
+      body: [Buffer.from(payload)],
+    });
+    expect(ok.status).toBe(200);
+    const forged = await send(`${url}/api/github/webhooks`, {
+      method: "POST",
+      headers: { ...webhookHeaders(payload, "forged-1"), "x-hub-signature-256": `sha256=${"0".repeat(64)}` },
+      body: [Buffer.from(payload)],
+    });
+    expect(forged.status).toBe(400);
+  });
+
+  test("health and metrics are served next to the webhooks by default, open", async () => {
+    const { url } = await start();
+    expect((await send(`${url}/trellis/health`)).status).toBe(200);
+    expect((await send(`${url}/trellis/metrics`)).body).toContain("trellis_");
+  });
+
+  test("with METRICS_TOKEN they answer only the bearer of that token", async () => {
+    const { url } = await start({ metricsToken: TOKEN });
+    for (const auth of [undefined, "Bearer wrong-token-0123456789ab", `Basic ${TOKEN}`, `Bearer ${TOKEN}x`]) {
+      const answer = await send(`${url}/trellis/metrics`, { headers: auth ? { authorization: auth } : {} });
+      expect(answer.status).toBe(401);
+      expect(answer.body).not.toContain("trellis_");
+    }
+    const ok = await send(`${url}/trellis/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(ok.status).toBe(200);
+    expect(ok.body).toContain("trellis_");
+    expect(
+      (await send(`${url}/trellis/health`, { headers: { authorization: `Bearer ${TOKEN}` } })).status,
+    ).toBe(200);
+  });
+
+  test("with METRICS_PORT they move to that port, and the webhook port no longer serves them", async () => {
+    const { url, metricsUrl } = await start({ metricsPort: 0 });
+    expect(metricsUrl).toBeDefined();
+    expect(metricsUrl).not.toBe(url);
+    expect((await send(`${url}/trellis/metrics`)).status).toBe(404);
+    expect((await send(`${url}/trellis/health`)).status).toBe(404);
+    expect((await send(`${metricsUrl}/trellis/health`)).status).toBe(200);
+    expect((await send(`${metricsUrl}/trellis/metrics`)).body).toContain("trellis_");
+    expect((await send(`${metricsUrl}/api/github/webhooks`, { method: "POST" })).status).toBe(404);
+  });
+});
