@@ -192,8 +192,8 @@ export function webhookProblems(name: string, payload: Record<string, unknown>):
     const definitions = webhookSchema()["definitions"] as Json;
     const definition =
       action !== undefined && `${name}$${action}` in definitions ? `${name}$${action}` : undefined;
-    const fallback =
-      `${name}_event` in definitions ? `${name}_event` : name in definitions ? name : undefined;
+    // Events without an action are named `push$event` in the schemas; others have an `_event` union.
+    const fallback = [`${name}$event`, `${name}_event`, name].find((d) => d in definitions);
     const chosen = definition ?? fallback;
     validate = chosen
       ? validatorHost().compile({ $ref: `webhooks#/definitions/${pointer(chosen)}` })

@@ -113,7 +113,6 @@ export function githubActionsAppJson(state: GitHubState): Record<string, unknown
     id: a.id,
     slug: a.slug,
     node_id: nodeId("A", a.id),
-    client_id: `Iv1.sandbox${a.id}`,
     owner: userJson(state, "github"),
     name: a.name,
     description: "Automate your workflow from idea to production",

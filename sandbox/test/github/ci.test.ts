@@ -3,8 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { webhookProblems } from "../../src/github/schemas.js";
 import type { Actions, CiExecution, GitHubServer, GitHubState, StateEvent } from "../../src/github/index.js";
 import {
+  buildPayload,
   createGitHubServer,
   createGitHubState,
   createRepoOnDisk,
@@ -79,6 +81,8 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+  // Every delivery these pushes, PRs and runs cause fits GitHub's webhook schemas.
+  for (const e of events) expect(webhookProblems(e.name, buildPayload(state, e)), e.name).toEqual([]);
   actions.stop();
   await server.close();
   await rm(root, { recursive: true, force: true });
