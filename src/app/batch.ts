@@ -289,6 +289,10 @@ async function applyOutput(
         // An aggregate of its own: a row that waits must not hold back the batch's other effects.
         enqueue(pending, `${batchAggregate(state.id)}:${effect.key}`, t, effect, new Date(effect.at));
         break;
+      case "cancel_workflow_run":
+        // Carried out like a stage attempt's (effects.ts); its own aggregate, so no batch effect holds it back.
+        enqueue(pending, `${batchAggregate(state.id)}:${effect.key}`, t, effect);
+        break;
       default:
         enqueue(pending, batchAggregate(state.id), t, effect);
     }
@@ -453,17 +457,15 @@ export async function executeBatchEffect(
     }
     case "batch_refine":
       return dispatchRefine(deps, octokit, target, state, effect);
-    case "batch_refine_deadline": {
-      // Claimed when its time came on the App's clock (the outbox's due times are the App's).
-      // A no-op when the attempt has answered since (the reducer ignores outcomes of closed attempts).
+    case "batch_refine_deadline":
+      // Claimed when its time came on the App's clock (the outbox's due times are the App's). The reducer decides:
+      // nothing when the attempt has answered since, or its run started and the timeout from that start is later.
       return applyBatchEvent(deps, target, state.id, {
-        type: "ticket_refine_failed",
+        type: "refine_deadline",
         at: deps.now(),
         ticket: effect.ticket,
         attemptId: effect.attemptId,
-        reason: `the refine agent gave no result within ${effect.minutes} minutes`,
       });
-    }
     case "batch_status":
       // A later step asked again and will render the same (latest) state: one comment write, not many.
       if (state.statusSeq !== undefined && effect.seq < state.statusSeq) return;
@@ -566,12 +568,22 @@ async function dispatchRefine(
       context: refineContext(state),
     },
   };
+  let outcome: Awaited<ReturnType<typeof sendDispatch>>;
   try {
-    await sendDispatch(deps, octokit, target, defs, spec);
+    outcome = await sendDispatch(deps, octokit, target, defs, spec);
   } catch (error) {
     if (!isRefusal(statusOf(error))) throw error;
     return fail(`GitHub refused the dispatch (HTTP ${statusOf(error)})`);
   }
+  // GitHub named the attempt's Actions run: the batch keeps its id (to cancel it if the attempt is abandoned).
+  if (outcome.runId !== undefined)
+    await applyBatchEvent(deps, target, state.id, {
+      type: "refine_queued",
+      at: deps.now(),
+      ticket: effect.ticket,
+      attemptId: effect.attemptId,
+      workflowRunId: outcome.runId,
+    });
 }
 
 /** The refine agent's context: the tracking issue's title and the batch's tickets (what the task list says). */
@@ -599,8 +611,9 @@ function refineFailure(result: AgentResult): string {
 
 /**
  * A `workflow_run` event whose attempt is not a run's: when it is a batch ticket's refine attempt (the run name
- * carries the tracking issue), its completion becomes `ticket_refined` or `ticket_refine_failed` in the caller's
- * transaction. Returns whether the event was a refine attempt's.
+ * carries the tracking issue), `requested` names its Actions run, `in_progress` starts its timeout, and its
+ * completion becomes `ticket_refined` or `ticket_refine_failed`, in the caller's transaction. Returns whether the
+ * event was a refine attempt's.
  */
 export async function applyRefineRun(
   deps: AppDeps,
@@ -619,8 +632,16 @@ export async function applyRefineRun(
   const stored = await getBatch<BatchState>(tx, found.id, { forUpdate: true });
   const ticket = stored?.state.tickets.find((t) => t.refine?.attemptId === attemptId);
   if (!stored || !ticket) return false;
-  if (event.action !== "completed") return true;
   const at = deps.now();
+  if (event.action !== "completed") {
+    // `requested`: GitHub created the run, which may still wait for a runner; `in_progress`: it started.
+    const named: BatchEvent =
+      event.action === "in_progress"
+        ? { type: "refine_started", at, ticket: ticket.key, attemptId, workflowRunId: event.run.id }
+        : { type: "refine_queued", at, ticket: ticket.key, attemptId, workflowRunId: event.run.id };
+    await reduceAndApply(deps, tx, pending, { ...target, issue }, defs, stored.state, named);
+    return true;
+  }
   const repo = repoName(event.repo);
   let outcome: BatchEvent;
   if (result?.ok) {

@@ -50,7 +50,15 @@ export type ShellEffect =
   | { type: "tick"; key: string; at: number }
   | Extract<
       BatchEffect,
-      { type: "batch_issue" | "batch_link" | "batch_status" | "batch_refine" | "batch_refine_deadline" }
+      {
+        type:
+          | "batch_issue"
+          | "batch_link"
+          | "batch_status"
+          | "batch_refine"
+          | "batch_refine_deadline"
+          | "cancel_workflow_run";
+      }
     >;
 
 export type OutboxPayload =

@@ -57,6 +57,12 @@ export function fakeGitHub({ config: CONFIG, tasks: TASKS, firstIssue = 10 }: Fa
   const subIssues = new Map<number, number[]>();
   const blockedBy = new Map<number, number[]>();
   const dispatches: Record<string, string>[] = [];
+  /** The Actions run GitHub created for each dispatch, by the attempt id in its inputs. */
+  const workflowRuns = new Map<string, number>();
+  // Apart per scenario (tests sharing a database see earlier scenarios' runs time out and cancelled).
+  let nextWorkflowRun = 80_000 + firstIssue * 1_000;
+  /** Actions runs the App asked GitHub to cancel, in order. */
+  const cancelled: number[] = [];
   const created: { title: string; body: string; labels?: string[] }[] = [];
   const pulls: { number: number; head: string; body: string; merged?: boolean }[] = [];
   const checkRuns: { id: number; head_sha: string; external_id: string; name: string; status: string }[] = [];
@@ -193,9 +199,30 @@ export function fakeGitHub({ config: CONFIG, tasks: TASKS, firstIssue = 10 }: Fa
     return [200, run];
   });
   // Dispatches, pull requests, result artifacts.
+  // "Create a workflow dispatch event" (https://docs.github.com/rest/actions/workflows#create-a-workflow-dispatch-event;
+  // https://github.blog/changelog/2026-02-19-workflow-dispatch-api-now-returns-run-ids): 204 No Content, or with
+  // `return_run_details: true` 200 with the new run's id and URLs.
   api.post(`${REPO}/actions/workflows/trellis-agent.yml/dispatches`).reply((_uri, body) => {
-    dispatches.push((body as { inputs: Record<string, string> }).inputs);
-    return [204];
+    const b = body as { inputs: Record<string, string>; return_run_details?: boolean };
+    dispatches.push(b.inputs);
+    if (b.return_run_details !== true) return [204];
+    const id = nextWorkflowRun++;
+    if (b.inputs.attempt_id) workflowRuns.set(b.inputs.attempt_id, id);
+    return [
+      200,
+      {
+        workflow_run_id: id,
+        run_url: `https://api.github.com${REPO}/actions/runs/${id}`,
+        html_url: `https://github.com/${OWNER}/Hello-World/actions/runs/${id}`,
+      },
+    ];
+  });
+  // "Cancel a workflow run" (https://docs.github.com/rest/actions/workflow-runs#cancel-a-workflow-run): 202 Accepted.
+  // Every request is recorded, so a test sees a repeated cancel.
+  api.post(/\/actions\/runs\/\d+\/cancel$/).reply((uri) => {
+    const id = Number(/runs\/(\d+)\/cancel/.exec(uri)![1]);
+    cancelled.push(id);
+    return [202, {}];
   });
   api
     .get(`${REPO}/pulls`)
@@ -260,5 +287,17 @@ export function fakeGitHub({ config: CONFIG, tasks: TASKS, firstIssue = 10 }: Fa
     add(number, title, body, user);
     return number;
   };
-  return { issues, comments, subIssues, blockedBy, dispatches, created, pulls, artifacts, plant };
+  return {
+    issues,
+    comments,
+    subIssues,
+    blockedBy,
+    dispatches,
+    workflowRuns,
+    cancelled,
+    created,
+    pulls,
+    artifacts,
+    plant,
+  };
 }

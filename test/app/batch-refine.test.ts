@@ -21,7 +21,7 @@ import {
 } from "../support/app-harness.js";
 import { engineCases } from "../support/engines.js";
 import { githubApi, useGitHubNock } from "../support/github-routes.js";
-import { examplePayload } from "../support/webhooks.js";
+import { examplePayload, examplePayloadAs } from "../support/webhooks.js";
 import { fakeGitHub, OWNER, type FakeGitHub } from "./batch-github.js";
 
 const installation = { id: INSTALLATION_ID, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==" };
@@ -50,6 +50,32 @@ const REFINED = [
   "labels: type:feature, agent:dev, area:pricing",
   "",
 ].join("\n");
+
+/** A `workflow_run` delivery for a refine attempt's Actions run (in_progress is built from GitHub's requested example). */
+const refineRun = (
+  action: "requested" | "in_progress" | "completed",
+  inputs: Record<string, string>,
+  runId: number,
+) =>
+  examplePayloadAs("workflow_run", action, action === "in_progress" ? "requested" : action, {
+    installation,
+    workflow_run: {
+      event: "workflow_dispatch",
+      path: ".github/workflows/trellis-agent.yml",
+      id: runId,
+      display_title: runName({
+        stage: inputs.stage!,
+        issue: Number(inputs.issue),
+        attemptId: inputs.attempt_id!,
+      }),
+      status: action === "requested" ? "queued" : action,
+      conclusion: action === "completed" ? "success" : null,
+      html_url: `https://github.com/${OWNER}/Hello-World/actions/runs/${runId}`,
+      head_repository: { full_name: `${OWNER}/Hello-World` },
+      repository: { full_name: `${OWNER}/Hello-World` },
+    },
+    repository: { full_name: `${OWNER}/Hello-World`, name: "Hello-World", owner: { login: OWNER } },
+  });
 
 /** The Action finishes a refine attempt: `requested`, then `completed` with its result artifact. */
 async function finishRefine(
@@ -296,32 +322,81 @@ describe.each(engineCases())("batch refinement ($title)", ({ engine, skip }) => 
   );
 
   test.skipIf(skip)(
-    "a refine run that never reports: past its deadline the ticket is created as written; a late result is ignored",
+    "a refine run that waits for a runner: its timeout counts from its start, then its Actions run is cancelled and the ticket created as written",
     async () => {
       const { gh, h, inputs } = await batchOf(db, { number: 3, title: "Lost" }, { firstIssue: 20 });
       expect(JSON.parse(inputs.spec!)).toMatchObject({ timeoutMinutes: 15 });
-      // Nothing reports back. Before the deadline (on the App's clock) nothing happens.
+      // GitHub named the run in its answer to the dispatch; the batch keeps it.
+      const workflowRunId = gh.workflowRuns.get(inputs.attempt_id!)!;
+      const stored = async () =>
+        (await findBatchByTrackingIssue<BatchState>(db, `${OWNER}/Hello-World`, 3))!.state.tickets[0]!;
+      expect((await stored()).refine).toMatchObject({ status: "running", workflowRunId });
+      // The run waits 30 minutes for a runner: past the 15 minutes from the dispatch, nothing is given up.
+      h.clock.now += 16 * 60_000;
+      await h.drain();
+      h.clock.now += 14 * 60_000;
+      await h.deliver("workflow_run", refineRun("requested", inputs, workflowRunId));
+      await h.deliver("workflow_run", refineRun("in_progress", inputs, workflowRunId));
+      await h.drain();
+      expect(gh.created).toHaveLength(0);
+      expect((await stored()).refine).toMatchObject({ status: "running", startedAt: h.clock.now });
+      // 14 minutes into the run: still nothing.
       h.clock.now += 14 * 60_000;
       await h.drain();
       expect(gh.created).toHaveLength(0);
-      // Past it, the ticket is created as written, saying why.
+      expect(gh.cancelled).toEqual([]);
+      // Past 15 minutes from its start, the ticket is created as written, saying why, and its run is cancelled.
       h.clock.now += 2 * 60_000;
       await h.drain();
       expect(gh.created.map((c) => c.title)).toEqual(["Print a receipt"]);
       expect(gh.created[0]!.body).toContain(
         "could not refine this ticket (the refine agent gave no result within 15 minutes)",
       );
-      // The refine run reports after all: its result changes nothing.
-      await finishRefine(h, gh, inputs, 63_001, { refined: REFINED });
+      expect(gh.cancelled).toEqual([workflowRunId]);
+      // The refine run reports after all: its result changes nothing, and nothing is cancelled again.
+      await finishRefine(h, gh, inputs, workflowRunId, { refined: REFINED });
       expect(gh.created).toHaveLength(1);
-      const batch = await findBatchByTrackingIssue<BatchState>(db, `${OWNER}/Hello-World`, 3);
+      expect(gh.cancelled).toEqual([workflowRunId]);
       // Its run started (the earlier tests' runs keep dev at its max_parallel, so it waits to be dispatched).
-      expect(batch!.state.tickets[0]).toMatchObject({
+      expect(await stored()).toMatchObject({
         issue: 20,
         status: "running",
         runId: expect.stringMatching(/^run_/),
         refine: { status: "failed", reason: "the refine agent gave no result within 15 minutes" },
       });
+      await h.close();
+    },
+  );
+
+  test.skipIf(skip)(
+    "/abort on the tracking issue while tickets are refined cancels their Actions runs and creates nothing",
+    async () => {
+      const tracking = { number: 5, title: "Stop it" };
+      const { gh, h } = await batchOf(db, tracking, {
+        tasks: "- [ ] [one] Print a receipt\n- [ ] [two] Email the receipt",
+        firstIssue: 40,
+      });
+      const runs = ["one", "two"].map((key) => gh.workflowRuns.get(refineOf(gh, key).attempt_id!)!);
+      expect(runs.every((id) => id > 0)).toBe(true);
+      await h.deliver(
+        "issue_comment",
+        examplePayload("issue_comment", "created", {
+          installation,
+          issue: { ...tracking, body: "" },
+          comment: { body: "/abort" },
+        }),
+      );
+      await h.drain();
+      const batch = await findBatchByTrackingIssue<BatchState>(db, `${OWNER}/Hello-World`, tracking.number);
+      expect(batch!.status).toBe("aborted");
+      expect([...gh.cancelled].sort()).toEqual([...runs].sort());
+      expect(gh.created).toEqual([]);
+      // Their deadlines coming due later create nothing and cancel nothing again.
+      h.clock.now += 2 * 60 * 60_000;
+      await h.drain();
+      expect(gh.created).toEqual([]);
+      // (Earlier tests' ticket runs, in the same database, time out meanwhile and have their own runs cancelled.)
+      expect(gh.cancelled.filter((id) => runs.includes(id))).toHaveLength(2);
       await h.close();
     },
   );

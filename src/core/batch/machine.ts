@@ -6,6 +6,7 @@
  */
 import type { RunStatus } from "../model.js";
 import { inline } from "../render.js";
+import { NOT_STARTED_LIMIT_MS } from "../workflow/machine.js";
 import {
   displayTicket,
   parseTaskList,
@@ -30,6 +31,14 @@ export interface TicketRefinement {
   reason?: string;
   /** The ticket line as written, before the refined title replaced it. */
   source?: string;
+  /** When the attempt was dispatched (the not-started allowance counts from here). */
+  dispatchedAt?: number;
+  /** When its Actions run started (`workflow_run.in_progress`): the refine timeout counts from here. */
+  startedAt?: number;
+  /** The attempt's Actions run, once GitHub names it (the dispatch's answer or a `workflow_run` event). */
+  workflowRunId?: number;
+  /** Closed by the App (deadline passed, batch aborted), not by its run's end: its Actions run is cancelled. */
+  abandoned?: boolean;
 }
 
 export interface BatchTicket {
@@ -139,6 +148,12 @@ export type BatchEvent =
       /** What the parser dropped or cut. */
       notes?: string[];
     }
+  /** GitHub named the refine attempt's Actions run (the dispatch's answer, or `workflow_run.requested`). */
+  | { type: "refine_queued"; at: number; ticket: string; attemptId: string; workflowRunId: number }
+  /** The refine attempt's Actions run started (`workflow_run.in_progress`): its timeout counts from here. */
+  | { type: "refine_started"; at: number; ticket: string; attemptId: string; workflowRunId?: number }
+  /** A scheduled `batch_refine_deadline` came due (on the App's clock): the reducer decides whether it has passed. */
+  | { type: "refine_deadline"; at: number; ticket: string; attemptId: string }
   /** The refinement did not give a ticket (agent failed or asked, file missing or unreadable, dispatch refused). */
   | {
       type: "ticket_refine_failed";
@@ -159,15 +174,16 @@ export type BatchEffect =
     }
   /** Dispatch the refine profile for a raw ticket (its text is the task; the tracking issue is the context). */
   | { type: "batch_refine"; key: string; ticket: string; attemptId: string; text: string }
-  /** At `at`, the refine attempt, if it is still open, has taken too long (its workflow run may never report). */
+  /** At `at`, ask the reducer whether the refine attempt, if still open, is past its deadline (`refine_deadline`). */
   | {
       type: "batch_refine_deadline";
       key: string;
       ticket: string;
       attemptId: string;
       at: number;
-      minutes: number;
     }
+  /** Stop the Actions run of a refine attempt the batch abandoned (deadline passed, batch aborted). */
+  | { type: "cancel_workflow_run"; key: string; ticket: string; attemptId: string; workflowRunId: number }
   /** Make the ticket a sub-issue of the tracking issue and record its "blocked by" relations. */
   | {
       type: "batch_link";
@@ -444,6 +460,7 @@ function startRefines(step: Step): void {
     t.refine.status = "running";
     t.refine.attemptId = attemptId;
     t.refine.attempts += 1;
+    t.refine.dispatchedAt = step.at;
     running += 1;
     step.effects.push({
       type: "batch_refine",
@@ -452,16 +469,90 @@ function startRefines(step: Step): void {
       attemptId,
       text: t.title || t.ref,
     });
-    const minutes = Math.max(1, s.refine.timeoutMinutes ?? REFINE_TIMEOUT_MINUTES);
+    // Until its run starts, only the not-started allowance applies; the start schedules the timeout.
     step.effects.push({
       type: "batch_refine_deadline",
       key: `batch:${s.id}:refine-deadline:${t.key}:${attemptId}`,
       ticket: t.key,
       attemptId,
-      at: step.at + minutes * 60_000,
-      minutes,
+      at: step.at + NOT_STARTED_LIMIT_MS,
     });
   }
+}
+
+const refineTimeoutMs = (s: BatchState): number =>
+  Math.max(1, s.refine?.timeoutMinutes ?? REFINE_TIMEOUT_MINUTES) * 60_000;
+
+/**
+ * When an open refine attempt has taken too long: the refine timeout counted from its Actions run's start, or, while
+ * the run has not started (waiting for a runner), the not-started allowance counted from the dispatch — the same rule
+ * as a stage's attempt (workflow/machine.ts `attemptDeadline`). Undefined for an attempt stored before either was
+ * kept: its deadline row was scheduled for the timeout from the dispatch, so that row coming due is the deadline.
+ */
+export function refineDeadline(s: BatchState, r: TicketRefinement): number | undefined {
+  if (r.startedAt !== undefined) return r.startedAt + refineTimeoutMs(s);
+  if (r.dispatchedAt !== undefined) return r.dispatchedAt + NOT_STARTED_LIMIT_MS;
+  return undefined;
+}
+
+/** An abandoned refine attempt must not go on working (and spending): GitHub is asked to cancel its Actions run. */
+function cancelRefineRun(step: Step, t: BatchTicket): void {
+  const r = t.refine;
+  if (!r?.abandoned || r.workflowRunId === undefined || !r.attemptId) return;
+  step.effects.push({
+    type: "cancel_workflow_run",
+    key: `batch:${step.state.id}:cancel:${t.key}:${r.attemptId}`,
+    ticket: t.key,
+    attemptId: r.attemptId,
+    workflowRunId: r.workflowRunId,
+  });
+}
+
+/** The ticket whose refine attempt (current or past) this is, whatever its state or the batch's. */
+const refineAttempt = (s: BatchState, ticket: string, attemptId: string): BatchTicket | undefined =>
+  s.tickets.find((x) => x.key === ticket && x.refine?.attemptId === attemptId);
+
+/** Records the attempt's Actions run the first time GitHub names it; an attempt already abandoned has it cancelled. */
+function learnRefineRun(step: Step, t: BatchTicket, workflowRunId: number | undefined): void {
+  if (workflowRunId === undefined || !t.refine || t.refine.workflowRunId !== undefined) return;
+  t.refine.workflowRunId = workflowRunId;
+  cancelRefineRun(step, t);
+}
+
+function refineQueued(step: Step, e: Extract<BatchEvent, { type: "refine_queued" }>): void {
+  const t = refineAttempt(step.state, e.ticket, e.attemptId);
+  if (t) learnRefineRun(step, t, e.workflowRunId);
+}
+
+function refineStarted(step: Step, e: Extract<BatchEvent, { type: "refine_started" }>): void {
+  const t = refineAttempt(step.state, e.ticket, e.attemptId);
+  if (!t?.refine) return;
+  learnRefineRun(step, t, e.workflowRunId);
+  if (t.refine.startedAt !== undefined || refining(step, e.ticket, e.attemptId) === undefined) return;
+  t.refine.startedAt = e.at;
+  // The timeout now counts from this start; the row scheduled at dispatch finds it not yet due and does nothing.
+  step.effects.push({
+    type: "batch_refine_deadline",
+    key: `batch:${step.state.id}:refine-deadline:${t.key}:${e.attemptId}:started`,
+    ticket: t.key,
+    attemptId: e.attemptId,
+    at: e.at + refineTimeoutMs(step.state),
+  });
+}
+
+function refineDeadlineDue(step: Step, e: Extract<BatchEvent, { type: "refine_deadline" }>): void {
+  const t = refining(step, e.ticket, e.attemptId);
+  if (!t?.refine) return;
+  const deadline = refineDeadline(step.state, t.refine);
+  if (deadline !== undefined && e.at < deadline) return;
+  const reason =
+    t.refine.startedAt !== undefined || deadline === undefined
+      ? `the refine agent gave no result within ${refineTimeoutMs(step.state) / 60_000} minutes`
+      : `its Actions run did not start within ${NOT_STARTED_LIMIT_MS / 60_000} minutes (no runner picked it up)`;
+  t.refine.abandoned = true;
+  cancelRefineRun(step, t);
+  refineFailed(step, t, reason);
+  startRefines(step);
 }
 
 /** The refinement gave nothing: the ticket's issue is created verbatim, saying why (nothing is lost). */
@@ -677,6 +768,14 @@ function abort(step: Step, e: Extract<BatchEvent, { type: "abort" }>): void {
   if (isBatchTerminal(s)) return void step.audit(e.actor, "batch_abort_ignored");
   s.status = "aborted";
   s.reason = e.reason;
+  // Open refinements end here too (no ticket issue is created any more), and their Actions runs are cancelled.
+  for (const t of s.tickets) {
+    if (t.refine?.status !== "running") continue;
+    t.refine.status = "failed";
+    t.refine.reason = `batch aborted: ${e.reason}`;
+    t.refine.abandoned = true;
+    cancelRefineRun(step, t);
+  }
   for (const t of s.tickets) {
     if (t.status !== "running" || !t.runId) continue;
     t.status = "failed";
@@ -741,6 +840,15 @@ export function reduceBatch(state: BatchState, event: BatchEvent, ctx: BatchCont
       case "ticket_refine_failed":
         ticketRefineFailed(step, event);
         break;
+      case "refine_queued":
+        refineQueued(step, event);
+        break;
+      case "refine_started":
+        refineStarted(step, event);
+        break;
+      case "refine_deadline":
+        refineDeadlineDue(step, event);
+        break;
     }
   } catch (error) {
     const fallback = new Step(structuredClone(state), event.at, ctx);
@@ -753,8 +861,14 @@ export function reduceBatch(state: BatchState, event: BatchEvent, ctx: BatchCont
   }
   const changed = visible(next) !== visible(state);
   // A refinement's outcome is followed at once by its issue's creation, whose step renders the comment: one write.
+  // A refine attempt's run being named or started is bookkeeping: the comment shows "refining" either way.
   const quiet =
-    event.type === "ticket_refined" || event.type === "ticket_refine_failed" || quietCreation(next, event);
+    event.type === "ticket_refined" ||
+    event.type === "ticket_refine_failed" ||
+    event.type === "refine_deadline" ||
+    event.type === "refine_queued" ||
+    event.type === "refine_started" ||
+    quietCreation(next, event);
   if (changed && !quiet && !step.effects.some((x) => x.type === "batch_status")) step.status();
   if (step.effects.length === 0 && !changed) return { state, effects: [] };
   next.seq = step.seq + 1;
