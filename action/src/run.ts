@@ -25,7 +25,7 @@ import type { CriteriaReport } from "./criteria/index.js";
 import { loadStageContext, subagentFiles } from "./definitions.js";
 import type { StageContext } from "./definitions.js";
 import { runParallel } from "./parallel.js";
-import { buildPrompt } from "./prompt.js";
+import { buildPrompt, promptComments } from "./prompt.js";
 import type { IssueText } from "./prompt.js";
 import { renderSummary } from "./summary.js";
 import {
@@ -103,7 +103,13 @@ export async function fetchIssue(spec: DispatchSpec, token: string): Promise<Iss
     // The App's own status comments are noise for the agent.
     comments: comments
       .filter((c) => !(c.user?.type === "Bot" && /<!--\s*trellis/i.test(c.body ?? "")))
-      .map((c) => ({ author: c.user?.login ?? "unknown", body: c.body ?? "" })),
+      .map((c) => ({
+        author: c.user?.login ?? "unknown",
+        body: c.body ?? "",
+        createdAt: c.created_at,
+        updatedAt: c.updated_at,
+        association: c.author_association,
+      })),
   };
 }
 
@@ -306,7 +312,7 @@ export async function run(overrides: Partial<RunDeps> = {}): Promise<AgentResult
     if (!inputs.githubToken) throw new Error("no GitHub token: set the `github_token` input");
     // Independent, so concurrent. Definitions are read from the dispatch ref's checkout, before the
     // attempt's branch is checked out: a PR branch cannot change the profiles, config or protected paths.
-    const [ctx, issue] = await Promise.all([
+    const [ctx, fetched] = await Promise.all([
       deps.loadStage(cwd, {
         workflow: spec.workflow,
         stage: spec.stage,
@@ -320,6 +326,11 @@ export async function run(overrides: Partial<RunDeps> = {}): Promise<AgentResult
       spec.ticket ? ignoreTrellisDir(cwd) : fetchOrigin(cwd),
     ]);
     phase("definitions+issue+fetch");
+    // Only what existed when a human started the run, and only insiders' comments unless the config says otherwise.
+    const issue = promptComments(fetched, {
+      triggeredAt: spec.triggeredAt,
+      includeOutsiders: ctx.config.prompt.include_outside_comments,
+    });
     for (const w of ctx.warnings) core.warning(w);
     if (spec.ticket) {
       core.startGroup(
