@@ -19,6 +19,7 @@ import {
   RESULT_VERSION,
 } from "../../src/core/result.js";
 import type { AgentResult, CriterionOutcome } from "../../src/core/result.js";
+import { scrubAgentText, scrubResult } from "../../src/core/secrets.js";
 import { claudeArgs, permissionModeFor, runClaude, splitArgs } from "./claude.js";
 import type { ClaudeRun } from "./claude.js";
 import type { CriteriaReport } from "./criteria/index.js";
@@ -455,15 +456,27 @@ export async function run(overrides: Partial<RunDeps> = {}): Promise<AgentResult
     result.reason = (error as Error).message.split("\n")[0];
     result.summary = result.summary || (error as Error).message;
   }
-  return finish(result, extra, deps, started);
+  return finish(result, extra, deps, started, [inputs.githubToken, inputs.anthropicKey]);
 }
 
+/**
+ * The result leaves the job scrubbed: every agent-written text (summary, question, review, reason, failures…) with
+ * the job's own tokens and anything shaped like a credential masked, before the file, the outputs and the job summary
+ * are written. The App scrubs again before it posts anything.
+ */
 async function finish(
-  result: AgentResult,
-  extra: { denials: string[]; conflicts: string[] },
+  raw: AgentResult,
+  rawExtra: { denials: string[]; conflicts: string[] },
   deps: RunDeps,
   started: number,
+  secrets: string[],
 ): Promise<AgentResult> {
+  const known = secrets.filter(Boolean);
+  const result = scrubResult(raw, known);
+  const extra = {
+    denials: rawExtra.denials.map((d) => scrubAgentText(d, known)),
+    conflicts: rawExtra.conflicts.map((c) => scrubAgentText(c, known)),
+  };
   result.durationMs = Math.max(0, Math.round(deps.now() - started));
   await publish(result, extra);
   return result;
