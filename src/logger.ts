@@ -1,5 +1,6 @@
 /** The one logger: pino, with every place a secret could sit redacted before anything is written. */
 import { pino, type Logger } from "pino";
+import { scrubSecrets } from "./core/secrets.js";
 
 export const REDACT_PATHS = [
   "token",
@@ -27,19 +28,8 @@ export const REDACT_PATHS = [
   "databaseUrl",
 ];
 
-/** Strings that look like credentials are masked even where they hide inside messages. */
-const SECRET_PATTERNS: [RegExp, string][] = [
-  [/gh[pousr]_[A-Za-z0-9]{20,}/g, "[REDACTED]"],
-  [/github_pat_[A-Za-z0-9_]{20,}/g, "[REDACTED]"],
-  [/sk-ant-[A-Za-z0-9_-]{10,}/g, "[REDACTED]"],
-  [/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g, "[REDACTED]"],
-  [/(postgres(?:ql)?:\/\/[^:/\s]+:)[^@\s]+@/g, "$1[REDACTED]@"],
-  [/(\bBearer\s+)[A-Za-z0-9._-]{12,}/gi, "$1[REDACTED]"],
-];
-
-export function scrubSecrets(text: string): string {
-  return SECRET_PATTERNS.reduce((t, [re, replacement]) => t.replace(re, replacement), text);
-}
+/** Strings that look like credentials are masked even where they hide inside messages (one scrubber, in the core). */
+export { scrubSecrets };
 
 export function createLogger(options: { level?: string; destination?: pino.DestinationStream } = {}): Logger {
   return pino(

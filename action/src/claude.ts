@@ -7,6 +7,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import type { AgentProfile } from "../../src/core/model.js";
+import { scrubSecrets } from "../../src/core/secrets.js";
 import {
   agentFailureReason,
   emptyOutcome,
@@ -116,10 +117,11 @@ export interface ClaudeRun {
   stderr: string;
 }
 
+/** The job's own secrets, then anything shaped like a credential (the transcript is public on public repositories). */
 export function scrub(text: string, secrets: string[]): string {
   let out = text;
   for (const s of secrets) if (s && s.length >= 4) out = out.split(s).join("***");
-  return out;
+  return scrubSecrets(out);
 }
 
 export async function runClaude(options: RunClaudeOptions): Promise<ClaudeRun> {

@@ -4,6 +4,7 @@
  */
 import type { DispatchSpec } from "../../src/core/dispatch.js";
 import type { AgentProfile, StageDef, SuccessCriteria } from "../../src/core/model.js";
+import { sanitizeUntrustedText } from "../../src/core/untrusted.js";
 
 export const UNTRUSTED_BEGIN = "<<<TRELLIS-UNTRUSTED-DATA";
 export const UNTRUSTED_END = "TRELLIS-UNTRUSTED-DATA>>>";
@@ -16,26 +17,26 @@ export const MAX_BODY_CHARS = 20_000;
 export const MAX_UNTRUSTED_CHARS = 60_000;
 export const MAX_COMMENTS = 30;
 
-// Zero-width, bidi controls, word joiners, BOM, soft hyphen, Mongolian vowel separator, and Unicode
-// "tag" characters (used to smuggle invisible instructions); C0/C1 controls other than tab/newline.
-const INVISIBLE =
-  // eslint-disable-next-line no-control-regex
-  /[\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u206F\uFEFF\u00AD\u180E\u061C\u115F\u1160\u3164\uFFA0\u{E0000}-\u{E007F}\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]|\u034F/gu;
-
-/** Remove HTML comments (also an unterminated trailing one), invisible characters, and cap the size. */
+/**
+ * Outsiders' text as the agent may read it: everything a reader of the rendered issue cannot see is removed (the
+ * core's sanitizer, linear time, capped first), and the data cannot close its own block.
+ */
 export function sanitizeUntrusted(text: string, maxChars = MAX_BODY_CHARS): string {
-  let out = text.replace(/\r\n?/g, "\n").replace(INVISIBLE, "");
-  // Removing invisibles first means `<!\u200B--` cannot dodge the comment filter.
-  out = out.replace(/<!--[\s\S]*?-->/g, "").replace(/<!--[\s\S]*$/, "");
-  // The data must not be able to close its own block.
-  out = out
+  return sanitizeUntrustedText(text, { maxChars })
     .split(UNTRUSTED_END)
     .join("[removed delimiter]")
     .split(UNTRUSTED_BEGIN)
     .join("[removed delimiter]");
-  if (out.length > maxChars)
-    out = `${out.slice(0, maxChars)}\n[… truncated ${out.length - maxChars} characters]`;
-  return out.trim();
+}
+
+export interface IssueComment {
+  author: string;
+  body: string;
+  /** ISO 8601, as GitHub gives them (`created_at`, `updated_at`, which moves when the comment is edited). */
+  createdAt?: string;
+  updatedAt?: string;
+  /** GitHub's `author_association`: OWNER, MEMBER, COLLABORATOR, CONTRIBUTOR, NONE… */
+  association?: string;
 }
 
 export interface IssueText {
@@ -43,7 +44,41 @@ export interface IssueText {
   title: string;
   body: string;
   author?: string;
-  comments: { author: string; body: string }[];
+  comments: IssueComment[];
+  /** Comments left out of the prompt, and why (counted, so the agent knows the thread is partial). */
+  omitted?: { late: number; outsiders: number };
+}
+
+/**
+ * The associations of people inside the repository: its owner, members of its organization, and invited
+ * collaborators ("author_association" in the REST API's issue comments, https://docs.github.com/en/rest/issues/comments;
+ * values per the GraphQL enum CommentAuthorAssociation, https://docs.github.com/en/graphql/reference/enums#commentauthorassociation).
+ */
+const INSIDERS = new Set(["OWNER", "MEMBER", "COLLABORATOR"]);
+
+/**
+ * The comments that may go into the prompt: those that existed, unedited, when the run was triggered, and (unless the
+ * config says otherwise) only those of the repository's owners, members and collaborators. A comment without a
+ * timestamp or an association is treated as late or as an outsider's: what cannot be checked is left out.
+ */
+export function promptComments(
+  issue: IssueText,
+  options: { triggeredAt?: string; includeOutsiders?: boolean },
+): IssueText {
+  const cutoff = options.triggeredAt ? Date.parse(options.triggeredAt) : Number.NaN;
+  const late = (c: IssueComment): boolean =>
+    !Number.isNaN(cutoff) &&
+    [c.createdAt, c.updatedAt ?? c.createdAt].some((t) => !(t !== undefined && Date.parse(t) <= cutoff));
+  const outsider = (c: IssueComment): boolean =>
+    !options.includeOutsiders && !INSIDERS.has((c.association ?? "").toUpperCase());
+  const omitted = { late: 0, outsiders: 0 };
+  const comments = issue.comments.filter((c) => {
+    if (late(c)) omitted.late++;
+    else if (outsider(c)) omitted.outsiders++;
+    else return true;
+    return false;
+  });
+  return { ...issue, comments, omitted };
 }
 
 /** The issue, its comments, as one delimited block of untrusted data. */
@@ -57,6 +92,10 @@ export function untrustedBlock(issue: IssueText, maxTotal = MAX_UNTRUSTED_CHARS)
   const comments = issue.comments.slice(-MAX_COMMENTS);
   if (issue.comments.length > comments.length)
     parts.push("", `[${issue.comments.length - comments.length} older comments omitted]`);
+  if (issue.omitted?.late)
+    parts.push("", `[${issue.omitted.late} comments written or edited after the run was started omitted]`);
+  if (issue.omitted?.outsiders)
+    parts.push("", `[${issue.omitted.outsiders} comments by people outside the repository omitted]`);
   for (const c of comments)
     parts.push("", `--- comment by ${c.author} ---`, sanitizeUntrusted(c.body, 5_000));
   let data = parts.join("\n");

@@ -19,13 +19,14 @@ import {
   RESULT_VERSION,
 } from "../../src/core/result.js";
 import type { AgentResult, CriterionOutcome } from "../../src/core/result.js";
+import { scrubAgentText, scrubResult } from "../../src/core/secrets.js";
 import { claudeArgs, permissionModeFor, runClaude, splitArgs } from "./claude.js";
 import type { ClaudeRun } from "./claude.js";
 import type { CriteriaReport } from "./criteria/index.js";
 import { loadStageContext, subagentFiles } from "./definitions.js";
 import type { StageContext } from "./definitions.js";
 import { runParallel } from "./parallel.js";
-import { buildPrompt } from "./prompt.js";
+import { buildPrompt, promptComments } from "./prompt.js";
 import type { IssueText } from "./prompt.js";
 import { renderSummary } from "./summary.js";
 import {
@@ -103,7 +104,13 @@ export async function fetchIssue(spec: DispatchSpec, token: string): Promise<Iss
     // The App's own status comments are noise for the agent.
     comments: comments
       .filter((c) => !(c.user?.type === "Bot" && /<!--\s*trellis/i.test(c.body ?? "")))
-      .map((c) => ({ author: c.user?.login ?? "unknown", body: c.body ?? "" })),
+      .map((c) => ({
+        author: c.user?.login ?? "unknown",
+        body: c.body ?? "",
+        createdAt: c.created_at,
+        updatedAt: c.updated_at,
+        association: c.author_association,
+      })),
   };
 }
 
@@ -306,7 +313,7 @@ export async function run(overrides: Partial<RunDeps> = {}): Promise<AgentResult
     if (!inputs.githubToken) throw new Error("no GitHub token: set the `github_token` input");
     // Independent, so concurrent. Definitions are read from the dispatch ref's checkout, before the
     // attempt's branch is checked out: a PR branch cannot change the profiles, config or protected paths.
-    const [ctx, issue] = await Promise.all([
+    const [ctx, fetched] = await Promise.all([
       deps.loadStage(cwd, {
         workflow: spec.workflow,
         stage: spec.stage,
@@ -320,6 +327,11 @@ export async function run(overrides: Partial<RunDeps> = {}): Promise<AgentResult
       spec.ticket ? ignoreTrellisDir(cwd) : fetchOrigin(cwd),
     ]);
     phase("definitions+issue+fetch");
+    // Only what existed when a human started the run, and only insiders' comments unless the config says otherwise.
+    const issue = promptComments(fetched, {
+      triggeredAt: spec.triggeredAt,
+      includeOutsiders: ctx.config.prompt.include_outside_comments,
+    });
     for (const w of ctx.warnings) core.warning(w);
     if (spec.ticket) {
       core.startGroup(
@@ -444,15 +456,27 @@ export async function run(overrides: Partial<RunDeps> = {}): Promise<AgentResult
     result.reason = (error as Error).message.split("\n")[0];
     result.summary = result.summary || (error as Error).message;
   }
-  return finish(result, extra, deps, started);
+  return finish(result, extra, deps, started, [inputs.githubToken, inputs.anthropicKey]);
 }
 
+/**
+ * The result leaves the job scrubbed: every agent-written text (summary, question, review, reason, failures…) with
+ * the job's own tokens and anything shaped like a credential masked, before the file, the outputs and the job summary
+ * are written. The App scrubs again before it posts anything.
+ */
 async function finish(
-  result: AgentResult,
-  extra: { denials: string[]; conflicts: string[] },
+  raw: AgentResult,
+  rawExtra: { denials: string[]; conflicts: string[] },
   deps: RunDeps,
   started: number,
+  secrets: string[],
 ): Promise<AgentResult> {
+  const known = secrets.filter(Boolean);
+  const result = scrubResult(raw, known);
+  const extra = {
+    denials: rawExtra.denials.map((d) => scrubAgentText(d, known)),
+    conflicts: rawExtra.conflicts.map((c) => scrubAgentText(c, known)),
+  };
   result.durationMs = Math.max(0, Math.round(deps.now() - started));
   await publish(result, extra);
   return result;

@@ -146,6 +146,7 @@ async function dispatch(
     baseRef,
     feedback: (stage?.feedback ?? []).slice(-5).map((f) => f.slice(0, 4_000)),
     answers: (stage?.answers ?? []).slice(-5),
+    triggeredAt: new Date(run.createdAt).toISOString(),
     costCapUsd: Math.max(0, verdict.remainingUsd),
     timeoutMinutes: stageDef?.timeoutMinutes ?? 30,
   };

@@ -107,6 +107,17 @@ export const TrellisConfigSchema = z
       .default([".github/workflows/**"])
       .describe("Globs agents must not change."),
     allow_protected_paths: z.boolean().default(false),
+    prompt: z
+      .strictObject({
+        include_outside_comments: z
+          .boolean()
+          .default(false)
+          .describe(
+            "Put comments by people who are not the repository's owners, members or collaborators into the agent's prompt.",
+          ),
+      })
+      .prefault({})
+      .describe("What outsiders' text reaches the agent."),
     dry_run: z.boolean().default(false).describe("Preview effects in comments instead of acting."),
   })
   .describe("Trellis repository configuration (.github/trellis.yml)");

@@ -60,6 +60,11 @@ export const DispatchSpecSchema = z.object({
   feedback: z.array(z.string()).default([]),
   /** Answers a human gave to the agent's questions. */
   answers: z.array(z.object({ question: z.string(), answer: z.string(), by: z.string() })).default([]),
+  /**
+   * When a human started the run (ISO 8601). Only issue text that existed then reaches the prompt: comments created or
+   * edited later are left out, so nobody can steer an agent after a maintainer decided to run it on what they read.
+   */
+  triggeredAt: z.iso.datetime().optional(),
   /** Hard cap for this attempt, in USD (the remaining run budget). */
   costCapUsd: z.number().min(0),
   timeoutMinutes: z.number().int().positive(),

@@ -1,7 +1,7 @@
 import type { CheckRunConclusion } from "../core/model.js";
 import type { Annotation } from "../core/result.js";
 import type { GitHub, Repo } from "./client.js";
-import { cutText, idOf, repoParams, statusOf } from "./client.js";
+import { cutText, idOf, outgoingText, repoParams, statusOf } from "./client.js";
 
 /**
  * GitHub accepts at most 50 annotations per create/update request; the rest go in further updates, which append
@@ -161,7 +161,7 @@ function annotationChunks(output: CheckRunOutput | undefined): Annotation[][] {
 
 function outputWith(output: CheckRunOutput, annotations: Annotation[] | undefined) {
   return {
-    title: cutText(output.title, 1000),
+    title: cutText(outgoingText(output.title), 1000),
     summary: bound(output.summary),
     ...(output.text !== undefined ? { text: bound(output.text) } : {}),
     ...(annotations && annotations.length > 0 ? { annotations: annotations.map(toGitHubAnnotation) } : {}),
@@ -175,7 +175,7 @@ function toGitHubAnnotation(a: Annotation) {
     end_line: Math.max(a.end_line, a.start_line),
     annotation_level: a.annotation_level,
     message: bound(a.message, 64_000),
-    ...(a.title ? { title: cutText(a.title, 255) } : {}),
+    ...(a.title ? { title: cutText(outgoingText(a.title), 255) } : {}),
   };
 }
 
@@ -193,7 +193,7 @@ async function appendAnnotations(
       ...repoParams(repo),
       check_run_id: checkRunId,
       output: {
-        title: cutText(output.title, 1000),
+        title: cutText(outgoingText(output.title), 1000),
         summary: bound(output.summary),
         annotations: chunk.map(toGitHubAnnotation),
       },
@@ -201,6 +201,7 @@ async function appendAnnotations(
   }
 }
 
-function bound(text: string, max = MAX_OUTPUT_CHARS): string {
+function bound(raw: string, max = MAX_OUTPUT_CHARS): string {
+  const text = outgoingText(raw);
   return text.length <= max ? text : `${cutText(text, max - 16)}\n… (truncated)`;
 }

@@ -1,6 +1,7 @@
 import type { Octokit } from "@octokit/core";
 import type { PaginateInterface } from "@octokit/plugin-paginate-rest";
 import type { Api } from "@octokit/plugin-rest-endpoint-methods";
+import { scrubSecrets } from "../core/secrets.js";
 
 /**
  * The Octokit the executors need: core `request`, the REST endpoint methods and `paginate`. Probot's ProbotOctokit
@@ -48,10 +49,17 @@ export function isTransient(error: unknown): boolean {
   return false;
 }
 
+/**
+ * Text on its way to GitHub (bodies, titles, check-run output): whatever looks like a credential is masked, whoever
+ * wrote it. Agent-written text was scrubbed when the result was read; this is the second net, at the door.
+ */
+export const outgoingText = (text: string): string => scrubSecrets(text);
+
 /** GitHub caps comment, issue and PR bodies at 65,536 characters; longer bodies are cut with a note. */
 export const MAX_BODY_CHARS = 65_536;
 
-export function boundBody(body: string, max = MAX_BODY_CHARS): string {
+export function boundBody(text: string, max = MAX_BODY_CHARS): string {
+  const body = outgoingText(text);
   if (body.length <= max) return body;
   const note = "\n\n… (truncated)";
   return cutText(body, max - note.length) + note;

@@ -1,5 +1,5 @@
 import type { GitHub, Repo } from "./client.js";
-import { boundBody, idOf, repoParams } from "./client.js";
+import { boundBody, idOf, outgoingText, repoParams } from "./client.js";
 import { writtenBySelf, type SelfIdentity } from "./self.js";
 
 export interface IssueRef {
@@ -40,7 +40,7 @@ export async function createIssue(
     : boundBody(issue.body);
   const { data } = await octokit.request("POST /repos/{owner}/{repo}/issues", {
     ...repoParams(repo),
-    title: issue.title.slice(0, 256),
+    title: outgoingText(issue.title).slice(0, 256),
     body,
     ...(issue.labels && issue.labels.length > 0 ? { labels: issue.labels } : {}),
   });

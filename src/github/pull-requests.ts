@@ -1,5 +1,5 @@
 import type { GitHub, Repo } from "./client.js";
-import { boundBody, repoParams, statusOf } from "./client.js";
+import { boundBody, outgoingText, repoParams, statusOf } from "./client.js";
 import { marker, RUN_MARKER } from "./markers.js";
 
 export interface PullRequestSpec {
@@ -42,7 +42,7 @@ export async function openPullRequest(
       ...repoParams(repo),
       head: spec.head,
       base: spec.base,
-      title: spec.title.slice(0, 256),
+      title: outgoingText(spec.title).slice(0, 256),
       body: pullRequestBody(spec),
     });
     return { number: data.number, url: data.html_url, nodeId: data.node_id, created: true };

@@ -1,6 +1,7 @@
 import { unzipSync } from "fflate";
 import type { AgentResult } from "../core/result.js";
 import { parseAgentResult, RESULT_FILE, resultArtifactName } from "../core/result.js";
+import { scrubResult } from "../core/secrets.js";
 import type { GitHub, Repo } from "./client.js";
 import { repoParams, statusOf } from "./client.js";
 
@@ -106,7 +107,8 @@ export async function readAttemptResult(
       "invalid",
       `${RESULT_FILE} in "${name}" is for attempt ${parsed.result.attemptId}, not ${attemptId}`,
     );
-  return { ok: true, result: parsed.result, artifactId: artifact.id };
+  // Agent-written text is scrubbed as it enters the App: neither the store nor anything rendered from it holds a key.
+  return { ok: true, result: scrubResult(parsed.result), artifactId: artifact.id };
 }
 
 function fail(code: ResultError["code"], message: string): ReadResult {

@@ -101,7 +101,15 @@ function mockIssue(comments: { login: string; body: string }[] = []): void {
     .query({ per_page: 100 })
     .reply(
       200,
-      comments.map((c, i) => ({ id: i + 1, body: c.body, user: { login: c.login, type: "User" } })),
+      // A collaborator's comment from before the run started: one the agent is meant to read.
+      comments.map((c, i) => ({
+        id: i + 1,
+        body: c.body,
+        user: { login: c.login, type: "User" },
+        author_association: "COLLABORATOR",
+        created_at: "2026-01-01T00:00:00Z",
+        updated_at: "2026-01-01T00:00:00Z",
+      })),
     );
 }
 

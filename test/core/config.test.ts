@@ -48,6 +48,7 @@ describe("defaults", () => {
       commands: { test: "npm test", bdd: "npx cucumber-js", coverage: "" },
       protected_paths: [".github/workflows/**"],
       allow_protected_paths: false,
+      prompt: { include_outside_comments: false },
       dry_run: false,
     });
   });

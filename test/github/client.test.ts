@@ -44,3 +44,11 @@ describe("boundBody", () => {
     expect(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/.test(cut)).toBe(false);
   });
 });
+
+describe("text at the door", () => {
+  it("masks credential shapes in every body the App writes, whoever wrote it", () => {
+    const key = "ghs_16C7e42F292c6912E7710c838347Ae178B4a";
+    expect(boundBody(`see ${key}`)).toBe("see [REDACTED]");
+    expect(boundBody(`${key} ${"x".repeat(70_000)}`, 100)).not.toContain(key);
+  });
+});
