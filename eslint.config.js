@@ -15,4 +15,24 @@ export default tseslint.config(
       "no-console": "off",
     },
   },
+  {
+    // The boundaries dependency-cruiser cannot see (ARCHITECTURE.md, "Dependency rules"): calls, not imports.
+    files: ["src/**/*.ts"],
+    ignores: ["src/github/**", "src/store/**"],
+    rules: {
+      "no-restricted-syntax": [
+        "error",
+        {
+          selector:
+            "MemberExpression[object.name=/^(octokit|github|gh)$/][property.name=/^(request|graphql|paginate|rest)$/]",
+          message: "Only src/github calls GitHub: add a typed function there.",
+        },
+        {
+          selector:
+            "CallExpression > MemberExpression[object.name=/^(db|tx|client|pool)$/][property.name=/^(query|exec|sql)$/]",
+          message: "Only src/store runs SQL: add a function there.",
+        },
+      ],
+    },
+  },
 );

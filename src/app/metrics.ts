@@ -1,5 +1,6 @@
 /** Counters for `/trellis/metrics`, in Prometheus' text exposition format. */
 import type { Db } from "../store/db.js";
+import { storeMetrics } from "../store/metrics.js";
 
 export interface Metrics {
   inc(name: CounterName, labels?: Record<string, string>, by?: number): void;
@@ -38,14 +39,16 @@ export function createMetrics(): Metrics {
         if (own.length === 0) lines.push(`${name} 0`);
         for (const [k, v] of own) lines.push(`${k} ${v}`);
       }
-      const outbox = await db.query<{ status: string; n: number }>(
-        "SELECT status, count(*)::int AS n FROM outbox GROUP BY status",
-      );
-      lines.push("# HELP trellis_effects Effects in the outbox by status", "# TYPE trellis_effects gauge");
-      for (const status of ["pending", "running", "done", "failed"])
-        lines.push(
-          `trellis_effects{status="${status}"} ${outbox.rows.find((r) => r.status === status)?.n ?? 0}`,
-        );
+      // Gauges are read from the store, so every replica reports the same totals.
+      const stored = await storeMetrics(db);
+      const gauge = (name: string, help: string, byStatus: Record<string, number>): void => {
+        lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`);
+        for (const [status, n] of Object.entries(byStatus)) lines.push(`${name}{status="${status}"} ${n}`);
+      };
+      gauge("trellis_effects", "Effects in the outbox by status", stored.outbox);
+      gauge("trellis_runs", "Workflow runs by status", stored.runsByStatus);
+      gauge("trellis_stages", "Current stages by status", stored.stagesByStatus);
+      gauge("trellis_attempts", "Agent attempts by status", stored.attemptsByStatus);
       return `${lines.join("\n")}\n`;
     },
   };

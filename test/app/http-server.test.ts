@@ -147,7 +147,12 @@ describe("the App's HTTP server", () => {
   test("health and metrics are served next to the webhooks by default, open", async () => {
     const { url } = await start();
     expect((await send(`${url}/trellis/health`)).status).toBe(200);
-    expect((await send(`${url}/trellis/metrics`)).body).toContain("trellis_");
+    const metrics = (await send(`${url}/trellis/metrics`)).body;
+    expect(metrics).toContain("# TYPE trellis_deliveries_total counter");
+    // The gauges are read from the store.
+    expect(metrics).toMatch(/^trellis_effects\{status="pending"\} \d+$/m);
+    expect(metrics).toContain('trellis_effects{status="failed"} 0');
+    expect(metrics).toContain("# TYPE trellis_runs gauge");
   });
 
   test("with METRICS_TOKEN they answer only the bearer of that token", async () => {
