@@ -8,18 +8,11 @@ import { findPackageRoot } from "../builtins.js";
 import { schemaCommand } from "./schema.js";
 import { validateCommand } from "./validate.js";
 
+import { processIo, type Io } from "./io.js";
+
 /** Where output goes; tests pass their own to capture it. */
-export interface Io {
-  stdout(text: string): void;
-  stderr(text: string): void;
-}
+export { processIo, type Io };
 
-export const processIo: Io = {
-  stdout: (text) => void process.stdout.write(text),
-  stderr: (text) => void process.stderr.write(text),
-};
-
-/** Other helpers' commands take argv and, optionally, the same kind of output sink. */
 type ExternalCommand = (argv: string[], io: Io) => Promise<number>;
 
 interface Subcommand {

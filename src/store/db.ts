@@ -10,6 +10,7 @@ import { dirname, extname, join, resolve } from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import pg from "pg";
+import type { Db, QueryResult } from "./connection.js";
 import { applyMigrations } from "./migrate.js";
 import type { PgliteConnection } from "./pglite-connection.js";
 import {
@@ -21,25 +22,7 @@ import {
   type PgliteRequest,
 } from "./pglite-protocol.js";
 
-export interface QueryResult<T> {
-  rows: T[];
-  rowCount: number;
-}
-
-export interface Db {
-  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<T>>;
-  /** Runs a multi-statement script without parameters (migrations). */
-  exec(sql: string): Promise<void>;
-  /** Runs `fn` in a transaction; nested calls become savepoints. Rolls back when `fn` throws. */
-  transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T>;
-  close(): Promise<void>;
-  readonly kind: "postgres" | "pglite";
-  /**
-   * Statements that go ahead of queued work (the webhook's request path: GitHub waits on it, the
-   * worker does not). PGlite: a priority lane of its single connection. Absent: use the Db itself.
-   */
-  readonly urgent?: Pick<Db, "query">;
-}
+export type { Db, QueryResult } from "./connection.js";
 
 export interface OpenDbOptions {
   /** A PostgreSQL URL. Defaults to `DATABASE_URL` unless `dataDir` is given. */

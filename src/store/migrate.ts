@@ -5,7 +5,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { findPackageRoot } from "../builtins.js";
-import type { Db } from "./db.js";
+import type { Db } from "./connection.js";
 
 export interface Migration {
   version: number;

@@ -11,7 +11,7 @@
  * code, so results are exactly those of `query()`.
  */
 import { parse, PGlite, protocol, type Results } from "@electric-sql/pglite";
-import type { QueryResult } from "./db.js";
+import type { QueryResult } from "./connection.js";
 import { pgliteOptions } from "./pglite-protocol.js";
 
 /** PGlite's single connection, wherever it runs: statements one at a time, in the order given. */
