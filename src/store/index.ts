@@ -10,6 +10,5 @@ export * from "./attempts.js";
 export * from "./batches.js";
 export * from "./costs.js";
 export * from "./audit.js";
-export * from "./approvals.js";
 export * from "./installations.js";
 export * from "./metrics.js";

@@ -1,11 +1,4 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import {
-  answerQuestion,
-  askQuestion,
-  listApprovals,
-  listQuestions,
-  recordApproval,
-} from "../../src/store/approvals.js";
 import { appendAudit, appendAuditEntries, listAudit } from "../../src/store/audit.js";
 import {
   StaleBatchError,
@@ -178,44 +171,6 @@ describe.each(engineCases({ withPgliteProcess: true }))("records on $title", ({ 
     expect(rows[0]?.at).toEqual(new Date("2025-06-01T00:00:01Z"));
     expect((await listAudit(db, { actor: "bob" })).map((r) => r.detail)).toEqual([{}]);
     expect(await listAudit(db, { limit: 1 })).toHaveLength(1);
-  });
-
-  it.skipIf(skip)("records approvals and answers questions oldest first", async () => {
-    await insertRun(db, runState("r1"));
-    await recordApproval(db, { runId: "r1", stage: "review", actor: "alice", decision: "approve" });
-    await recordApproval(db, {
-      runId: "r1",
-      stage: "review",
-      actor: "bob",
-      decision: "reject",
-      reason: "tests are thin",
-    });
-    expect((await listApprovals(db, "r1", "review")).map((a) => [a.actor, a.decision, a.reason])).toEqual([
-      ["alice", "approve", null],
-      ["bob", "reject", "tests are thin"],
-    ]);
-    expect(await listApprovals(db, "r1", "implement")).toEqual([]);
-
-    const q1 = await askQuestion(db, {
-      runId: "r1",
-      stage: "implement",
-      attemptId: "a1",
-      question: "Which DB?",
-      askedBy: "dev",
-    });
-    await askQuestion(db, { runId: "r1", stage: "implement", question: "Which port?", askedBy: "dev" });
-    const answered = await answerQuestion(db, "r1", { answer: "PostgreSQL", answeredBy: "alice" });
-    expect(answered).toMatchObject({
-      id: q1,
-      question: "Which DB?",
-      answer: "PostgreSQL",
-      answeredBy: "alice",
-    });
-    expect(answered?.answeredAt).toBeInstanceOf(Date);
-    expect((await listQuestions(db, "r1", { open: true })).map((q) => q.question)).toEqual(["Which port?"]);
-    await answerQuestion(db, "r1", { answer: "8080", answeredBy: "bob" });
-    expect(await answerQuestion(db, "r1", { answer: "late", answeredBy: "carol" })).toBeUndefined();
-    expect((await listQuestions(db, "r1")).map((q) => q.answer)).toEqual(["PostgreSQL", "8080"]);
   });
 
   it.skipIf(skip)("tracks installations and their repositories", async () => {
