@@ -6,14 +6,8 @@
  */
 import { formatDuration, formatUsd, inline, truncate, MAX_OUTPUT_CHARS } from "../render.js";
 import { renderMermaid } from "./mermaid.js";
-import {
-  batchCost,
-  batchProgress,
-  blockedTickets,
-  plannerTickets,
-  type BatchState,
-  type BatchTicket,
-} from "./machine.js";
+import type { BatchState, BatchTicket } from "./types.js";
+import { batchCost, batchProgress, blockedTickets, plannerTickets } from "./views.js";
 import { batchStates, planBatch, type TicketState } from "./schedule.js";
 
 export interface BatchRenderOptions {
