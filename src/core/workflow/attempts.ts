@@ -1,0 +1,192 @@
+/**
+ * What GitHub and the Action report about a dispatched attempt: its Actions run queued or started, its result,
+ * its run lost, or its dispatch refused for budget.
+ */
+import type { Attempt, CheckRunConclusion, StageState } from "../model.js";
+import type { AgentResult } from "../result.js";
+import { block, codeSpan as code, ident, inline } from "../render.js";
+import { cancelInFlight, learnWorkflowRun } from "./cancellation.js";
+import { refreshWake } from "./deadlines.js";
+import { failAttempt } from "./failure.js";
+import { dispatchReviewers, reviewRoundMaybeDone } from "./reviews.js";
+import { SYSTEM_ACTOR, type Handler, type Step } from "./step.js";
+import { afterAgentSuccess, outcomeSummary } from "./success.js";
+import { defOf, stageForAttempt } from "./views.js";
+
+const money = (usd: number): string => `$${usd.toFixed(2)}`;
+
+export const onAttemptQueued: Handler<"attempt_queued"> = (step, e) => {
+  const found = stageForAttempt(step.run, e.attemptId);
+  if (!found) return;
+  const { stage, attempt } = found;
+  learnWorkflowRun(step, stage, attempt, e.workflowRunId);
+};
+
+export const onAttemptStarted: Handler<"attempt_started"> = (step, e) => {
+  const found = stageForAttempt(step.run, e.attemptId);
+  if (!found) return;
+  learnWorkflowRun(step, found.stage, found.attempt, e.workflowRunId);
+  if (found.attempt.finishedAt !== undefined || found.attempt.startedAt !== undefined) return;
+  const { stage, attempt } = found;
+  attempt.startedAt = e.at;
+  if (e.runUrl) attempt.runUrl = e.runUrl;
+  if (stage.status === "queued") stage.status = "running";
+  // Its timeout now counts from this start, no longer the not-started limit from the dispatch.
+  refreshWake(step, stage);
+  const what = attempt.reviewer !== undefined ? `review by ${attempt.reviewer}` : `attempt ${attempt.number}`;
+  step.check(
+    stage,
+    attempt,
+    "in_progress",
+    `Running ${what}`,
+    `The agent (${code(attempt.profile)}) is working.`,
+  );
+};
+
+function recordResult(step: Step, attempt: Attempt, result: AgentResult | undefined): void {
+  if (result) {
+    attempt.result = result;
+    step.run.costUsd += Math.max(0, result.costUsd);
+  }
+}
+
+export const onAttemptFinished: Handler<"attempt_finished"> = (step, e) => {
+  const found = stageForAttempt(step.run, e.attemptId);
+  if (!found || found.attempt.result !== undefined) return;
+  const { stage, attempt } = found;
+  const late = attempt.finishedAt !== undefined;
+  recordResult(step, attempt, e.result);
+  if (late) return; // timed out, cancelled or aborted already: keep the cost, change nothing else
+  attempt.finishedAt = e.at;
+  if (stage.status !== "queued" && stage.status !== "running") return;
+  if (attempt.reviewer !== undefined) {
+    const verdict = e.result.review?.verdict;
+    step.check(
+      stage,
+      attempt,
+      "completed",
+      verdict === "approve" ? "Review: approved" : "Review: changes requested",
+      e.result.review?.comments
+        ? block(e.result.review.comments, 4000)
+        : block(e.result.summary || "(no comments)"),
+      verdict === "approve" ? "success" : "neutral",
+    );
+    reviewRoundMaybeDone(step, stage);
+    return;
+  }
+  refreshWake(step, stage);
+  const r = e.result;
+  switch (r.status) {
+    case "succeeded": {
+      const loop = defOf(step.run, stage.id).iterate;
+      if (loop && loop.reviewers.length > 0) {
+        step.check(
+          stage,
+          attempt,
+          "completed",
+          `Produced; ${loop.reviewers.length} review(s) requested`,
+          outcomeSummary(step, stage, attempt),
+          "success",
+        );
+        if (step.held) {
+          stage.status = "waiting";
+          stage.waitingFor = "retry_backoff";
+          stage.wakeAt = step.at;
+        } else dispatchReviewers(step, stage);
+        return;
+      }
+      afterAgentSuccess(step, stage, attempt);
+      return;
+    }
+    case "needs_input": {
+      const question = r.question ?? r.summary ?? "The agent needs more information.";
+      stage.status = "waiting";
+      stage.waitingFor = "answer";
+      stage.question = question;
+      delete stage.wakeAt;
+      step.check(
+        stage,
+        attempt,
+        "completed",
+        "Question for a human",
+        block(question, 4000),
+        "action_required",
+      );
+      step.audit(SYSTEM_ACTOR, "question", { stage: stage.id, attemptId: attempt.id });
+      step.reply(
+        `The agent working on stage ${code(stage.id)} has a question:\n\n${block(question, 8000)}\n\n` +
+          "Reply with `/answer <your answer>` and the stage will continue with it.",
+      );
+      return;
+    }
+    case "failed":
+    case "error": {
+      const reason =
+        r.reason ?? (r.status === "error" ? "the agent run errored" : "the agent reported failure");
+      step.check(stage, attempt, "completed", "Failed", outcomeSummary(step, stage, attempt), "failure");
+      stage.feedback.push(`Attempt ${attempt.number} failed: ${reason}`);
+      failAttempt(step, stage, reason);
+      return;
+    }
+  }
+};
+
+/** An in-flight attempt ended without a usable result (lost run or timeout). */
+export function attemptEnded(
+  step: Step,
+  stage: StageState,
+  attempt: Attempt,
+  reason: string,
+  conclusion: CheckRunConclusion,
+): void {
+  attempt.finishedAt = step.at;
+  step.check(
+    stage,
+    attempt,
+    "completed",
+    conclusion === "timed_out" ? "Timed out" : "Failed",
+    inline(reason, 1000),
+    conclusion,
+  );
+  if (attempt.reviewer !== undefined) {
+    reviewRoundMaybeDone(step, stage);
+    return;
+  }
+  refreshWake(step, stage);
+  stage.feedback.push(`Attempt ${attempt.number} failed: ${reason}`);
+  failAttempt(step, stage, reason);
+}
+
+export const onAttemptLost: Handler<"attempt_lost"> = (step, e) => {
+  const found = stageForAttempt(step.run, e.attemptId);
+  if (!found || found.attempt.finishedAt !== undefined) return;
+  if (found.stage.status !== "queued" && found.stage.status !== "running") return;
+  attemptEnded(step, found.stage, found.attempt, e.reason, "failure");
+};
+
+export const onDispatchRefused: Handler<"dispatch_refused"> = (step, e) => {
+  const found = stageForAttempt(step.run, e.attemptId);
+  if (!found || found.attempt.startedAt !== undefined || found.attempt.finishedAt !== undefined) return;
+  const { stage, attempt } = found;
+  // The attempt never ran: drop it, and stop the rest of the stage so a human decides with a clean slate.
+  step.check(
+    stage,
+    attempt,
+    "completed",
+    "Not dispatched: budget",
+    inline(e.reason, 1000),
+    "action_required",
+  );
+  stage.attempts = stage.attempts.filter((a) => a.id !== attempt.id);
+  cancelInFlight(step, stage, "Budget exceeded");
+  stage.status = "waiting";
+  stage.waitingFor = "budget";
+  stage.reason = e.reason;
+  delete stage.wakeAt;
+  step.audit(SYSTEM_ACTOR, "dispatch_refused", { stage: stage.id, attemptId: attempt.id, reason: e.reason });
+  step.reply(
+    `Stage ${code(stage.id)} was not dispatched: ${inline(e.reason, 500)}\n\n` +
+      `Spent so far on this run: ${money(step.run.costUsd)} of ${money(step.run.costCapUsd)}. ` +
+      `Raise the budget in \`.github/trellis.yml\` (or wait for the monthly budget to reset), then \`/retry ${ident(stage.id)}\`; or \`/abort\`.`,
+  );
+};
