@@ -12,7 +12,7 @@
  *   (https://docs.github.com/en/webhooks/testing-and-troubleshooting-webhooks/redelivering-webhooks): about
  *   `reorderRate` of deliveries are held back and sent after the next one, about `duplicateRate` are sent twice.
  */
-import type { SandboxResponse } from "./rest.js";
+import type { SandboxResponse } from "./rest/routing.js";
 
 export interface ChaosOptions {
   seed: number;

@@ -33,7 +33,7 @@ import {
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from "graphql";
-import type { SandboxResponse } from "./rest.js";
+import type { SandboxResponse } from "./rest/routing.js";
 import type { GitHubState } from "./state.js";
 import { now as nowIso } from "./state.js";
 
