@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { run } from "../../action/src/run.js";
-import type { RunDeps } from "../../action/src/run.js";
+import type { RunDeps } from "../../action/src/deps.js";
 import type { DispatchSpec } from "../../src/core/dispatch.js";
 import type { AgentResult } from "../../src/core/result.js";
 import { cliEnv } from "../../sandbox/src/fake-anthropic.js";

@@ -3,7 +3,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { INPUT_NAMES, OUTPUT_NAMES } from "../../action/src/run.js";
+import { INPUT_NAMES } from "../../action/src/inputs.js";
+import { OUTPUT_NAMES } from "../../action/src/report.js";
 import { attemptIdFromRunName, runName, toDispatchInputs } from "../../src/core/dispatch.js";
 import { resultArtifactName } from "../../src/core/result.js";
 import { makeSpec, REPO_ROOT } from "./harness.js";
@@ -133,7 +134,7 @@ describe("action/action.yml", () => {
       "${{ github.token }}",
     );
     // And run() reads no input the file does not declare.
-    const source = read("action/src/run.ts");
+    const source = read("action/src/inputs.ts") + read("action/src/report.ts");
     const read_ = [...source.matchAll(/\bget\("([a-z_]+)"\)/g)].map((m) => m[1]).sort();
     expect(read_).toEqual([...INPUT_NAMES].sort());
     const set = [...source.matchAll(/core\.setOutput\("([a-z_]+)"/g)].map((m) => m[1]).sort();

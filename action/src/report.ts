@@ -1,0 +1,69 @@
+/** Step 7: the result leaves the job — result file, outputs, annotations, job summary, and the step's conclusion. */
+import { mkdir, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as core from "@actions/core";
+import { AgentResultSchema, RESULT_FILE } from "../../src/core/result.js";
+import type { AgentResult } from "../../src/core/result.js";
+import { scrubAgentText, scrubResult } from "../../src/core/secrets.js";
+import { renderSummary } from "./summary.js";
+
+/** The outputs action.yml declares; a test keeps the two in sync. */
+export const OUTPUT_NAMES = ["result", "status", "branch", "result_path"] as const;
+
+/** What the job summary shows beside the result: refused tool calls and unmerged sub-agent work. */
+export interface RunNotes {
+  denials: string[];
+  conflicts: string[];
+}
+
+/**
+ * The result leaves the job scrubbed: every agent-written text (summary, question, review, reason, failures…) with
+ * the job's own tokens and anything shaped like a credential masked, before the file, the outputs and the job summary
+ * are written. The App scrubs again before it posts anything.
+ */
+export async function finish(
+  raw: AgentResult,
+  rawNotes: RunNotes,
+  clock: { now: () => number; started: number },
+  secrets: string[],
+): Promise<AgentResult> {
+  const known = secrets.filter(Boolean);
+  const result = scrubResult(raw, known);
+  const notes = {
+    denials: rawNotes.denials.map((d) => scrubAgentText(d, known)),
+    conflicts: rawNotes.conflicts.map((c) => scrubAgentText(c, known)),
+  };
+  result.durationMs = Math.max(0, Math.round(clock.now() - clock.started));
+  await publish(result, notes);
+  return result;
+}
+
+async function publish(result: AgentResult, notes: RunNotes): Promise<void> {
+  const checked = AgentResultSchema.parse(result);
+  const json = JSON.stringify(checked);
+  const dir = join(process.env["RUNNER_TEMP"] || tmpdir(), "trellis");
+  await mkdir(dir, { recursive: true });
+  const path = join(dir, RESULT_FILE);
+  await writeFile(path, `${JSON.stringify(checked, null, 2)}\n`);
+  core.setOutput("result", json);
+  core.setOutput("status", checked.status);
+  core.setOutput("branch", checked.branch ?? "");
+  core.setOutput("result_path", path);
+  for (const a of checked.annotations.slice(0, 50)) {
+    const props = { file: a.path, startLine: a.start_line, endLine: a.end_line, title: a.title };
+    if (a.annotation_level === "failure") core.error(a.message, props);
+    else if (a.annotation_level === "warning") core.warning(a.message, props);
+    else core.notice(a.message, props);
+  }
+  if (process.env["GITHUB_STEP_SUMMARY"]) {
+    try {
+      await core.summary.addRaw(renderSummary(checked, notes)).write();
+    } catch (error) {
+      core.warning(`could not write the job summary: ${(error as Error).message}`);
+    }
+  }
+  const line = `Trellis ${checked.stage}: ${checked.status}${checked.reason ? ` — ${checked.reason}` : ""}`;
+  if (checked.status === "failed" || checked.status === "error") core.setFailed(line);
+  else core.info(line);
+}
