@@ -35,7 +35,7 @@ import type { DomainEvent, WorkflowRunEvent } from "../handlers/events.js";
 import { idOf, repoParams, statusOf, type GitHub } from "../github/client.js";
 import { upsertMarkedComment } from "../github/comments.js";
 import { addBlockedBy, addSubIssue, createIssue } from "../github/issues.js";
-import { marker } from "../github/markers.js";
+import { marker } from "../core/markers.js";
 import { defaultBranch } from "../github/repos.js";
 import type { Db } from "../store/db.js";
 import {

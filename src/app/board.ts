@@ -36,7 +36,7 @@ import type { RunState } from "../core/model.js";
 import { fromAutomation, isAllowed } from "../core/triggers.js";
 import type { GitHub } from "../github/client.js";
 import { upsertMarkedComment } from "../github/comments.js";
-import { marker } from "../github/markers.js";
+import { marker } from "../core/markers.js";
 import {
   addItems,
   applyFieldChanges,

@@ -14,7 +14,7 @@ import { checkRunName, upsertCheckRun } from "../github/check-runs.js";
 import { addReaction, reply, upsertMarkedComment } from "../github/comments.js";
 import type { GitHub } from "../github/client.js";
 import { cancelWorkflowRun, dispatchWorkflow, type DispatchOutcome } from "../github/dispatch.js";
-import { marker } from "../github/markers.js";
+import { marker } from "../core/markers.js";
 import { openPullRequest } from "../github/pull-requests.js";
 import { inFlightAttemptsByProfile } from "../store/attempts.js";
 import { monthlyCost, yearMonthOf } from "../store/costs.js";

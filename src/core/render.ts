@@ -110,10 +110,6 @@ export const formatUsd = (usd: number): string => `$${usd.toFixed(2)}`;
 // ---------------------------------------------------------------------------------------------
 // Status comment
 
-export function statusMarker(runId: string): string {
-  return `<!-- trellis:status run=${runId.replace(/[^\w.:-]/g, "")} -->`;
-}
-
 const RUN_LABEL: Record<RunState["status"], string> = {
   active: "🔄 In progress",
   held: "⏸️ On hold",

@@ -1,6 +1,6 @@
 import type { GitHub, Repo } from "./client.js";
 import { boundBody, outgoingText, repoParams, statusOf } from "./client.js";
-import { marker, RUN_MARKER } from "./markers.js";
+import { marker, RUN_MARKER } from "../core/markers.js";
 
 export interface PullRequestSpec {
   /** The branch the agent pushed (in this repository). */

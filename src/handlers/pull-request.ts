@@ -1,5 +1,5 @@
 import type { EmitterWebhookEvent } from "@octokit/webhooks";
-import { runIdFromBody } from "../github/markers.js";
+import { runIdFromBody } from "../core/markers.js";
 import type { AppIdentity, DomainEvent } from "./events.js";
 import { bound, installationIdOf, toActor, toRepo } from "./events.js";
 

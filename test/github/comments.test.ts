@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { addReaction, reply, upsertMarkedComment, withMarker } from "../../src/github/comments.js";
-import { marker } from "../../src/github/markers.js";
+import { marker } from "../../src/core/markers.js";
 import { githubApi, useGitHubNock } from "../support/github-routes.js";
 import { examplePayload } from "../support/webhooks.js";
 import { nextPage, R, repo, testOctokit } from "./helpers.js";

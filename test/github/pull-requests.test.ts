@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { runIdFromBody } from "../../src/github/markers.js";
+import { runIdFromBody } from "../../src/core/markers.js";
 import { openPullRequest, pullRequestBody, pullRequestState } from "../../src/github/pull-requests.js";
 import { githubApi, useGitHubNock } from "../support/github-routes.js";
 import { examplePayload } from "../support/webhooks.js";

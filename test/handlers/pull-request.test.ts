@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { marker } from "../../src/github/markers.js";
+import { marker } from "../../src/core/markers.js";
 import { toDomainEvent } from "../../src/handlers/pull-request.js";
 import { examplePayload } from "../support/webhooks.js";
 

@@ -16,7 +16,9 @@ export function targetStage(
     const s = stages[requested];
     if (!s) {
       step.reply(
-        `${command}: there is no stage ${code(requested)}; the stages are ${Object.keys(stages).map(code).join(", ")}.`,
+        `${command}: there is no stage ${code(requested)}; the stages are ${Object.keys(stages)
+          .map((name) => code(name))
+          .join(", ")}.`,
       );
       return undefined;
     }

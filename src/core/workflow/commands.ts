@@ -113,14 +113,18 @@ export const onAssign: Handler<"assign"> = (step, e) => {
   const stage = step.run.stages[e.stage];
   if (!stage) {
     step.reply(
-      `/assign: there is no stage ${code(e.stage)}; the stages are ${Object.keys(step.run.stages).map(code).join(", ")}.`,
+      `/assign: there is no stage ${code(e.stage)}; the stages are ${Object.keys(step.run.stages)
+        .map((name) => code(name))
+        .join(", ")}.`,
     );
     return;
   }
   const known = step.run.permissions;
   if (known && !(e.profile in known) && !step.ctx.permissionOf?.(e.profile)) {
     step.reply(
-      `/assign: there is no profile ${code(e.profile)}; known profiles are ${Object.keys(known).map(code).join(", ")}.`,
+      `/assign: there is no profile ${code(e.profile)}; known profiles are ${Object.keys(known)
+        .map((name) => code(name))
+        .join(", ")}.`,
     );
     return;
   }

@@ -574,6 +574,26 @@ describe("retry and assign", () => {
     expect(h.state.status).toBe("succeeded");
   });
 
+  it("names every stage and profile in full when a command names one that does not exist", () => {
+    const h = new Harness(feature(), { permissions: { dev: "autonomous", senior: "autonomous" } });
+    h.start();
+    const stages = Object.keys(h.state.stages);
+    expect(stages.length).toBeGreaterThan(1);
+    const listed = stages.map((name) => `\`${name}\``).join(", ");
+    const approve = h.of("reply", h.send({ type: "approve", at: 1, actor: "bob", stage: "nope" }))[0]?.body;
+    expect(approve).toContain(`the stages are ${listed}.`);
+    const assign = h.of(
+      "reply",
+      h.send({ type: "assign", at: 1, actor: "bob", stage: "nope", profile: "qa" }),
+    )[0];
+    expect(assign?.body).toContain(`the stages are ${listed}.`);
+    const profile = h.of(
+      "reply",
+      h.send({ type: "assign", at: 1, actor: "bob", stage: stages[0]!, profile: "ghost" }),
+    );
+    expect(profile[0]?.body).toMatch(/known profiles are `[a-z]+`(, `[a-z]+`)+\./);
+  });
+
   it("/assign changes the profile of the next attempt", () => {
     const h = new Harness([stage("dev")], { permissions: { dev: "autonomous", senior: "autonomous" } });
     h.start();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { marker, readMarker, runIdFromBody } from "../../src/github/markers.js";
+import { marker, readMarker, runIdFromBody } from "../../src/core/markers.js";
 
 describe("hidden markers", () => {
   it("round-trip names and values", () => {

@@ -23,6 +23,22 @@ export function readMarker(text: string | null | undefined, name: string): strin
 
 export const RUN_MARKER = "run";
 
+// Every marker the App writes, in one place: the name says what the comment, issue or pull request is.
+
+/** A run's status comment on its issue. */
+export const statusMarker = (runId: string): string => marker("status", runId);
+
+/** A batch's status comment on its tracking issue. */
+export const batchStatusMarker = (batchId: string): string => marker("batch-status", batchId);
+
+/** The issue the App created for one ticket of a batch. */
+export const ticketMarker = (batchId: string, ticket: string): string =>
+  marker("batch-ticket", `${batchId}:${ticket.replace(/[^A-Za-z0-9_.:#/-]/g, "_")}`);
+
+/** The comment that explains why the board of `owner` cannot be used. */
+export const boardOwnerMarker = (owner: string): string =>
+  marker("board-owner", owner.replace(/[^A-Za-z0-9_.-]/g, "_"));
+
 /** The run id the App put in a pull request body it opened. */
 export function runIdFromBody(body: string | null | undefined): string | undefined {
   return readMarker(body, RUN_MARKER) || undefined;
