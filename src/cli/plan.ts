@@ -1,4 +1,5 @@
 // `trellis plan <file.md>`: parse a tracking issue's task list, schedule it, print a table and Mermaid (or JSON).
+import { parseRepoFullName, type RepoRef } from "../core/repo.js";
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import {
@@ -56,7 +57,7 @@ interface PlanArgs {
   strategy: Strategy;
   parallel: number;
   batchSize?: number;
-  repo?: { owner: string; name: string };
+  repo?: RepoRef;
   json: boolean;
   help: boolean;
 }
@@ -109,9 +110,9 @@ function readArgs(argv: string[]): PlanArgs {
     }
   }
   if (values.repo !== undefined) {
-    const m = /^([\w.-]+)\/([\w.-]+)$/.exec(values.repo);
-    if (!m) throw new UsageError(`--repo must look like owner/name, got "${values.repo}"`);
-    args.repo = { owner: m[1] ?? "", name: m[2] ?? "" };
+    const repo = parseRepoFullName(values.repo);
+    if (!repo) throw new UsageError(`--repo must look like owner/name, got "${values.repo}"`);
+    args.repo = repo;
   }
   return args;
 }

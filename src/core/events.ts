@@ -3,11 +3,9 @@
  * (src/handlers/) only translate payloads into these; deciding what to do belongs to the core and the pipeline.
  */
 
-export interface RepoRef {
-  owner: string;
-  name: string;
-  id?: number;
-}
+import type { RepoRef } from "./repo.js";
+
+export type { RepoRef };
 
 export interface Actor {
   login: string;

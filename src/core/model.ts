@@ -2,6 +2,7 @@
  * The domain vocabulary shared by the core, the App, the Action and the CLI.
  * Types only: behaviour lives in the modules that own each concept.
  */
+import type { RepoRef } from "./repo.js";
 import type { AgentResult } from "./result.js";
 
 // ---------------------------------------------------------------------------------------------
@@ -144,7 +145,7 @@ export type RunStatus = "active" | "held" | "waiting" | "succeeded" | "failed" |
 
 export interface RunState {
   id: string;
-  repo: { owner: string; name: string };
+  repo: RepoRef;
   issue: number;
   issueTitle: string;
   workflow: WorkflowTemplate;

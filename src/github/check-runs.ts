@@ -1,6 +1,7 @@
 import type { CheckRunConclusion } from "../core/model.js";
 import type { Annotation } from "../core/result.js";
-import type { GitHub, Repo } from "./client.js";
+import type { RepoRef } from "../core/repo.js";
+import type { GitHub } from "./client.js";
 import { cutText, idOf, outgoingText, repoParams, statusOf } from "./client.js";
 
 /**
@@ -41,7 +42,7 @@ export interface CheckRunRef {
   conclusion?: string | null;
 }
 
-export async function createCheckRun(octokit: GitHub, repo: Repo, run: NewCheckRun): Promise<CheckRunRef> {
+export async function createCheckRun(octokit: GitHub, repo: RepoRef, run: NewCheckRun): Promise<CheckRunRef> {
   const [first, ...rest] = annotationChunks(run.output);
   const { data } = await octokit.request("POST /repos/{owner}/{repo}/check-runs", {
     ...repoParams(repo),
@@ -62,7 +63,7 @@ export async function createCheckRun(octokit: GitHub, repo: Repo, run: NewCheckR
 
 export async function updateCheckRun(
   octokit: GitHub,
-  repo: Repo,
+  repo: RepoRef,
   checkRunId: number,
   update: CheckRunFields,
 ): Promise<CheckRunRef> {
@@ -85,7 +86,7 @@ export async function updateCheckRun(
 /** Our check run for `externalId` on `ref` (a sha or branch), if one was already created. */
 export async function findCheckRun(
   octokit: GitHub,
-  repo: Repo,
+  repo: RepoRef,
   ref: string,
   name: string,
   externalId: string,
@@ -122,7 +123,7 @@ function memoOf(octokit: GitHub): Map<string, number> {
 }
 
 /** Idempotent create: update the check run with this external id if it exists, create it otherwise. */
-export async function upsertCheckRun(octokit: GitHub, repo: Repo, run: NewCheckRun): Promise<CheckRunRef> {
+export async function upsertCheckRun(octokit: GitHub, repo: RepoRef, run: NewCheckRun): Promise<CheckRunRef> {
   const memo = memoOf(octokit);
   const key = `${repo.owner}/${repo.name}@${run.headSha}\n${run.externalId}`.toLowerCase();
   const { name: _name, headSha: _sha, externalId: _key, ...update } = run;
@@ -181,7 +182,7 @@ function toGitHubAnnotation(a: Annotation) {
 
 async function appendAnnotations(
   octokit: GitHub,
-  repo: Repo,
+  repo: RepoRef,
   checkRunId: number,
   output: CheckRunOutput | undefined,
   chunks: Annotation[][],

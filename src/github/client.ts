@@ -1,6 +1,7 @@
 import type { Octokit } from "@octokit/core";
 import type { PaginateInterface } from "@octokit/plugin-paginate-rest";
 import type { Api } from "@octokit/plugin-rest-endpoint-methods";
+import type { RepoRef } from "../core/repo.js";
 import { scrubSecrets } from "../core/secrets.js";
 
 /**
@@ -9,12 +10,7 @@ import { scrubSecrets } from "../core/secrets.js";
  */
 export type GitHub = Octokit & Api & { paginate: PaginateInterface };
 
-export interface Repo {
-  owner: string;
-  name: string;
-}
-
-export const repoParams = (repo: Repo): { owner: string; repo: string } => ({
+export const repoParams = (repo: RepoRef): { owner: string; repo: string } => ({
   owner: repo.owner,
   repo: repo.name,
 });

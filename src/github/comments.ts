@@ -1,4 +1,5 @@
-import type { GitHub, Repo } from "./client.js";
+import type { RepoRef } from "../core/repo.js";
+import type { GitHub } from "./client.js";
 import { boundBody, idOf, repoParams, statusOf } from "./client.js";
 import { writtenBySelf, type SelfIdentity } from "./self.js";
 
@@ -26,7 +27,7 @@ function memoOf(octokit: GitHub): Map<string, { id: number; body: string }> {
  */
 export async function upsertMarkedComment(
   octokit: GitHub,
-  repo: Repo,
+  repo: RepoRef,
   issue: number,
   marker: string,
   body: string,
@@ -59,7 +60,7 @@ export async function upsertMarkedComment(
 
 async function findAndUpsert(
   octokit: GitHub,
-  repo: Repo,
+  repo: RepoRef,
   issue: number,
   marker: string,
   full: string,
@@ -96,7 +97,7 @@ export function withMarker(body: string, marker: string): string {
 /** A plain reply on an issue or PR (errors, /help, refusals, questions for a human). */
 export async function reply(
   octokit: GitHub,
-  repo: Repo,
+  repo: RepoRef,
   issue: number,
   body: string,
 ): Promise<{ id: number }> {
@@ -113,7 +114,7 @@ export type Reaction = "+1" | "-1" | "laugh" | "confused" | "heart" | "hooray" |
 /** React to an issue comment; GitHub answers 200 for a reaction that already exists, so this is idempotent. */
 export async function addReaction(
   octokit: GitHub,
-  repo: Repo,
+  repo: RepoRef,
   commentId: number,
   content: Reaction,
 ): Promise<void> {

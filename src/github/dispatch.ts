@@ -1,5 +1,6 @@
 import type { DispatchInputs } from "../core/dispatch.js";
-import type { GitHub, Repo } from "./client.js";
+import type { RepoRef } from "../core/repo.js";
+import type { GitHub } from "./client.js";
 import { repoParams } from "./client.js";
 
 export interface DispatchRequest {
@@ -21,7 +22,7 @@ export interface DispatchOutcome {
 /** `workflow_dispatch` of the agent workflow. GitHub caps inputs at 25 keys; DispatchInputs has 5. */
 export async function dispatchWorkflow(
   octokit: GitHub,
-  repo: Repo,
+  repo: RepoRef,
   request: DispatchRequest,
 ): Promise<DispatchOutcome> {
   // Defence in depth: pull request refs may carry a fork's code, and agents run with the App's secrets.
@@ -67,7 +68,7 @@ function refusesRunDetails(error: unknown): boolean {
  */
 export async function cancelWorkflowRun(
   octokit: GitHub,
-  repo: Repo,
+  repo: RepoRef,
   runId: number,
 ): Promise<"cancelled" | "completed"> {
   try {

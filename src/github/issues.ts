@@ -1,4 +1,5 @@
-import type { GitHub, Repo } from "./client.js";
+import type { RepoRef } from "../core/repo.js";
+import type { GitHub } from "./client.js";
 import { boundBody, idOf, outgoingText, repoParams } from "./client.js";
 import { writtenBySelf, type SelfIdentity } from "./self.js";
 
@@ -27,7 +28,7 @@ export const MARKER_SCAN_LIMIT = 300;
 
 export async function createIssue(
   octokit: GitHub,
-  repo: Repo,
+  repo: RepoRef,
   issue: NewIssue,
   self: SelfIdentity = {},
 ): Promise<IssueRef> {
@@ -50,7 +51,7 @@ export async function createIssue(
 /** The App's own issue carrying `marker`: one anybody else wrote is ignored (an outsider can plant any marker). */
 async function findIssueByMarker(
   octokit: GitHub,
-  repo: Repo,
+  repo: RepoRef,
   marker: string,
   self: SelfIdentity,
 ): Promise<IssueRef | undefined> {
@@ -77,7 +78,7 @@ async function findIssueByMarker(
  */
 export async function addSubIssue(
   octokit: GitHub,
-  repo: Repo,
+  repo: RepoRef,
   parent: number,
   childIssueId: number,
 ): Promise<{ added: boolean }> {
@@ -102,7 +103,7 @@ export async function addSubIssue(
  */
 export async function addBlockedBy(
   octokit: GitHub,
-  repo: Repo,
+  repo: RepoRef,
   issue: number,
   blockingIssueId: number,
 ): Promise<{ added: boolean }> {

@@ -1,4 +1,5 @@
-import type { GitHub, Repo } from "./client.js";
+import type { RepoRef } from "../core/repo.js";
+import type { GitHub } from "./client.js";
 import { repoParams, statusOf } from "./client.js";
 
 /** A repository role; custom organization roles are reported by their base permission. */
@@ -6,7 +7,7 @@ export type Role = "admin" | "maintain" | "write" | "triage" | "read" | "none";
 
 const ROLES = new Set<string>(["admin", "maintain", "write", "triage", "read", "none"]);
 
-export type PermissionChecker = (octokit: GitHub, repo: Repo, username: string) => Promise<Role>;
+export type PermissionChecker = (octokit: GitHub, repo: RepoRef, username: string) => Promise<Role>;
 
 export interface PermissionCacheOptions {
   /** Most entries kept; the oldest is evicted first. */
@@ -49,7 +50,7 @@ export function createPermissionChecker(
   };
 }
 
-async function lookupRole(octokit: GitHub, repo: Repo, username: string): Promise<Role> {
+async function lookupRole(octokit: GitHub, repo: RepoRef, username: string): Promise<Role> {
   try {
     const { data } = await octokit.request("GET /repos/{owner}/{repo}/collaborators/{username}/permission", {
       ...repoParams(repo),

@@ -4,7 +4,8 @@
  * as variables; several changes to one project go out as aliased mutations in ONE request.
  */
 import type { FieldChange, FieldValueInput, ProjectField, SelectValue } from "../core/board.js";
-import type { GitHub, Repo } from "./client.js";
+import type { RepoRef } from "../core/repo.js";
+import type { GitHub } from "./client.js";
 
 /** `octokit.graphql`, or anything that sends a document with variables and returns `data`. */
 export type GraphQLClient = Pick<GitHub, "graphql">;
@@ -310,7 +311,7 @@ export async function readSelectValues(
 
 /** The node ids of issues and pull requests by number, in one query. */
 export function contentIdsDocument(
-  repo: Repo,
+  repo: RepoRef,
   numbers: readonly number[],
 ): { query: string; variables: Record<string, unknown> } {
   const params = ["$owner: String!", "$name: String!"];
@@ -333,7 +334,7 @@ export interface ContentRef {
 
 export async function contentIds(
   gql: GraphQLClient,
-  repo: Repo,
+  repo: RepoRef,
   numbers: readonly number[],
 ): Promise<Map<number, ContentRef>> {
   if (numbers.length === 0) return new Map();
@@ -441,7 +442,7 @@ export interface ItemInfo {
     id: string;
     number: number;
     title: string;
-    repo: Repo;
+    repo: RepoRef;
   };
 }
 

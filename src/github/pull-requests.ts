@@ -1,4 +1,5 @@
-import type { GitHub, Repo } from "./client.js";
+import type { RepoRef } from "../core/repo.js";
+import type { GitHub } from "./client.js";
 import { boundBody, outgoingText, repoParams, statusOf } from "./client.js";
 import { marker, RUN_MARKER } from "../core/markers.js";
 
@@ -32,7 +33,7 @@ export function pullRequestBody(spec: Pick<PullRequestSpec, "body" | "issue" | "
  */
 export async function openPullRequest(
   octokit: GitHub,
-  repo: Repo,
+  repo: RepoRef,
   spec: PullRequestSpec,
 ): Promise<PullRequestRef> {
   const existing = await findOpenPullRequest(octokit, repo, spec.head);
@@ -57,7 +58,7 @@ export async function openPullRequest(
 
 async function findOpenPullRequest(
   octokit: GitHub,
-  repo: Repo,
+  repo: RepoRef,
   head: string,
 ): Promise<PullRequestRef | undefined> {
   const { data } = await octokit.request("GET /repos/{owner}/{repo}/pulls", {
@@ -73,7 +74,7 @@ async function findOpenPullRequest(
 /** A pull request's state as GitHub reports it now, or undefined when it does not exist (any more). */
 export async function pullRequestState(
   octokit: GitHub,
-  repo: Repo,
+  repo: RepoRef,
   number: number,
 ): Promise<{ number: number; state: "open" | "closed"; merged: boolean } | undefined> {
   try {

@@ -1,5 +1,6 @@
 import { parse } from "yaml";
-import type { GitHub, Repo } from "./client.js";
+import type { RepoRef } from "../core/repo.js";
+import type { GitHub } from "./client.js";
 import { repoParams, statusOf } from "./client.js";
 
 export const CONFIG_PATH = ".github/trellis.yml";
@@ -15,7 +16,11 @@ const MAX_DIR_FILES = 100;
  * templates under `.github/trellis/`, and any `_extends` base config keyed as `<owner>/<repo>:<path>`. Absent files
  * and folders (404) are simply missing from the map. Parsing and validation belong to the core.
  */
-export async function loadRepoFiles(octokit: GitHub, repo: Repo, ref?: string): Promise<Map<string, string>> {
+export async function loadRepoFiles(
+  octokit: GitHub,
+  repo: RepoRef,
+  ref?: string,
+): Promise<Map<string, string>> {
   const files = new Map<string, string>();
   const [config, agents, workflows] = await Promise.all([
     readFile(octokit, repo, CONFIG_PATH, ref),
@@ -31,7 +36,7 @@ export async function loadRepoFiles(octokit: GitHub, repo: Repo, ref?: string): 
 }
 
 /** Where `_extends` points: `repo`, `owner/repo`, optionally `:path` (Probot's convention); the default is `.github`. */
-export function parseExtends(value: unknown, from: Repo): { repo: Repo; path: string } | undefined {
+export function parseExtends(value: unknown, from: RepoRef): { repo: RepoRef; path: string } | undefined {
   if (typeof value !== "string" || value.trim() === "") return undefined;
   const [target = "", path = CONFIG_PATH] = value.trim().split(":", 2);
   const [first = "", second] = target.split("/", 2);
@@ -42,7 +47,7 @@ export function parseExtends(value: unknown, from: Repo): { repo: Repo; path: st
 
 async function loadExtends(
   octokit: GitHub,
-  from: Repo,
+  from: RepoRef,
   text: string,
   files: Map<string, string>,
   depth: number,
@@ -75,7 +80,7 @@ interface ContentFile {
 
 async function readFile(
   octokit: GitHub,
-  repo: Repo,
+  repo: RepoRef,
   path: string,
   ref?: string,
 ): Promise<string | undefined> {
@@ -88,7 +93,7 @@ async function readFile(
 
 async function readDir(
   octokit: GitHub,
-  repo: Repo,
+  repo: RepoRef,
   dir: string,
   ext: string | string[],
   ref?: string,
@@ -106,7 +111,7 @@ async function readDir(
 
 async function getContent(
   octokit: GitHub,
-  repo: Repo,
+  repo: RepoRef,
   path: string,
   ref?: string,
 ): Promise<ContentFile | ContentFile[] | undefined> {

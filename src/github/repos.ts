@@ -1,4 +1,5 @@
-import type { GitHub, Repo } from "./client.js";
+import type { RepoRef } from "../core/repo.js";
+import type { GitHub } from "./client.js";
 import { repoParams } from "./client.js";
 
 const TTL_MS = 10 * 60_000;
@@ -8,7 +9,7 @@ const cache = new Map<string, { at: number; branch: Promise<string> }>();
  * The repository's default branch: agents are dispatched on it (never on a fork's code) and their
  * pull requests target it. It rarely changes, so one lookup serves many effects.
  */
-export function defaultBranch(octokit: GitHub, repo: Repo, now: () => number = Date.now): Promise<string> {
+export function defaultBranch(octokit: GitHub, repo: RepoRef, now: () => number = Date.now): Promise<string> {
   const key = `${repo.owner}/${repo.name}`.toLowerCase();
   const hit = cache.get(key);
   if (hit && now() - hit.at < TTL_MS) return hit.branch;

@@ -2,7 +2,8 @@ import { unzipSync } from "fflate";
 import type { AgentResult } from "../core/result.js";
 import { parseAgentResult, RESULT_FILE, resultArtifactName } from "../core/result.js";
 import { scrubResult } from "../core/secrets.js";
-import type { GitHub, Repo } from "./client.js";
+import type { RepoRef } from "../core/repo.js";
+import type { GitHub } from "./client.js";
 import { repoParams, statusOf } from "./client.js";
 
 /** Bounds on what the App downloads and inflates: a result is a few KB; anything near these is hostile or broken. */
@@ -25,7 +26,7 @@ export type ReadResult =
  */
 export async function readAttemptResult(
   octokit: GitHub,
-  repo: Repo,
+  repo: RepoRef,
   workflowRunId: number,
   attemptId: string,
 ): Promise<ReadResult> {

@@ -1,7 +1,7 @@
 /** Batches (a tracking issue's task list scheduled under a parallel limit) and their tickets. */
 import type { Db } from "./db.js";
 import { repoKey } from "./runs.js";
-import type { RepoRef } from "./runs.js";
+import type { RepoRef } from "../core/repo.js";
 
 export interface BatchRecord<S = unknown> {
   id: string;

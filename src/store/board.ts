@@ -6,7 +6,8 @@
 import type { BoardLayout, WriteMark, WrittenCard } from "../core/board.js";
 import type { BoardColumn } from "../core/model.js";
 import type { Db } from "./db.js";
-import { repoKey, type RepoRef } from "./runs.js";
+import type { RepoRef } from "../core/repo.js";
+import { repoKey } from "./runs.js";
 
 export interface BoardProject {
   installationId: number;

@@ -3,12 +3,8 @@
  * of its stages and attempts (kept in step on every save) for queries and metrics.
  */
 import type { RunState } from "../core/model.js";
+import { repoFullName, type RepoRef } from "../core/repo.js";
 import type { Db } from "./db.js";
-
-export interface RepoRef {
-  owner: string;
-  name: string;
-}
 
 export interface StoredRun {
   state: RunState;
@@ -18,7 +14,7 @@ export interface StoredRun {
 
 /** The repo column's form: `owner/name`. */
 export const repoKey = (repo: RepoRef | string): string =>
-  typeof repo === "string" ? repo : `${repo.owner}/${repo.name}`;
+  typeof repo === "string" ? repo : repoFullName(repo);
 
 /** A save found another version than expected (or no row): reload and re-apply the event. */
 export class StaleRunError extends Error {

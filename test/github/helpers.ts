@@ -1,5 +1,6 @@
 import { ProbotOctokit } from "probot";
-import type { GitHub, Repo } from "../../src/github/client.js";
+import type { RepoRef } from "../../src/core/repo.js";
+import type { GitHub } from "../../src/github/client.js";
 
 /** The Octokit the App really passes (Probot's, with its plugins), with retries and throttling off for tests. */
 export function testOctokit(): GitHub {
@@ -10,7 +11,7 @@ export function testOctokit(): GitHub {
   });
 }
 
-export const repo: Repo = { owner: "Codertocat", name: "Hello-World" };
+export const repo: RepoRef = { owner: "Codertocat", name: "Hello-World" };
 export const R = "/repos/Codertocat/Hello-World";
 
 /** A `Link` header pointing at the next page, as GitHub sends it. */

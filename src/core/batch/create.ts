@@ -1,4 +1,5 @@
 /** A batch's creation from its tracking issue's task list: validated as a whole, then each ticket's issue first. */
+import type { RepoRef } from "../repo.js";
 import { displayTicket, parseTaskList, subIssueLimitError, validateBatch, type IssueRef } from "./parse.js";
 import { activate, schedule } from "./progress.js";
 import { startRefines } from "./refinement.js";
@@ -10,7 +11,7 @@ import { needsIssue } from "./views.js";
 
 export interface CreateBatchInput {
   id: string;
-  repo: { owner: string; name: string };
+  repo: RepoRef;
   trackingIssue: number;
   title: string;
   /** The tracking issue's body: its task list is the batch. */

@@ -11,6 +11,7 @@
 //   sep        := "," ["and"] | "and" | "&"
 //   estimate   := ("est" | "estimate") (":" | "=") positive-number              anywhere, default 1
 // Clauses and the estimate are cut out of the title; a checked box is a done ticket.
+import type { RepoRef } from "../repo.js";
 import { stronglyConnectedComponents } from "../graph.js";
 
 export interface IssueRef {
@@ -54,7 +55,7 @@ export interface BatchParse {
 
 export interface ParseOptions {
   /** The repository of the tracking issue: `owner/repo#N` of this repo is the same ticket as `#N`. */
-  repo?: { owner: string; name: string };
+  repo?: RepoRef;
   /** Defaults to 1,000. */
   maxTickets?: number;
   /** Defaults to 256 KiB (UTF-8 bytes). */

@@ -2,6 +2,7 @@
  * The shapes of a batch (pure data): its state and tickets, the events the reducer takes, the effects it emits,
  * and the context it runs in. The reducer itself is machine.ts; every module of it builds on these.
  */
+import type { RepoRef } from "../repo.js";
 import type { RunStatus } from "../model.js";
 import type { RefinedTicket } from "./refined.js";
 import type { Strategy } from "./schedule.js";
@@ -65,7 +66,7 @@ export type BatchStatus = "creating" | "active" | "succeeded" | "failed" | "abor
 
 export interface BatchState {
   id: string;
-  repo: { owner: string; name: string };
+  repo: RepoRef;
   trackingIssue: number;
   title: string;
   status: BatchStatus;

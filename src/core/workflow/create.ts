@@ -1,11 +1,12 @@
 /** A new run: every stage of its workflow pending, and the `start` event that records who started it. */
+import type { RepoRef } from "../repo.js";
 import type { PermissionLevel, RunState, StageState, WorkflowTemplate } from "../model.js";
 import type { Handler } from "./step.js";
 import { isTerminal } from "./views.js";
 
 export interface CreateRunInput {
   id: string;
-  repo: { owner: string; name: string };
+  repo: RepoRef;
   issue: number;
   issueTitle: string;
   workflow: WorkflowTemplate;
