@@ -5,6 +5,7 @@ import type { Probot } from "probot";
 import { readBuiltins } from "../builtins.js";
 import type { GitHub } from "../github/client.js";
 import { createPermissionChecker } from "../github/permissions.js";
+import { readAppIdentity } from "../github/self.js";
 import type { AppIdentity, DomainEvent } from "../handlers/events.js";
 import * as checkRun from "../handlers/check-run.js";
 import * as installation from "../handlers/installation.js";
@@ -75,11 +76,10 @@ export async function createApp(
   // and tests may not serve GET /app).
   void (async () => {
     try {
-      const octokit = await app.auth();
-      const { data } = await octokit.request("GET /app");
-      if (data) {
-        self.id = data.id;
-        self.slug = data.slug ?? undefined;
+      const identity = await readAppIdentity((await app.auth()) as unknown as GitHub);
+      if (identity) {
+        self.id = identity.id;
+        self.slug = identity.slug;
       }
     } catch (error) {
       app.log.debug({ err: String(error) }, "could not read the App's identity");

@@ -32,9 +32,9 @@ import { singleAgentTemplate } from "../core/templates.js";
 import { resolveWorkflow, type Decision } from "../core/triggers.js";
 import { createRun, currentStage, isTerminal } from "../core/workflow/machine.js";
 import type { DomainEvent, WorkflowRunEvent } from "../handlers/events.js";
-import { idOf, repoParams, statusOf, type GitHub } from "../github/client.js";
+import { statusOf, type GitHub } from "../github/client.js";
 import { upsertMarkedComment } from "../github/comments.js";
-import { addBlockedBy, addSubIssue, createIssue } from "../github/issues.js";
+import { addBlockedBy, addSubIssue, createIssue, getIssue } from "../github/issues.js";
 import { marker } from "../github/markers.js";
 import { defaultBranch } from "../github/repos.js";
 import type { Db } from "../store/db.js";
@@ -416,17 +416,9 @@ export async function executeBatchEffect(
         found = { number: created.number, id: created.id, labels: [] };
         rememberContent(deps, target.repo, created.number, { id: created.nodeId, kind: "issue" });
       } else {
-        const { data } = await octokit.request("GET /repos/{owner}/{repo}/issues/{issue_number}", {
-          ...repoParams(target.repo),
-          issue_number: ticket.issue ?? 0,
-        });
-        rememberContent(deps, target.repo, data.number, { id: data.node_id, kind: "issue" });
-        found = {
-          number: data.number,
-          id: idOf(data.id),
-          title: data.title,
-          labels: data.labels.map((l) => (typeof l === "string" ? l : (l.name ?? ""))),
-        };
+        const issue = await getIssue(octokit, target.repo, ticket.issue ?? 0);
+        rememberContent(deps, target.repo, issue.number, { id: issue.nodeId, kind: "issue" });
+        found = { number: issue.number, id: issue.id, title: issue.title, labels: issue.labels };
       }
       const prefix = defs.config.labels.workflow_prefix;
       const workflow = found.labels

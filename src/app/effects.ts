@@ -9,7 +9,7 @@ import type { Effect, RunState } from "../core/model.js";
 import { checkBudget, hasCapacity } from "../core/policy.js";
 import { annotationsFor, renderCheckRunSummary, renderStatusComment } from "../core/render.js";
 import { checkRunKey } from "../core/triggers.js";
-import { defaultBranch } from "../github/repos.js";
+import { defaultBranch, defaultBranchSha } from "../github/repos.js";
 import { checkRunName, upsertCheckRun } from "../github/check-runs.js";
 import { addReaction, reply, upsertMarkedComment } from "../github/comments.js";
 import type { GitHub } from "../github/client.js";
@@ -260,19 +260,9 @@ export async function stageBaseSha(
   const key = `${target.repo.owner}/${target.repo.name}\n${runId}\n${stage}`.toLowerCase();
   const known = memo.get(key);
   if (known) return known;
-  const sha = await defaultBranchSha(octokit, target);
+  const sha = await defaultBranchSha(octokit, target.repo);
   // Oldest first out: runs that long finished are the ones forgotten.
   if (memo.size >= MAX_REMEMBERED_SHAS) memo.delete(memo.keys().next().value ?? "");
   memo.set(key, sha);
   return sha;
-}
-
-async function defaultBranchSha(octokit: GitHub, target: Target): Promise<string> {
-  const branch = await defaultBranch(octokit, target.repo);
-  const { data } = await octokit.request("GET /repos/{owner}/{repo}/branches/{branch}", {
-    owner: target.repo.owner,
-    repo: target.repo.name,
-    branch,
-  });
-  return data.commit.sha;
 }

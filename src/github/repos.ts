@@ -19,3 +19,17 @@ export function defaultBranch(octokit: GitHub, repo: Repo, now: () => number = D
   branch.catch(() => cache.delete(key));
   return branch;
 }
+
+/** The commit a branch points at now. */
+export async function branchSha(octokit: GitHub, repo: Repo, branch: string): Promise<string> {
+  const { data } = await octokit.request("GET /repos/{owner}/{repo}/branches/{branch}", {
+    ...repoParams(repo),
+    branch,
+  });
+  return data.commit.sha;
+}
+
+/** The commit the repository's default branch points at now (the branch's name is cached, its sha is not). */
+export async function defaultBranchSha(octokit: GitHub, repo: Repo): Promise<string> {
+  return branchSha(octokit, repo, await defaultBranch(octokit, repo));
+}
