@@ -17,7 +17,9 @@ import { changedDefinitions } from "../handlers/push.js";
 import * as workflowRun from "../handlers/workflow-run.js";
 import { openDb, type Db, type OpenDbOptions } from "../store/db.js";
 import { createMetrics, type Metrics } from "./metrics.js";
-import { forgetDefinitions, ingest } from "./process.js";
+import { createAppCaches } from "./caches.js";
+import { forgetDefinitions } from "./definitions.js";
+import { ingest } from "./process.js";
 import type { AppDeps } from "./runtime.js";
 import { createWorker, type Worker, type WorkerOptions } from "./worker.js";
 
@@ -68,6 +70,7 @@ export async function createApp(
     log: app.log,
     metrics,
     wake: () => workerRef.current?.wake(),
+    caches: createAppCaches(),
   };
   const worker = createWorker(deps, options.workerOptions);
   workerRef.current = worker;
@@ -102,7 +105,7 @@ export async function createApp(
   // Not a domain event: a change to the definitions only means reading them again.
   app.on("push", (c) => {
     const repo = changedDefinitions(c.payload);
-    if (repo) forgetDefinitions(repo);
+    if (repo) forgetDefinitions(deps, repo);
   });
   app.on(["installation.created", "installation.deleted"], (c) =>
     receive(installation.toDomainEvent(c.payload, c.id, self)),

@@ -31,13 +31,12 @@ import { stageLabel } from "../core/render.js";
 import { singleAgentTemplate } from "../core/templates.js";
 import { resolveWorkflow, type Decision } from "../core/triggers.js";
 import { createRun, currentStage, isTerminal } from "../core/workflow/machine.js";
-import type { DomainEvent, WorkflowRunEvent } from "../handlers/events.js";
+import type { WorkflowRunEvent } from "../handlers/events.js";
 import { statusOf, type GitHub } from "../github/client.js";
 import { upsertMarkedComment } from "../github/comments.js";
 import { addBlockedBy, addSubIssue, createIssue, getIssue } from "../github/issues.js";
-import { marker } from "../github/markers.js";
+import { batchStatusMarker, ticketMarker } from "../github/markers.js";
 import { defaultBranch } from "../github/repos.js";
-import type { Db } from "../store/db.js";
 import {
   findBatchByTrackingIssue,
   getBatch,
@@ -46,12 +45,23 @@ import {
   upsertTickets,
 } from "../store/batches.js";
 import { recordCost } from "../store/costs.js";
-import { lockAggregate } from "../store/locks.js";
-import { getRun, insertRun } from "../store/runs.js";
-import { definitionsOf, enqueue, flush, newPending, reduceAndStore, type Pending } from "./process.js";
+import { getRun } from "../store/runs.js";
+import { batchAggregate, batchSideAggregate, repoAggregate, trackingIssueAggregate } from "./aggregates.js";
 import { rememberContent } from "./board.js";
-import { budgetBeforeDispatch, sendDispatch } from "./effects.js";
-import { newId, repoName, shortHash, type AppDeps, type ShellEffect, type Target } from "./runtime.js";
+import { definitionsOf } from "./definitions.js";
+import { budgetBeforeDispatch, sendDispatch } from "./dispatch.js";
+import { profilePermissions, reduceAndStore, startRun } from "./runs.js";
+import {
+  newId,
+  repoName,
+  shortHash,
+  type AppDeps,
+  type DecisionScope,
+  type EffectContext,
+  type ShellEffect,
+  type Target,
+} from "./runtime.js";
+import { enqueue, runCommand, type UnitOfWork } from "./unit-of-work.js";
 
 /** Batch effects the worker carries out (the others are applied in the reducer's transaction). */
 export type BatchShellEffect = Extract<
@@ -66,32 +76,29 @@ export const isBatchShellEffect = (e: ShellEffect): e is BatchShellEffect =>
   e.type === "batch_refine" ||
   e.type === "batch_refine_deadline";
 
-export const batchAggregate = (batchId: string): string => `batch:${batchId}`;
-export const batchStatusMarker = (batchId: string): string => marker("batch-status", batchId);
-/** Found on a ticket issue the App created, so a retry after a crash finds it instead of creating another. */
-export const ticketMarker = (batchId: string, ticket: string): string =>
-  marker("batch-ticket", `${batchId}:${ticket.replace(/[^A-Za-z0-9_.:#/-]/g, "_")}`);
-
 type BatchDecision = Extract<Decision, { kind: "batch" }>;
+
+/** Where a batch change is applied, and the definitions when the caller has them (else loaded when needed). */
+interface BatchScope {
+  target: Target;
+  defs?: Definitions;
+}
 
 /** Applies a batch decision (label, command, closed issue) in the caller's transaction. */
 export async function applyBatchDecision(
-  deps: AppDeps,
-  tx: Db,
-  pending: Pending,
-  target: Target,
-  defs: Definitions,
+  uow: UnitOfWork,
+  scope: DecisionScope,
   d: BatchDecision,
-  actor: string,
-  event?: DomainEvent,
 ): Promise<void> {
+  const { deps, tx, pending } = uow;
+  const { target, defs, actor, event } = scope;
   const at = deps.now();
   const t: Target = { ...target, issue: d.issue };
   const found = await findBatchByTrackingIssue<BatchState>(tx, target.repo, d.issue);
   const stored = found ? await getBatch<BatchState>(tx, found.id, { forUpdate: true }) : undefined;
   const action = d.action;
   const say = (body: string): void =>
-    enqueue(pending, batchAggregate(`${repoName(target.repo)}#${d.issue}`), t, {
+    enqueue(pending, trackingIssueAggregate(target.repo, d.issue), t, {
       type: "reply",
       key: `batch-reply:${repoName(target.repo)}#${d.issue}:${at}:${shortHash(body)}`,
       body,
@@ -153,7 +160,7 @@ export async function applyBatchDecision(
       status: storedStatus(out.state),
       state: out.state,
     });
-    await applyOutput(deps, tx, pending, t, defs, out.state, out.effects);
+    await applyOutput(uow, { target: t, defs }, out.state, out.effects);
     return;
   }
 
@@ -194,33 +201,28 @@ export async function applyBatchDecision(
       event_ = { type: "refresh", at, actor };
       break;
   }
-  await reduceAndApply(deps, tx, pending, t, defs, stored.state, event_);
+  await reduceAndApply(uow, { target: t, defs }, stored.state, event_);
 }
 
 async function reduceAndApply(
-  deps: AppDeps,
-  tx: Db,
-  pending: Pending,
-  target: Target,
-  defs: Definitions | undefined,
+  uow: UnitOfWork,
+  scope: BatchScope,
   state: BatchState,
   event: BatchEvent,
 ): Promise<void> {
   const out = reduceBatch(state, event, { newRunId: () => newId("run"), newAttemptId: () => newId("att") });
   if (out.state === state) return;
-  await applyOutput(deps, tx, pending, target, defs, out.state, out.effects);
+  await applyOutput(uow, scope, out.state, out.effects);
 }
 
 /** Saves the batch, applies its in-transaction effects, queues the rest, and updates the tickets table. */
 async function applyOutput(
-  deps: AppDeps,
-  tx: Db,
-  pending: Pending,
-  target: Target,
-  defs: Definitions | undefined,
+  uow: UnitOfWork,
+  scope: BatchScope,
   state: BatchState,
   effects: BatchEffect[],
 ): Promise<void> {
+  const { deps, tx, pending } = uow;
   await saveBatch(tx, {
     id: state.id,
     status: storedStatus(state),
@@ -228,7 +230,8 @@ async function applyOutput(
     strategy: state.strategy,
     parallel: state.parallel,
   });
-  const t: Target = { ...target, issue: state.trackingIssue, batchId: state.id };
+  const t: Target = { ...scope.target, issue: state.trackingIssue, batchId: state.id };
+  const { batchId: _, ...runTarget } = t;
   const repo = repoName(state.repo);
   for (const effect of effects) {
     switch (effect.type) {
@@ -236,7 +239,7 @@ async function applyOutput(
         pending.audit.push({ repo, actor: effect.actor, action: effect.action, detail: effect.detail });
         break;
       case "start_ticket": {
-        const loaded = defs ?? (await definitionsOf(deps, t));
+        const loaded = scope.defs ?? (await definitionsOf(deps, t));
         const at = deps.now();
         const run = createRun({
           id: effect.runId,
@@ -247,51 +250,36 @@ async function applyOutput(
           costCapUsd: loaded.config.budgets.per_run_usd,
           batch: state.trackingIssue,
           at,
-          permissions: Object.fromEntries([...loaded.profiles.values()].map((p) => [p.name, p.permission])),
+          permissions: profilePermissions(loaded),
         });
-        await insertRun(tx, run, { batchId: state.id });
-        pending.audit.push({
-          repo,
-          actor: "trellis",
-          action: "run_started",
-          detail: { run: run.id, workflow: run.workflow.name, batch: state.id, ticket: effect.ticket },
-        });
-        const { batchId: _, ...runTarget } = t;
-        await reduceAndStore(
-          deps,
-          tx,
-          pending,
-          { ...runTarget, issue: effect.issue },
+        // The batch caused this change: it does not hear of it again.
+        await startRun(uow, {
+          target: { ...runTarget, issue: effect.issue },
           run,
-          { type: "start", at, actor: "trellis" },
-          true,
-          { fromBatch: true },
-        );
+          actor: "trellis",
+          at,
+          detail: { workflow: run.workflow.name, batch: state.id, ticket: effect.ticket },
+          batchId: state.id,
+        });
         break;
       }
       case "abort_ticket": {
         const stored = await getRun(tx, effect.runId, { forUpdate: true });
         if (!stored || isTerminal(stored.state)) break;
-        const { batchId: _, ...runTarget } = t;
-        await reduceAndStore(
-          deps,
-          tx,
-          pending,
-          { ...runTarget, issue: stored.state.issue },
-          stored.state,
-          { type: "abort", at: deps.now(), actor: "trellis", reason: effect.reason },
-          false,
-          { fromBatch: true },
-        );
+        await reduceAndStore(uow, {
+          target: { ...runTarget, issue: stored.state.issue },
+          state: stored.state,
+          event: { type: "abort", at: deps.now(), actor: "trellis", reason: effect.reason },
+        });
         break;
       }
       case "batch_refine_deadline":
         // An aggregate of its own: a row that waits must not hold back the batch's other effects.
-        enqueue(pending, `${batchAggregate(state.id)}:${effect.key}`, t, effect, new Date(effect.at));
+        enqueue(pending, batchSideAggregate(state.id, effect.key), t, effect, new Date(effect.at));
         break;
       case "cancel_workflow_run":
         // Carried out like a stage attempt's (effects.ts); its own aggregate, so no batch effect holds it back.
-        enqueue(pending, `${batchAggregate(state.id)}:${effect.key}`, t, effect);
+        enqueue(pending, batchSideAggregate(state.id, effect.key), t, effect);
         break;
       default:
         enqueue(pending, batchAggregate(state.id), t, effect);
@@ -345,9 +333,7 @@ function runView(run: RunState): Omit<Extract<BatchEvent, { type: "run_update" }
  * finished ticket lets the next ones start.
  */
 export async function batchRunChanged(
-  deps: AppDeps,
-  tx: Db,
-  pending: Pending,
+  uow: UnitOfWork,
   target: Target,
   before: RunState,
   after: RunState,
@@ -355,13 +341,13 @@ export async function batchRunChanged(
   if (after.batch === undefined) return;
   const view = runView(after);
   if (JSON.stringify(view) === JSON.stringify(runView(before))) return;
-  const found = await findBatchByTrackingIssue<BatchState>(tx, after.repo, after.batch);
+  const found = await findBatchByTrackingIssue<BatchState>(uow.tx, after.repo, after.batch);
   if (!found) return;
-  const stored = await getBatch<BatchState>(tx, found.id, { forUpdate: true });
+  const stored = await getBatch<BatchState>(uow.tx, found.id, { forUpdate: true });
   if (!stored) return;
-  await reduceAndApply(deps, tx, pending, { ...target, issue: after.batch }, undefined, stored.state, {
+  await reduceAndApply(uow, { target: { ...target, issue: after.batch } }, stored.state, {
     type: "run_update",
-    at: deps.now(),
+    at: uow.deps.now(),
     runId: after.id,
     ...view,
   });
@@ -374,15 +360,11 @@ export async function applyBatchEvent(
   batchId: string,
   event: BatchEvent,
 ): Promise<void> {
-  await deps.db.transaction(async (tx) => {
-    await lockAggregate(tx, `repo:${repoName(target.repo)}`);
-    const stored = await getBatch<BatchState>(tx, batchId, { forUpdate: true });
+  await runCommand(deps, repoAggregate(target.repo), async (uow) => {
+    const stored = await getBatch<BatchState>(uow.tx, batchId, { forUpdate: true });
     if (!stored) return;
-    const pending = newPending(deps.now());
-    await reduceAndApply(deps, tx, pending, target, undefined, stored.state, event);
-    await flush(tx, pending);
+    await reduceAndApply(uow, { target }, stored.state, event);
   });
-  deps.wake();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -448,7 +430,7 @@ export async function executeBatchEffect(
       return;
     }
     case "batch_refine":
-      return dispatchRefine(deps, octokit, target, state, effect);
+      return dispatchRefine({ deps, octokit, target }, state, effect);
     case "batch_refine_deadline":
       // Claimed when its time came on the App's clock (the outbox's due times are the App's). The reducer decides:
       // nothing when the attempt has answered since, or its run started and the timeout from that start is later.
@@ -512,13 +494,8 @@ const isRefusal = (status: number | undefined): boolean =>
  * but with the ticket as the task and the tracking issue as the issue. Whatever stops it (no profile, dry run, budget,
  * GitHub refusing) falls back to creating the ticket as written.
  */
-async function dispatchRefine(
-  deps: AppDeps,
-  octokit: GitHub,
-  target: Target,
-  state: BatchState,
-  effect: RefineEffect,
-): Promise<void> {
+async function dispatchRefine(ctx: EffectContext, state: BatchState, effect: RefineEffect): Promise<void> {
+  const { deps, octokit, target } = ctx;
   const ticket = state.tickets.find((t) => t.key === effect.ticket);
   // Already answered (a retry of this effect after the result came back), or superseded.
   if (ticket?.refine?.status !== "running" || ticket.refine.attemptId !== effect.attemptId) return;
@@ -533,7 +510,10 @@ async function dispatchRefine(
   const defs = await definitionsOf(deps, target);
   if (!defs.profiles.has(REFINE_PROFILE)) return fail(`there is no \`${REFINE_PROFILE}\` profile`);
   if (defs.config.dry_run) return fail("dry run: no agent is dispatched");
-  const verdict = await budgetBeforeDispatch(deps, defs, target, 0, defs.config.budgets.per_run_usd);
+  const verdict = await budgetBeforeDispatch(deps, defs, target, {
+    costUsd: 0,
+    capUsd: defs.config.budgets.per_run_usd,
+  });
   if (!verdict.ok) return fail(`over budget: ${verdict.reason}`);
   const { template, stage } = refineStage(defs);
   const baseRef = await defaultBranch(octokit, target.repo);
@@ -562,7 +542,7 @@ async function dispatchRefine(
   };
   let outcome: Awaited<ReturnType<typeof sendDispatch>>;
   try {
-    outcome = await sendDispatch(deps, octokit, target, defs, spec);
+    outcome = await sendDispatch(ctx, defs, spec);
   } catch (error) {
     if (!isRefusal(statusOf(error))) throw error;
     return fail(`GitHub refused the dispatch (HTTP ${statusOf(error)})`);
@@ -608,14 +588,13 @@ function refineFailure(result: AgentResult): string {
  * event was a refine attempt's.
  */
 export async function applyRefineRun(
-  deps: AppDeps,
-  tx: Db,
-  pending: Pending,
-  target: Target,
-  defs: Definitions,
+  uow: UnitOfWork,
+  scope: { target: Target; defs: Definitions },
   event: WorkflowRunEvent,
   result: { ok: true; result: AgentResult } | { ok: false; error: string } | undefined,
 ): Promise<boolean> {
+  const { deps, tx } = uow;
+  const { target, defs } = scope;
   const attemptId = agentAttemptOf(event.run, defs.config.agent_workflow);
   const issue = issueFromRunName(event.run.displayTitle);
   if (!attemptId || issue === undefined || event.fromFork) return false;
@@ -631,7 +610,7 @@ export async function applyRefineRun(
       event.action === "in_progress"
         ? { type: "refine_started", at, ticket: ticket.key, attemptId, workflowRunId: event.run.id }
         : { type: "refine_queued", at, ticket: ticket.key, attemptId, workflowRunId: event.run.id };
-    await reduceAndApply(deps, tx, pending, { ...target, issue }, defs, stored.state, named);
+    await reduceAndApply(uow, { target: { ...target, issue }, defs }, stored.state, named);
     return true;
   }
   const repo = repoName(event.repo);
@@ -685,6 +664,6 @@ export async function applyRefineRun(
         : `the workflow run ended ${event.run.conclusion ?? "without a conclusion"}`,
     };
   }
-  await reduceAndApply(deps, tx, pending, { ...target, issue }, defs, stored.state, outcome);
+  await reduceAndApply(uow, { target: { ...target, issue }, defs }, stored.state, outcome);
   return true;
 }

@@ -3,26 +3,27 @@
  * lookups before creates), so a retry after a crash or a transient failure never duplicates anything.
  * Outcomes GitHub tells us (a PR number, a refused dispatch) go back into the run as events.
  */
-import { branchName, toDispatchInputs, type DispatchSpec } from "../core/dispatch.js";
+import { branchName, type DispatchSpec } from "../core/dispatch.js";
 import type { Definitions } from "../core/definitions.js";
 import type { Effect, RunState } from "../core/model.js";
-import { checkBudget, hasCapacity } from "../core/policy.js";
+import { hasCapacity } from "../core/policy.js";
 import { annotationsFor, renderCheckRunSummary, renderStatusComment } from "../core/render.js";
 import { checkRunKey } from "../core/triggers.js";
 import { defaultBranch, defaultBranchSha } from "../github/repos.js";
 import { checkRunName, upsertCheckRun } from "../github/check-runs.js";
 import { addReaction, reply, upsertMarkedComment } from "../github/comments.js";
 import type { GitHub } from "../github/client.js";
-import { cancelWorkflowRun, dispatchWorkflow, type DispatchOutcome } from "../github/dispatch.js";
-import { marker } from "../github/markers.js";
+import { cancelWorkflowRun } from "../github/dispatch.js";
+import { statusMarker } from "../github/markers.js";
 import { openPullRequest } from "../github/pull-requests.js";
 import { inFlightAttemptsByProfile } from "../store/attempts.js";
-import { monthlyCost, yearMonthOf } from "../store/costs.js";
 import { getRun } from "../store/runs.js";
 import { executeBatchEffect, isBatchShellEffect } from "./batch.js";
 import { executeBoardEffect, rememberContent } from "./board.js";
-import { applyRunEvent, definitionsOf } from "./process.js";
-import { repoName, type AppDeps, type ShellEffect, type Target } from "./runtime.js";
+import { applyRunEvent } from "./decisions.js";
+import { definitionsOf } from "./definitions.js";
+import { budgetBeforeDispatch, sendDispatch } from "./dispatch.js";
+import type { AppDeps, EffectContext, ShellEffect, Target } from "./runtime.js";
 
 /** Thrown to put an effect back for later without counting it as a failure (e.g. no capacity now). */
 export class Deferred extends Error {
@@ -67,7 +68,7 @@ export async function executeEffect(deps: AppDeps, target: Target, effect: Shell
   }
   switch (effect.type) {
     case "dispatch":
-      return dispatch(deps, octokit, target, run, effect);
+      return dispatch({ deps, octokit, target }, run, effect);
     case "check_run":
       return checkRun(octokit, target, run, effect);
     case "status_comment":
@@ -102,17 +103,17 @@ export async function executeEffect(deps: AppDeps, target: Target, effect: Shell
   }
 }
 
-export const statusMarker = (runId: string): string => marker("status", runId);
-
 async function dispatch(
-  deps: AppDeps,
-  octokit: GitHub,
-  target: Target,
+  ctx: EffectContext,
   run: RunState,
   effect: Extract<Effect, { type: "dispatch" }>,
 ): Promise<void> {
+  const { deps, octokit, target } = ctx;
   const defs: Definitions = await definitionsOf(deps, target);
-  const verdict = await budgetBeforeDispatch(deps, defs, target, run.costUsd, run.costCapUsd);
+  const verdict = await budgetBeforeDispatch(deps, defs, target, {
+    costUsd: run.costUsd,
+    capUsd: run.costCapUsd,
+  });
   if (!verdict.ok) {
     await applyRunEvent(deps, target, run.id, {
       type: "dispatch_refused",
@@ -159,7 +160,7 @@ async function dispatch(
     );
     return;
   }
-  const outcome = await sendDispatch(deps, octokit, target, defs, spec);
+  const outcome = await sendDispatch(ctx, defs, spec);
   // GitHub named the attempt's Actions run: the run keeps its id (to cancel it if the attempt is abandoned).
   if (outcome.runId !== undefined)
     await applyRunEvent(deps, target, run.id, {
@@ -168,40 +169,6 @@ async function dispatch(
       attemptId: effect.attemptId,
       workflowRunId: outcome.runId,
     });
-}
-
-/** The budget verdict before any dispatch: the run's own cap, and the repository's month so far. */
-export async function budgetBeforeDispatch(
-  deps: AppDeps,
-  defs: Definitions,
-  target: Target,
-  runCostUsd: number,
-  runCapUsd: number,
-): Promise<ReturnType<typeof checkBudget>> {
-  return checkBudget({
-    runCostUsd,
-    runCapUsd,
-    monthSpentUsd: await monthlyCost(deps.db, repoName(target.repo), yearMonthOf(deps.now())),
-    monthlyBudgetUsd: defs.config.budgets.monthly_usd,
-  });
-}
-
-/** Asks GitHub to run the agent workflow for one attempt (a stage's or a ticket's refinement). */
-export async function sendDispatch(
-  deps: AppDeps,
-  octokit: GitHub,
-  target: Target,
-  defs: Definitions,
-  spec: DispatchSpec,
-): Promise<DispatchOutcome> {
-  const outcome = await dispatchWorkflow(octokit, target.repo, {
-    workflowFile: defs.config.agent_workflow,
-    ref: spec.baseRef,
-    inputs: toDispatchInputs(spec),
-    returnRunDetails: true,
-  });
-  deps.metrics.inc("trellis_dispatches_total", { profile: spec.profile });
-  return outcome;
 }
 
 async function checkRun(

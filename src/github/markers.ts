@@ -23,6 +23,22 @@ export function readMarker(text: string | null | undefined, name: string): strin
 
 export const RUN_MARKER = "run";
 
+// The markers of what the App writes and finds again, in one place.
+
+/** On a run's status comment. */
+export const statusMarker = (runId: string): string => marker("status", runId);
+
+/** On a batch's status comment on its tracking issue. */
+export const batchStatusMarker = (batchId: string): string => marker("batch-status", batchId);
+
+/** Found on a ticket issue the App created, so a retry after a crash finds it instead of creating another. */
+export const ticketMarker = (batchId: string, ticket: string): string =>
+  marker("batch-ticket", `${batchId}:${ticket.replace(/[^A-Za-z0-9_.:#/-]/g, "_")}`);
+
+/** On the comment that tells an issue why its board (a user's project) can never work. */
+export const boardOwnerMarker = (owner: string): string =>
+  marker("board-owner", owner.replace(/[^A-Za-z0-9_.-]/g, "_"));
+
 /** The run id the App put in a pull request body it opened. */
 export function runIdFromBody(body: string | null | undefined): string | undefined {
   return readMarker(body, RUN_MARKER) || undefined;
