@@ -4,33 +4,26 @@
  * and carries out the batch's GitHub effects (ticket issues, sub-issues and "blocked by" links, the
  * tracking issue's status comment), feeding their outcomes back as batch events.
  */
+import { admitRefineDispatch } from "../core/admission.js";
+import { decideBatchAction } from "../core/batch/batch-action.js";
 import {
-  createBatch,
-  isStrategy,
   reduceBatch,
-  refusalBody,
-  REFINE_TIMEOUT_MINUTES,
   storedStatus,
   type BatchEffect,
   type BatchEvent,
   type BatchState,
 } from "../core/batch/machine.js";
-import { parseRefined } from "../core/batch/refined.js";
+import { refineAttemptOf, refineRunEvent } from "../core/batch/refine-outcome.js";
+import { ticketRunUpdate } from "../core/batch/run-view.js";
 import { renderBatchStatus } from "../core/batch/render.js";
+import { ticketWorkflow, workflowFromLabels } from "../core/batch/ticket-workflow.js";
 import { REFINE_PROFILE, type Definitions } from "../core/definitions.js";
-import {
-  agentAttemptOf,
-  branchName,
-  issueFromRunName,
-  TICKET_TEXT_MAX_CHARS,
-  type DispatchSpec,
-} from "../core/dispatch.js";
+import { refineDispatchSpec } from "../core/dispatch-spec.js";
+import type { RunState } from "../core/model.js";
 import type { AgentResult } from "../core/result.js";
-import type { RunState, WorkflowTemplate } from "../core/model.js";
-import { stageLabel } from "../core/render.js";
-import { singleAgentTemplate } from "../core/templates.js";
-import { resolveWorkflow, type Decision } from "../core/triggers.js";
-import { createRun, currentStage, isTerminal } from "../core/workflow/machine.js";
+import { shortHash } from "../core/short-hash.js";
+import type { Decision } from "../core/triggers.js";
+import { createRun, isTerminal } from "../core/workflow/machine.js";
 import type { WorkflowRunEvent } from "../handlers/events.js";
 import { statusOf, type GitHub } from "../github/client.js";
 import { upsertMarkedComment } from "../github/comments.js";
@@ -49,12 +42,11 @@ import { getRun } from "../store/runs.js";
 import { batchAggregate, batchSideAggregate, repoAggregate, trackingIssueAggregate } from "./aggregates.js";
 import { rememberContent } from "./board.js";
 import { definitionsOf } from "./definitions.js";
-import { budgetBeforeDispatch, sendDispatch } from "./dispatch.js";
+import { budgetFacts, sendDispatch } from "./dispatch.js";
 import { profilePermissions, reduceAndStore, startRun } from "./runs.js";
 import {
   newId,
   repoName,
-  shortHash,
   type AppDeps,
   type DecisionScope,
   type EffectContext,
@@ -96,112 +88,49 @@ export async function applyBatchDecision(
   const t: Target = { ...target, issue: d.issue };
   const found = await findBatchByTrackingIssue<BatchState>(tx, target.repo, d.issue);
   const stored = found ? await getBatch<BatchState>(tx, found.id, { forUpdate: true }) : undefined;
-  const action = d.action;
-  const say = (body: string): void =>
-    enqueue(pending, trackingIssueAggregate(target.repo, d.issue), t, {
-      type: "reply",
-      key: `batch-reply:${repoName(target.repo)}#${d.issue}:${at}:${shortHash(body)}`,
-      body,
-    });
-
-  if (!stored) {
-    if (action.kind !== "create" && action.kind !== "replan") {
-      if (action.kind === "status")
-        say("There is no batch on this issue; label it with the batch label to start one.");
-      return;
-    }
-    const issue = event && "issue" in event ? event.issue : undefined;
-    if (!issue) return;
-    let strategy = defs.config.batch.strategy as string;
-    let parallel = defs.config.batch.parallel_limit;
-    if (action.kind === "replan") {
-      if (action.strategy !== undefined) strategy = action.strategy;
-      if (action.parallel !== undefined) parallel = action.parallel;
-    }
-    if (!isStrategy(strategy))
-      return say(`Unknown batch strategy \`${strategy}\`: use sequential, parallel or dependency-aware.`);
-    const id = newId("bat");
-    // Raw tickets are refined when the config asks for it and a refine profile exists (else created verbatim).
-    const refiner = defs.config.batch.refine ? defs.profiles.get(REFINE_PROFILE) : undefined;
-    const out = createBatch({
-      id,
+  const issue = event && "issue" in event ? event.issue : undefined;
+  const outcome = decideBatchAction(
+    {
+      action: d.action,
       repo: target.repo,
       trackingIssue: d.issue,
-      title: issue.title,
-      body: issue.body,
-      strategy,
-      parallel,
-      batchSize: defs.config.batch.batch_size,
-      at,
+      ...(stored ? { batch: stored.state } : {}),
+      ...(issue ? { issue } : {}),
+      defs,
       actor,
-      ...(refiner
-        ? {
-            refine: { parallel: refiner.maxParallel, timeoutMinutes: refineTimeoutMinutes(defs) },
-            newAttemptId: () => newId("att"),
-          }
-        : {}),
-    });
-    if (!out.ok) {
-      say(refusalBody(out.errors));
-      pending.audit.push({
-        repo: repoName(target.repo),
-        actor,
-        action: "batch_refused",
-        detail: { issue: d.issue, errors: out.errors.slice(0, 20) },
+      at,
+    },
+    { newBatchId: () => newId("bat"), newAttemptId: () => newId("att") },
+  );
+  switch (outcome.kind) {
+    case "nothing":
+      return;
+    case "reply":
+      enqueue(pending, trackingIssueAggregate(target.repo, d.issue), t, {
+        type: "reply",
+        key: `batch-reply:${repoName(target.repo)}#${d.issue}:${at}:${shortHash(outcome.body)}`,
+        body: outcome.body,
       });
+      if (outcome.audit) pending.audit.push({ repo: repoName(target.repo), actor, ...outcome.audit });
+      return;
+    case "created": {
+      const state = outcome.state;
+      await insertBatch(tx, {
+        id: state.id,
+        repo: repoName(target.repo),
+        trackingIssue: d.issue,
+        strategy: state.strategy,
+        parallel: state.parallel,
+        status: storedStatus(state),
+        state,
+      });
+      await applyOutput(uow, { target: t, defs }, state, outcome.effects);
       return;
     }
-    await insertBatch(tx, {
-      id,
-      repo: repoName(target.repo),
-      trackingIssue: d.issue,
-      strategy: out.state.strategy,
-      parallel: out.state.parallel,
-      status: storedStatus(out.state),
-      state: out.state,
-    });
-    await applyOutput(uow, { target: t, defs }, out.state, out.effects);
-    return;
+    case "event":
+      if (stored) await reduceAndApply(uow, { target: t, defs }, stored.state, outcome.event);
+      return;
   }
-
-  let event_: BatchEvent;
-  switch (action.kind) {
-    case "create":
-      // The label again on a live batch resumes it (removing the label held it).
-      if (stored.state.held) event_ = { type: "unhold", at, actor };
-      else if (stored.state.status === "active" || stored.state.status === "creating")
-        return say("This issue already has a running batch; `/status` shows it, `/batch` re-plans it.");
-      else return say("This issue's batch has finished; open a new tracking issue for a new batch.");
-      break;
-    case "replan":
-      if (action.strategy !== undefined && !isStrategy(action.strategy))
-        return say(
-          `Unknown batch strategy \`${action.strategy}\`: use sequential, parallel or dependency-aware.`,
-        );
-      event_ = {
-        type: "replan",
-        at,
-        actor,
-        ...(action.strategy !== undefined && isStrategy(action.strategy)
-          ? { strategy: action.strategy }
-          : {}),
-        ...(action.parallel !== undefined ? { parallel: action.parallel } : {}),
-      };
-      break;
-    case "hold":
-      event_ = { type: "hold", at, actor, reason: `held by @${actor}` };
-      break;
-    case "unhold":
-      event_ = { type: "unhold", at, actor };
-      break;
-    case "abort":
-      event_ = { type: "abort", at, actor, reason: action.reason };
-      break;
-    case "status":
-      event_ = { type: "refresh", at, actor };
-      break;
-  }
-  await reduceAndApply(uow, { target: t, defs }, stored.state, event_);
 }
 
 async function reduceAndApply(
@@ -299,34 +228,6 @@ async function applyOutput(
   );
 }
 
-/** The ticket's own workflow when the repository knows it, else the default workflow. */
-function ticketWorkflow(defs: Definitions, name: string | undefined): WorkflowTemplate {
-  for (const candidate of [name, defs.config.default_workflow]) {
-    if (!candidate) continue;
-    const w = resolveWorkflow(candidate, defs);
-    if (typeof w !== "string") return w;
-  }
-  return singleAgentTemplate(defs.config.default_profile);
-}
-
-/** What the tracking issue shows of a ticket's run. */
-function runView(run: RunState): Omit<Extract<BatchEvent, { type: "run_update" }>, "type" | "at" | "runId"> {
-  const stage = currentStage(run);
-  const pr = Object.values(run.stages)
-    .map((s) => s.prNumber)
-    .filter((n): n is number => n !== undefined)
-    .at(-1);
-  const label = stage ? stageLabel(stage) : undefined;
-  return {
-    status: run.status,
-    ...(stage ? { stage: stage.id, agent: stage.profile } : {}),
-    ...(pr !== undefined ? { prNumber: pr } : {}),
-    ...(label ? { check: `${label.emoji} ${label.text}` } : {}),
-    costUsd: run.costUsd,
-    ...(run.reason ? { reason: run.reason } : {}),
-  };
-}
-
 /**
  * Called for every change of a run (in the run's transaction, under the repository lock): when the run is
  * a batch ticket and what the tracking issue shows of it changed, the batch reducer hears of it — a
@@ -339,18 +240,13 @@ export async function batchRunChanged(
   after: RunState,
 ): Promise<void> {
   if (after.batch === undefined) return;
-  const view = runView(after);
-  if (JSON.stringify(view) === JSON.stringify(runView(before))) return;
+  const update = ticketRunUpdate(before, after, uow.deps.now());
+  if (!update) return;
   const found = await findBatchByTrackingIssue<BatchState>(uow.tx, after.repo, after.batch);
   if (!found) return;
   const stored = await getBatch<BatchState>(uow.tx, found.id, { forUpdate: true });
   if (!stored) return;
-  await reduceAndApply(uow, { target: { ...target, issue: after.batch } }, stored.state, {
-    type: "run_update",
-    at: uow.deps.now(),
-    runId: after.id,
-    ...view,
-  });
+  await reduceAndApply(uow, { target: { ...target, issue: after.batch } }, stored.state, update);
 }
 
 /** Feeds an effect's outcome back into a batch in its own transaction. */
@@ -402,11 +298,7 @@ export async function executeBatchEffect(
         rememberContent(deps, target.repo, issue.number, { id: issue.nodeId, kind: "issue" });
         found = { number: issue.number, id: issue.id, title: issue.title, labels: issue.labels };
       }
-      const prefix = defs.config.labels.workflow_prefix;
-      const workflow = found.labels
-        .filter((l) => l.startsWith(prefix))
-        .map((l) => l.slice(prefix.length))
-        .find((w) => defs.templates.has(w));
+      const workflow = workflowFromLabels(found.labels, defs);
       await applyBatchEvent(deps, target, state.id, {
         type: "ticket_issue",
         at: deps.now(),
@@ -470,21 +362,6 @@ async function tolerate(deps: AppDeps, key: string, call: () => Promise<unknown>
 
 type RefineEffect = Extract<BatchEffect, { type: "batch_refine" }>;
 
-/** The repository's `refine` workflow and its refine stage, when it has them. */
-function refineStage(defs: Definitions) {
-  const template = defs.templates.get(REFINE_PROFILE);
-  return { template, stage: template?.stages.find((st) => st.profile === REFINE_PROFILE) };
-}
-
-/** A refine attempt's time limit: its workflow stage's, else its profile's, else the default. */
-function refineTimeoutMinutes(defs: Definitions): number {
-  return (
-    refineStage(defs).stage?.timeoutMinutes ??
-    defs.profiles.get(REFINE_PROFILE)?.timeoutMinutes ??
-    REFINE_TIMEOUT_MINUTES
-  );
-}
-
 /** Only 4xx answers other than rate limits are final; the rest the worker retries. */
 const isRefusal = (status: number | undefined): boolean =>
   status !== undefined && status >= 400 && status < 500 && status !== 429 && status !== 403;
@@ -499,6 +376,7 @@ async function dispatchRefine(ctx: EffectContext, state: BatchState, effect: Ref
   const ticket = state.tickets.find((t) => t.key === effect.ticket);
   // Already answered (a retry of this effect after the result came back), or superseded.
   if (ticket?.refine?.status !== "running" || ticket.refine.attemptId !== effect.attemptId) return;
+  const refine = ticket.refine;
   const fail = (reason: string): Promise<void> =>
     applyBatchEvent(deps, target, state.id, {
       type: "ticket_refine_failed",
@@ -508,38 +386,18 @@ async function dispatchRefine(ctx: EffectContext, state: BatchState, effect: Ref
       reason,
     });
   const defs = await definitionsOf(deps, target);
-  if (!defs.profiles.has(REFINE_PROFILE)) return fail(`there is no \`${REFINE_PROFILE}\` profile`);
-  if (defs.config.dry_run) return fail("dry run: no agent is dispatched");
-  const verdict = await budgetBeforeDispatch(deps, defs, target, {
-    costUsd: 0,
-    capUsd: defs.config.budgets.per_run_usd,
+  const admission = admitRefineDispatch({
+    budget: await budgetFacts(deps, defs, target, { costUsd: 0, capUsd: defs.config.budgets.per_run_usd }),
+    hasRefineProfile: defs.profiles.has(REFINE_PROFILE),
+    refineProfile: REFINE_PROFILE,
+    dryRun: defs.config.dry_run,
   });
-  if (!verdict.ok) return fail(`over budget: ${verdict.reason}`);
-  const { template, stage } = refineStage(defs);
-  const baseRef = await defaultBranch(octokit, target.repo);
-  const spec: DispatchSpec = {
-    attemptId: effect.attemptId,
-    runId: state.id,
-    repo: { owner: target.repo.owner, name: target.repo.name },
-    issue: state.trackingIssue,
-    workflow: template?.name ?? REFINE_PROFILE,
-    stage: stage?.id ?? REFINE_PROFILE,
-    profile: REFINE_PROFILE,
-    attempt: ticket.refine.attempts,
-    // Never pushed: a refine attempt only reads the repository and writes .trellis/refined.md.
-    branch: branchName(state.trackingIssue, `refine ${ticket.key}`),
-    baseRef,
-    feedback: [],
-    answers: [],
-    costCapUsd: Math.max(0, verdict.remainingUsd),
-    timeoutMinutes: state.refine?.timeoutMinutes ?? refineTimeoutMinutes(defs),
-    ticket: {
-      key: ticket.key,
-      text: effect.text.slice(0, TICKET_TEXT_MAX_CHARS),
-      trackingIssue: state.trackingIssue,
-      context: refineContext(state),
-    },
-  };
+  if (admission.kind === "fail") return fail(admission.reason);
+  const spec = refineDispatchSpec(state, { ...ticket, refine }, effect, defs, {
+    repo: target.repo,
+    baseRef: await defaultBranch(octokit, target.repo),
+    remainingUsd: admission.remainingUsd,
+  });
   let outcome: Awaited<ReturnType<typeof sendDispatch>>;
   try {
     outcome = await sendDispatch(ctx, defs, spec);
@@ -558,34 +416,11 @@ async function dispatchRefine(ctx: EffectContext, state: BatchState, effect: Ref
     });
 }
 
-/** The refine agent's context: the tracking issue's title and the batch's tickets (what the task list says). */
-function refineContext(state: BatchState): { title: string; body: string } {
-  const lines = [`The batch of #${state.trackingIssue} has ${state.tickets.length} tickets:`, ""];
-  for (const t of state.tickets) {
-    const name = t.kind === "issue" ? `${t.ref} ` : t.kind === "keyed" ? `[${t.key}] ` : "";
-    const deps = t.deps.length > 0 ? ` (depends on ${t.deps.join(", ")})` : "";
-    lines.push(`- ${`${name}${t.refine?.source ?? t.title}`.trim()}${deps}`);
-  }
-  let body = lines.join("\n");
-  if (body.length > TICKET_TEXT_MAX_CHARS * 2)
-    body = `${body.slice(0, TICKET_TEXT_MAX_CHARS * 2 - 20)}\n[… truncated]`;
-  return { title: state.title.slice(0, 500), body };
-}
-
-/** Why a refine attempt gave no ticket, in one line for the issue body and the audit log. */
-function refineFailure(result: AgentResult): string {
-  if (result.status === "needs_input")
-    return `the agent asked a question instead: ${(result.question ?? "").replace(/\s+/g, " ").slice(0, 200)}`;
-  if (result.status !== "succeeded")
-    return `the agent ${result.status === "error" ? "errored" : "failed"}: ${result.reason ?? "no reason given"}`;
-  return "the agent wrote no .trellis/refined.md";
-}
-
 /**
  * A `workflow_run` event whose attempt is not a run's: when it is a batch ticket's refine attempt (the run name
- * carries the tracking issue), `requested` names its Actions run, `in_progress` starts its timeout, and its
- * completion becomes `ticket_refined` or `ticket_refine_failed`, in the caller's transaction. Returns whether the
- * event was a refine attempt's.
+ * carries the tracking issue), the core says what it means for the batch (refine-outcome.ts), applied in the
+ * caller's transaction; a completed attempt's cost is charged first. Returns whether the event was a refine
+ * attempt's.
  */
 export async function applyRefineRun(
   uow: UnitOfWork,
@@ -595,75 +430,36 @@ export async function applyRefineRun(
 ): Promise<boolean> {
   const { deps, tx } = uow;
   const { target, defs } = scope;
-  const attemptId = agentAttemptOf(event.run, defs.config.agent_workflow);
-  const issue = issueFromRunName(event.run.displayTitle);
-  if (!attemptId || issue === undefined || event.fromFork) return false;
+  const refine = refineAttemptOf(event, defs.config.agent_workflow);
+  if (!refine) return false;
+  const { attemptId, trackingIssue: issue } = refine;
   const found = await findBatchByTrackingIssue<BatchState>(tx, event.repo, issue);
   if (!found) return false;
   const stored = await getBatch<BatchState>(tx, found.id, { forUpdate: true });
   const ticket = stored?.state.tickets.find((t) => t.refine?.attemptId === attemptId);
   if (!stored || !ticket) return false;
   const at = deps.now();
-  if (event.action !== "completed") {
-    // `requested`: GitHub created the run, which may still wait for a runner; `in_progress`: it started.
-    const named: BatchEvent =
-      event.action === "in_progress"
-        ? { type: "refine_started", at, ticket: ticket.key, attemptId, workflowRunId: event.run.id }
-        : { type: "refine_queued", at, ticket: ticket.key, attemptId, workflowRunId: event.run.id };
-    await reduceAndApply(uow, { target: { ...target, issue }, defs }, stored.state, named);
-    return true;
-  }
-  const repo = repoName(event.repo);
-  let outcome: BatchEvent;
-  if (result?.ok) {
+  if (event.action === "completed" && result?.ok) {
     const r = result.result;
     await recordCost(tx, {
       attemptId,
       runId: stored.id,
-      repo,
+      repo: repoName(event.repo),
       usd: r.costUsd,
       inputTokens: r.tokens.input,
       outputTokens: r.tokens.output,
       at: new Date(at),
     });
     deps.metrics.inc("trellis_cost_usd_total", {}, r.costUsd);
-    const labels = defs.config.labels;
-    const parsed =
-      r.status === "succeeded" && r.refined !== undefined
-        ? parseRefined(r.refined, {
-            reservedLabelPrefixes: [labels.agent_prefix, labels.workflow_prefix, "trellis:"],
-            reservedLabels: [labels.batch],
-          })
-        : undefined;
-    outcome = parsed?.ok
-      ? {
-          type: "ticket_refined",
-          at,
-          ticket: ticket.key,
-          attemptId,
-          refined: parsed.ticket,
-          costUsd: r.costUsd,
-          ...(parsed.notes.length > 0 ? { notes: parsed.notes } : {}),
-        }
-      : {
-          type: "ticket_refine_failed",
-          at,
-          ticket: ticket.key,
-          attemptId,
-          reason: parsed && !parsed.ok ? `unreadable refined.md: ${parsed.error}` : refineFailure(r),
-          costUsd: r.costUsd,
-        };
-  } else {
-    outcome = {
-      type: "ticket_refine_failed",
-      at,
-      ticket: ticket.key,
-      attemptId,
-      reason: result
-        ? result.error
-        : `the workflow run ended ${event.run.conclusion ?? "without a conclusion"}`,
-    };
   }
+  const outcome = refineRunEvent({
+    event,
+    ticket: ticket.key,
+    attemptId,
+    ...(result ? { result } : {}),
+    labels: defs.config.labels,
+    at,
+  });
   await reduceAndApply(uow, { target: { ...target, issue }, defs }, stored.state, outcome);
   return true;
 }

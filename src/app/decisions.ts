@@ -4,13 +4,14 @@
  * batch (batch.ts), unless the batch caused it.
  */
 import type { RunEvent } from "../core/model.js";
+import { shortHash } from "../core/short-hash.js";
 import type { Decision } from "../core/triggers.js";
 import { createRun } from "../core/workflow/machine.js";
 import { getRun } from "../store/runs.js";
 import { issueAggregate, repoAggregate, runAggregate } from "./aggregates.js";
 import { applyBatchDecision, batchRunChanged } from "./batch.js";
 import { profilePermissions, reduceAndStore, startRun, type RunChangeListener } from "./runs.js";
-import { newId, repoName, shortHash, type AppDeps, type DecisionScope, type Target } from "./runtime.js";
+import { newId, repoName, type AppDeps, type DecisionScope, type Target } from "./runtime.js";
 import { enqueue, runCommand, type UnitOfWork } from "./unit-of-work.js";
 
 /** A run's changes reach its batch: a finished ticket lets the next ones start. */

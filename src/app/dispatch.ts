@@ -1,24 +1,24 @@
 /** What every agent dispatch shares, a stage's or a ticket's refinement: the budget facts and the request itself. */
 import type { Definitions } from "../core/definitions.js";
 import { toDispatchInputs, type DispatchSpec } from "../core/dispatch.js";
-import { checkBudget } from "../core/policy.js";
+import type { BudgetFacts } from "../core/policy.js";
 import { dispatchWorkflow, type DispatchOutcome } from "../github/dispatch.js";
 import { monthlyCost, yearMonthOf } from "../store/costs.js";
 import { repoName, type AppDeps, type EffectContext, type Target } from "./runtime.js";
 
-/** The budget verdict before any dispatch: the run's own cap, and the repository's month so far. */
-export async function budgetBeforeDispatch(
+/** What the budget check before any dispatch needs: the run's own cap, and the repository's month so far. */
+export async function budgetFacts(
   deps: AppDeps,
   defs: Definitions,
   target: Target,
   run: { costUsd: number; capUsd: number },
-): Promise<ReturnType<typeof checkBudget>> {
-  return checkBudget({
+): Promise<BudgetFacts> {
+  return {
     runCostUsd: run.costUsd,
     runCapUsd: run.capUsd,
     monthSpentUsd: await monthlyCost(deps.db, repoName(target.repo), yearMonthOf(deps.now())),
     monthlyBudgetUsd: defs.config.budgets.monthly_usd,
-  });
+  };
 }
 
 /** Asks GitHub to run the agent workflow for one attempt (a stage's or a ticket's refinement). */

@@ -3,10 +3,10 @@
  * lookups before creates), so a retry after a crash or a transient failure never duplicates anything.
  * Outcomes GitHub tells us (a PR number, a refused dispatch) go back into the run as events.
  */
-import { branchName, type DispatchSpec } from "../core/dispatch.js";
+import { admitStageDispatch } from "../core/admission.js";
 import type { Definitions } from "../core/definitions.js";
+import { stageDispatchSpec } from "../core/dispatch-spec.js";
 import type { Effect, RunState } from "../core/model.js";
-import { hasCapacity } from "../core/policy.js";
 import { annotationsFor, renderCheckRunSummary, renderStatusComment } from "../core/render.js";
 import { checkRunKey } from "../core/triggers.js";
 import { defaultBranch, defaultBranchSha } from "../github/repos.js";
@@ -18,12 +18,14 @@ import { statusMarker } from "../github/markers.js";
 import { openPullRequest } from "../github/pull-requests.js";
 import { inFlightAttemptsByProfile } from "../store/attempts.js";
 import { getRun } from "../store/runs.js";
+import { issueAggregate, repoAggregate } from "./aggregates.js";
 import { executeBatchEffect, isBatchShellEffect } from "./batch.js";
 import { executeBoardEffect, rememberContent } from "./board.js";
 import { applyRunEvent } from "./decisions.js";
 import { definitionsOf } from "./definitions.js";
-import { budgetBeforeDispatch, sendDispatch } from "./dispatch.js";
+import { budgetFacts, sendDispatch } from "./dispatch.js";
 import type { AppDeps, EffectContext, ShellEffect, Target } from "./runtime.js";
+import { enqueue, runCommand } from "./unit-of-work.js";
 
 /** Thrown to put an effect back for later without counting it as a failure (e.g. no capacity now). */
 export class Deferred extends Error {
@@ -35,8 +37,6 @@ export class Deferred extends Error {
     this.name = "Deferred";
   }
 }
-
-const CAPACITY_RETRY_MS = 5_000;
 
 export async function executeEffect(deps: AppDeps, target: Target, effect: ShellEffect): Promise<void> {
   const octokit = await deps.github(target.installationId);
@@ -103,6 +103,7 @@ export async function executeEffect(deps: AppDeps, target: Target, effect: Shell
   }
 }
 
+/** A stage's dispatch: the core admits it (budget, capacity, dry run) on the facts loaded here, then GitHub is asked. */
 async function dispatch(
   ctx: EffectContext,
   run: RunState,
@@ -110,56 +111,48 @@ async function dispatch(
 ): Promise<void> {
   const { deps, octokit, target } = ctx;
   const defs: Definitions = await definitionsOf(deps, target);
-  const verdict = await budgetBeforeDispatch(deps, defs, target, {
-    costUsd: run.costUsd,
-    capUsd: run.costCapUsd,
-  });
-  if (!verdict.ok) {
-    await applyRunEvent(deps, target, run.id, {
-      type: "dispatch_refused",
-      at: deps.now(),
-      attemptId: effect.attemptId,
-      reason: `over budget: ${verdict.reason}. Raise the budget in .github/trellis.yml or wait, then \`/retry\`.`,
-    });
-    return;
-  }
   const profile = defs.profiles.get(effect.profile);
-  // Only attempts GitHub has already been asked to run count; this one's own row is still running.
-  const inFlight = (await inFlightAttemptsByProfile(deps.db))[effect.profile] ?? 0;
-  if (profile && !hasCapacity(inFlight, profile.maxParallel))
-    throw new Deferred(
-      CAPACITY_RETRY_MS,
-      `profile ${effect.profile} is at its max_parallel (${profile.maxParallel})`,
-    );
-  const stageDef = run.workflow.stages.find((s) => s.id === effect.stage);
-  const stage = run.stages[effect.stage];
-  const baseRef = await defaultBranch(octokit, target.repo);
-  const spec: DispatchSpec = {
-    attemptId: effect.attemptId,
-    runId: run.id,
-    repo: { owner: target.repo.owner, name: target.repo.name },
-    issue: run.issue,
-    workflow: run.workflow.name,
+  const admission = admitStageDispatch({
+    budget: await budgetFacts(deps, defs, target, { costUsd: run.costUsd, capUsd: run.costCapUsd }),
     stage: effect.stage,
     profile: effect.profile,
-    attempt: effect.attempt,
-    branch: branchName(run.issue, run.issueTitle),
-    baseRef,
-    feedback: (stage?.feedback ?? []).slice(-5).map((f) => f.slice(0, 4_000)),
-    answers: (stage?.answers ?? []).slice(-5),
-    triggeredAt: new Date(run.createdAt).toISOString(),
-    costCapUsd: Math.max(0, verdict.remainingUsd),
-    timeoutMinutes: stageDef?.timeoutMinutes ?? 30,
-  };
-  if (defs.config.dry_run) {
-    await reply(
-      octokit,
-      target.repo,
-      run.issue,
-      `Dry run: Trellis would now dispatch \`${defs.config.agent_workflow}\` for stage \`${effect.stage}\` (profile \`${effect.profile}\`). Set \`dry_run: false\` to run agents.`,
-    );
-    return;
+    // Only attempts GitHub has already been asked to run count; this one's own row is still running.
+    inFlight: (await inFlightAttemptsByProfile(deps.db))[effect.profile] ?? 0,
+    ...(profile ? { maxParallel: profile.maxParallel } : {}),
+    dryRun: defs.config.dry_run,
+    agentWorkflow: defs.config.agent_workflow,
+  });
+  switch (admission.kind) {
+    case "refuse":
+      await applyRunEvent(deps, target, run.id, {
+        type: "dispatch_refused",
+        at: deps.now(),
+        attemptId: effect.attemptId,
+        reason: admission.reason,
+      });
+      return;
+    case "defer":
+      throw new Deferred(admission.delayMs, admission.why);
+    case "reply": {
+      // Dry run: the answer is an effect of its own, stored and then posted like any reply (once, by its key).
+      const { runId: _, ...onIssue } = { ...target, issue: run.issue };
+      await runCommand(deps, repoAggregate(target.repo), async ({ pending }) =>
+        enqueue(pending, issueAggregate(onIssue), onIssue, {
+          type: "reply",
+          key: `dry-run:${run.id}:${effect.attemptId}`,
+          body: admission.body,
+        }),
+      );
+      return;
+    }
+    case "dispatch":
+      break;
   }
+  const spec = stageDispatchSpec(run, effect, {
+    repo: target.repo,
+    baseRef: await defaultBranch(octokit, target.repo),
+    remainingUsd: admission.remainingUsd,
+  });
   const outcome = await sendDispatch(ctx, defs, spec);
   // GitHub named the attempt's Actions run: the run keeps its id (to cancel it if the attempt is abandoned).
   if (outcome.runId !== undefined)

@@ -14,7 +14,8 @@ import type { GitHub } from "../github/client.js";
 import { pullRequestState } from "../github/pull-requests.js";
 import { readAttemptResult } from "../github/results.js";
 import { agentAttemptOf } from "../core/dispatch.js";
-import type { Effect, RunState } from "../core/model.js";
+import { configErrorReply } from "../core/config-error.js";
+import type { RunState } from "../core/model.js";
 import {
   closingPullRequests,
   decide,
@@ -36,7 +37,7 @@ import { rememberContent } from "./board.js";
 import { applyDecision } from "./decisions.js";
 import { definitionsFor } from "./definitions.js";
 import { createBatcher, type Batcher } from "./ingest-batcher.js";
-import { repoName, shortHash, type AppDeps, type OutboxPayload, type Target } from "./runtime.js";
+import { repoName, type AppDeps, type OutboxPayload, type Target } from "./runtime.js";
 import { enqueue, runCommand, type ClaimedRow } from "./unit-of-work.js";
 
 /** Returns false for a duplicate delivery. */
@@ -225,7 +226,7 @@ async function runsFor(
   return (await findRunsByIssue(tx, event.repo, issue)).map((r) => r.state).reverse();
 }
 
-/** An invalid config: the event is done, audited, and answered when it asked Trellis for something. */
+/** An invalid config: the event is done and audited, and answered when the core says it asked for an answer. */
 async function reportConfigError(
   deps: AppDeps,
   claimed: ClaimedRow,
@@ -236,25 +237,12 @@ async function reportConfigError(
     deps,
     eventAggregate(event),
     async ({ tx, pending }) => {
-      // Only an event that asked Trellis for something deserves an answer about the config.
-      const asked =
-        issue !== undefined &&
-        (event.kind === "label_added" || event.kind === "comment_created") &&
-        !event.actor.isBot;
-      if (asked) {
-        const body =
-          "Trellis can't act: `.github/trellis.yml` (or a profile or template) is invalid.\n\n" +
-          errors.map((e) => `- \`${e.replace(/`/g, "'")}\``).join("\n") +
-          "\n\nFix the file and try again; `npx trellis validate` checks it locally.";
-        const effect: Effect = {
-          type: "reply",
-          key: `config-error:${issue}:${shortHash(errors.join("\n"))}`,
-          body,
-        };
+      const reply = configErrorReply(event, issue, errors);
+      if (reply && issue !== undefined) {
         const target: Target = { installationId: event.installationId, repo: event.repo, issue };
-        enqueue(pending, issueAggregate(target), target, effect);
+        enqueue(pending, issueAggregate(target), target, reply);
       }
-      // On the database's clock, as before the config could be read.
+      // On the database's clock, as it always was for this entry.
       await appendAuditEntries(tx, [
         {
           repo: repoName(event.repo),
