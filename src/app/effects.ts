@@ -19,7 +19,7 @@ import { openPullRequest } from "../github/pull-requests.js";
 import { inFlightAttemptsByProfile } from "../store/attempts.js";
 import { getRun } from "../store/runs.js";
 import { issueAggregate, repoAggregate } from "./aggregates.js";
-import { executeBatchEffect, isBatchShellEffect } from "./batch.js";
+import { executeBatchEffect, isBatchShellEffect } from "./batch-effects.js";
 import { executeBoardEffect, rememberContent } from "./board.js";
 import { applyRunEvent } from "./decisions.js";
 import { definitionsOf } from "./definitions.js";
