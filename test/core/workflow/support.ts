@@ -143,3 +143,11 @@ export class Harness {
     return effects.filter((e): e is Extract<Effect, { type: T }> => e.type === type);
   }
 }
+
+/** A four-stage feature workflow: dev, then qa and review in parallel, then docs. */
+export const feature = () => [
+  stage("dev"),
+  stage("qa", { profile: "qa", needs: ["dev"] }),
+  stage("review", { profile: "review", needs: ["dev"] }),
+  stage("docs", { profile: "docs", needs: ["qa", "review"] }),
+];
