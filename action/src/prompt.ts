@@ -4,13 +4,13 @@
  */
 import type { DispatchSpec } from "../../src/core/dispatch.js";
 import type { AgentProfile, StageDef, SuccessCriteria } from "../../src/core/model.js";
+import { REFINED_FILE } from "../../src/core/result.js";
 import { sanitizeUntrustedText } from "../../src/core/untrusted.js";
 
 export const UNTRUSTED_BEGIN = "<<<TRELLIS-UNTRUSTED-DATA";
 export const UNTRUSTED_END = "TRELLIS-UNTRUSTED-DATA>>>";
 export const QUESTION_FILE = ".trellis/question.md";
 export const REVIEW_FILE = ".trellis/review.md";
-export const REFINED_FILE = ".trellis/refined.md";
 
 /** Default caps: one body, and everything untrusted together. */
 export const MAX_BODY_CHARS = 20_000;
