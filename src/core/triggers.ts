@@ -3,7 +3,7 @@
  * role, the issue's runs, an attempt's result), this module decides, and the shell applies the
  * decisions through the run reducer and the batch reducer.
  */
-import type { DomainEvent } from "./events.js";
+import type { DomainEvent, RepoRef } from "./events.js";
 import { agentAttemptOf } from "./dispatch.js";
 import { helpText, parseCommands, type SlashCommand } from "./commands.js";
 import type { RepoRole } from "./config.js";
@@ -83,6 +83,10 @@ export function needsRole(event: DomainEvent, defs: Definitions, stake?: Stake):
       return false;
   }
 }
+
+/** GitHub compares owner and repository names case-insensitively. */
+const sameRepo = (a: RepoRef, b: RepoRef): boolean =>
+  a.owner.toLowerCase() === b.owner.toLowerCase() && a.name.toLowerCase() === b.name.toLowerCase();
 
 export function isAllowed(role: RepoRole | undefined, allowed: readonly RepoRole[]): boolean {
   return role !== undefined && allowed.includes(role);
@@ -229,7 +233,7 @@ export function decide(facts: TriggerFacts): Decision[] {
     case "check_run_rerequested": {
       if (!event.checkRun.ownedBySelf) return [];
       const key = parseCheckRunKey(event.checkRun.externalId);
-      const run = key && facts.runs.find((r) => r.id === key.runId);
+      const run = key && facts.runs.find((r) => r.id === key.runId && sameRepo(r.repo, event.repo));
       if (!key || !run) return [];
       if (!isAllowed(facts.role, defs.config.roles)) return [];
       return [
@@ -246,7 +250,13 @@ export function decide(facts: TriggerFacts): Decision[] {
       const run = facts.runs.find((r) =>
         Object.values(r.stages).some((s) => s.attempts.some((a) => a.id === attemptId)),
       );
-      if (!run) return [];
+      // The attempt id is free text in a run name: the run must also be in the run's repository and, once the App
+      // knows the attempt's Actions run (dispatch asks GitHub for it), be that run.
+      if (!run || !sameRepo(run.repo, event.repo)) return [];
+      const known = Object.values(run.stages)
+        .flatMap((s) => s.attempts)
+        .find((a) => a.id === attemptId)?.workflowRunId;
+      if (known !== undefined && known !== event.run.id) return [];
       // `requested`: GitHub created the run, which may still wait for a runner; `in_progress`: it started, and the
       // stage's timeout counts from here.
       if (event.action === "requested")
@@ -294,7 +304,9 @@ export function decide(facts: TriggerFacts): Decision[] {
     case "pull_request": {
       if (event.action !== "closed" || event.fromFork) return [];
       const number = event.pullRequest.number;
-      const run = facts.runs.find((r) => Object.values(r.stages).some((s) => s.prNumber === number));
+      const run = facts.runs.find(
+        (r) => sameRepo(r.repo, event.repo) && Object.values(r.stages).some((s) => s.prNumber === number),
+      );
       if (!run) return [];
       const type = event.pullRequest.merged ? "pr_merged" : "pr_closed";
       return [

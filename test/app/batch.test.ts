@@ -59,7 +59,6 @@ describe.each(engineCases())("a batch of tickets ($title)", ({ engine, skip }) =
       githubApi().get("/app").reply(200, { id: 123, slug: "trellis", name: "Trellis" });
       const gh = fakeGitHub();
       h = await startHarness(db);
-      let workflowRunId = 40_000;
 
       await h.deliver(
         "issues",
@@ -103,7 +102,9 @@ describe.each(engineCases())("a batch of tickets ($title)", ({ engine, skip }) =
         const inputs = gh.dispatches.find((d) => Number(d.issue) === issue)!;
         const attemptId = inputs.attempt_id!;
         const spec = JSON.parse(inputs.spec!) as { branch: string };
-        const runId = ++workflowRunId;
+        // The Actions run GitHub created for the dispatch (its id came back from the dispatch request).
+        const runId = gh.workflowRuns.get(attemptId)!;
+        expect(runId).toBeDefined();
         gh.artifacts.set(runId, {
           attemptId,
           zip: resultZip(agentResult(attemptId, { branch: spec.branch })),

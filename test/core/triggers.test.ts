@@ -36,6 +36,9 @@ function facts(event: DomainEvent, patch: Partial<TriggerFacts> = {}): TriggerFa
   return { event, defs, role: "admin", runs: [], at: AT, ...patch };
 }
 
+/** The run's repository as a webhook payload names it: reports about the run come from there. */
+const RUN_REPOSITORY = { name: "Hello-World", owner: { login: "Codertocat" } };
+
 function startedRun(): RunState {
   const run = createRun({
     id: "run_1",
@@ -203,6 +206,7 @@ describe("GitHub's reports", () => {
                 event: "workflow_dispatch",
                 path: ".github/workflows/trellis-agent.yml",
               },
+              repository: RUN_REPOSITORY,
             })
           : examplePayloadAs("workflow_run", "in_progress", "requested", {
               workflow_run: {
@@ -212,6 +216,7 @@ describe("GitHub's reports", () => {
                 event: "workflow_dispatch",
                 path: ".github/workflows/trellis-agent.yml",
               },
+              repository: RUN_REPOSITORY,
             }),
         "d7",
       )!;
@@ -253,6 +258,26 @@ describe("GitHub's reports", () => {
     ).toMatchObject([{ kind: "run_event", event: { type: "attempt_lost", attemptId } }]);
   });
 
+  it("a forged report changes nothing: another repository's run, another Actions run than the attempt's", () => {
+    const finished = { runs: [run], result: { ok: true as const, result: agentResult(attemptId) } };
+    const genuine = wr(false);
+    expect(decide(facts(genuine, finished))).toMatchObject([{ event: { type: "attempt_finished" } }]);
+    // The same attempt id in a run of another repository of the installation.
+    const elsewhere = { ...genuine, repo: { ...genuine.repo, name: "other-repo" } };
+    expect(decide(facts(elsewhere, finished))).toEqual([]);
+    // The repository's name in another case is the same repository (GitHub compares names case-insensitively).
+    const upper = { ...genuine, repo: { ...genuine.repo, owner: genuine.repo.owner.toUpperCase() } };
+    expect(decide(facts(upper, finished))).toMatchObject([{ event: { type: "attempt_finished" } }]);
+    // Once dispatch told the App which Actions run is the attempt's, no other run speaks for it.
+    const known = structuredClone(run);
+    known.stages.dev!.attempts[0]!.workflowRunId = genuine.run.id + 1;
+    expect(decide(facts(genuine, { ...finished, runs: [known] }))).toEqual([]);
+    known.stages.dev!.attempts[0]!.workflowRunId = genuine.run.id;
+    expect(decide(facts(genuine, { ...finished, runs: [known] }))).toMatchObject([
+      { event: { type: "attempt_finished" } },
+    ]);
+  });
+
   it("never acts on a run whose code comes from a fork", () => {
     expect(
       decide(facts(wr(true), { runs: [run], result: { ok: true, result: agentResult(attemptId) } })),
@@ -263,6 +288,7 @@ describe("GitHub's reports", () => {
     const event = checkRun.toDomainEvent(
       examplePayload("check_run", "rerequested", {
         check_run: { external_id: checkRunKey("run_1", "dev"), app: { id: 123 } },
+        repository: RUN_REPOSITORY,
       }),
       "d5",
       { id: 123 },
