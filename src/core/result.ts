@@ -2,7 +2,8 @@ import { z } from "zod";
 
 /**
  * The machine-readable result the Action leaves for the App (artifact `trellis-result-<attempt>`,
- * file `result.json`, and the `result` step output). One schema, shared by both sides.
+ * file `result.json`, and the `result` step output), and beside it the proposal's patch (PROPOSAL_FILE).
+ * One schema, shared by both sides.
  */
 export const RESULT_VERSION = 1;
 export const resultArtifactName = (attemptId: string): string => `trellis-result-${attemptId}`;
@@ -58,6 +59,56 @@ export const CoverageSchema = z.object({
 });
 export type CoverageResult = z.infer<typeof CoverageSchema>;
 
+/**
+ * A change attempt's proposal: what the agent changed, for the App to verify and commit (the Action never pushes).
+ *
+ * The artifact `trellis-result-<attempt>` holds `result.json` and, when `result.proposal` is set, the file
+ * `proposal.patch` beside it: the binary patch of the agent's work tree against `base`, made by
+ * `git diff --cached --binary --full-index --no-renames <base>` after `git add -A` into a fresh index (new files,
+ * deletions, mode changes and binary files included; `.trellis/` and the agent set-up files left out), with a clean
+ * git configuration (action/src/git.ts). To verify it the App can:
+ *   1. check `sha256` and `bytes` against the downloaded file (and its own size limit, PROPOSAL_MAX_BYTES here);
+ *   2. check that `base` is the head it expects (the default branch commit for a new branch, the branch head for an
+ *      existing one), and use it as `expectedHeadOid`;
+ *   3. `git apply --check --index` the patch onto `base` in a scratch index (it applies only to that tree: every
+ *      hunk names the full preimage blob), then compare the resulting paths, modes and blob ids with `files`;
+ *   4. apply its own rules to `files` (protected paths, workflows, submodules = mode 160000, symlinks = mode 120000);
+ *   5. commit: each added/modified file's new contents as a `fileChanges.additions` entry, each deleted path as a
+ *      `deletions` entry (createCommitOnBranch keeps modes of existing files and creates new ones as 100644; a
+ *      proposal with a `mode` of 100755 on a new file, or a mode change, needs the Git database API instead).
+ * `files` is a claim like the rest of the result: the patch is the truth, and the App re-derives everything from it.
+ */
+export const PROPOSAL_FILE = "proposal.patch";
+/** The largest patch the Action proposes (the App's artifact limit is a little above it). */
+export const PROPOSAL_MAX_BYTES = 4 * 1024 * 1024;
+export const ProposalFileSchema = z.object({
+  path: z.string().min(1),
+  /** As `git diff --raw` says it: A added, M modified, D deleted, T type changed (e.g. a file became a symlink). */
+  status: z.enum(["A", "M", "D", "T"]),
+  /** The new mode (100644, 100755, 120000 symlink, 160000 submodule); absent for a deletion. */
+  mode: z
+    .string()
+    .regex(/^[0-7]{6}$/)
+    .optional(),
+  /** The new blob id; absent for a deletion. */
+  blob: z
+    .string()
+    .regex(/^[0-9a-f]{40,64}$/)
+    .optional(),
+});
+export type ProposalFile = z.infer<typeof ProposalFileSchema>;
+export const ProposalSchema = z.object({
+  /** The commit the patch applies to. */
+  base: z.string().regex(/^[0-9a-f]{40,64}$/),
+  /** The patch file's name in the artifact. */
+  patchFile: z.literal(PROPOSAL_FILE),
+  /** Size and SHA-256 (hex) of the patch file. */
+  bytes: z.number().int().min(1).max(PROPOSAL_MAX_BYTES),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  files: z.array(ProposalFileSchema).min(1),
+});
+export type Proposal = z.infer<typeof ProposalSchema>;
+
 export const CriterionOutcomeSchema = z.object({
   criterion: z.enum([
     "tests_pass",
@@ -80,8 +131,11 @@ export const AgentResultSchema = z.object({
   summary: z.string().max(65_000),
   /** Why it failed, in one line, when it did. */
   reason: z.string().optional(),
+  /** Set by Actions that pushed (before the App committed proposals); the Action now leaves both unset. */
   branch: z.string().optional(),
   headSha: z.string().optional(),
+  /** A change attempt's proposal (see ProposalSchema); absent when nothing changed or the change was refused. */
+  proposal: ProposalSchema.optional(),
   baseRef: z.string().optional(),
   filesChanged: z.array(z.string()).default([]),
   criteria: z.array(CriterionOutcomeSchema).default([]),
