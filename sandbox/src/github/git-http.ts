@@ -73,7 +73,8 @@ function loginOf(state: GitHubState, actor: Actor): string | undefined {
   return undefined;
 }
 
-function canWrite(state: GitHubState, repo: Repository, actor: Actor): boolean {
+/** Whether `actor` may write the repository's contents (push, or commit through the API). */
+export function canWrite(state: GitHubState, repo: Repository, actor: Actor): boolean {
   if (actor.kind === "installation") {
     const inst = state.installations.get(actor.installationId);
     const name = `${repo.owner}/${repo.name}`.toLowerCase();

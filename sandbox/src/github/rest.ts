@@ -2,7 +2,7 @@ import type { Actor, GitHubState } from "./state.js";
 import { botLogin, now } from "./state.js";
 import { SandboxError } from "./errors.js";
 import { matchOperation, requestProblems } from "./openapi.js";
-import { handleGraphQL } from "./graphql.js";
+import { handleGraphQLAsync } from "./graphql.js";
 import type { Ctx, SandboxRequest, SandboxResponse } from "./rest/routing.js";
 import { DOCS, errorResponse, json, notFound, routes } from "./rest/routing.js";
 // Each area adds its routes to the table as it loads; a request goes to the first route that matches.
@@ -49,7 +49,7 @@ export async function handleRequest(state: GitHubState, req: SandboxRequest): Pr
           message: "This endpoint requires you to be authenticated.",
           documentation_url: DOCS,
         });
-      return json(200, handleGraphQL(state, body, loginOf(state, actor)));
+      return json(200, await handleGraphQLAsync(state, body, loginOf(state, actor), actor));
     }
     const blob = /^\/_sandbox\/artifacts\/(\d+)\.zip$/.exec(pathname);
     if (blob && method === "GET") return downloadBlob(state, Number(blob[1]));
