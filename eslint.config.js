@@ -16,6 +16,10 @@ export default tseslint.config(
     },
   },
   {
+    files: ["**/*.cjs"],
+    languageOptions: { sourceType: "commonjs", globals: { module: "writable", require: "readonly" } },
+  },
+  {
     // The boundaries dependency-cruiser cannot see (ARCHITECTURE.md, "Dependency rules"): calls, not imports.
     files: ["src/**/*.ts"],
     ignores: ["src/github/**", "src/store/**"],

@@ -5,18 +5,15 @@ import type { Probot } from "probot";
 import { readBuiltins } from "../builtins.js";
 import type { GitHub } from "../github/client.js";
 import { createPermissionChecker } from "../github/permissions.js";
+import { readAppIdentity } from "../github/self.js";
 import type { AppIdentity, DomainEvent } from "../handlers/events.js";
-import * as checkRun from "../handlers/check-run.js";
-import * as installation from "../handlers/installation.js";
-import * as issueComment from "../handlers/issue-comment.js";
-import * as issues from "../handlers/issues.js";
-import * as projectsV2Item from "../handlers/projects-v2-item.js";
-import * as pullRequest from "../handlers/pull-request.js";
+import { HANDLED_EVENTS, toDomainEvent } from "../handlers/index.js";
 import { changedDefinitions } from "../handlers/push.js";
-import * as workflowRun from "../handlers/workflow-run.js";
-import { openDb, type Db, type OpenDbOptions } from "../store/db.js";
+import { openDb, pingDb, type Db, type OpenDbOptions } from "../store/db.js";
 import { createMetrics, type Metrics } from "./metrics.js";
-import { forgetDefinitions, ingest } from "./process.js";
+import { createAppCaches } from "./caches.js";
+import { forgetDefinitions } from "./definitions.js";
+import { ingest } from "./process.js";
 import type { AppDeps } from "./runtime.js";
 import { createWorker, type Worker, type WorkerOptions } from "./worker.js";
 
@@ -67,6 +64,7 @@ export async function createApp(
     log: app.log,
     metrics,
     wake: () => workerRef.current?.wake(),
+    caches: createAppCaches(),
   };
   const worker = createWorker(deps, options.workerOptions);
   workerRef.current = worker;
@@ -75,11 +73,10 @@ export async function createApp(
   // and tests may not serve GET /app).
   void (async () => {
     try {
-      const octokit = await app.auth();
-      const { data } = await octokit.request("GET /app");
-      if (data) {
-        self.id = data.id;
-        self.slug = data.slug ?? undefined;
+      const identity = await readAppIdentity((await app.auth()) as unknown as GitHub);
+      if (identity) {
+        self.id = identity.id;
+        self.slug = identity.slug;
       }
     } catch (error) {
       app.log.debug({ err: String(error) }, "could not read the App's identity");
@@ -89,24 +86,13 @@ export async function createApp(
   const receive = async (event: DomainEvent | undefined): Promise<void> => {
     if (event) await ingest(deps, event);
   };
-  app.on(["issues.labeled", "issues.unlabeled", "issues.closed"], (c) =>
-    receive(issues.toDomainEvent(c.payload, c.id, self)),
-  );
-  app.on("issue_comment.created", (c) => receive(issueComment.toDomainEvent(c.payload, c.id, self)));
-  app.on("check_run.rerequested", (c) => receive(checkRun.toDomainEvent(c.payload, c.id, self)));
-  app.on("workflow_run", (c) => receive(workflowRun.toDomainEvent(c.payload, c.id, self)));
-  app.on(["pull_request.opened", "pull_request.closed"], (c) =>
-    receive(pullRequest.toDomainEvent(c.payload, c.id, self)),
-  );
-  app.on("projects_v2_item.edited", (c) => receive(projectsV2Item.toDomainEvent(c.payload, c.id, self)));
+  // One router for every event Trellis handles (src/handlers/index.ts): the payload becomes a domain event.
+  app.on([...HANDLED_EVENTS], (c) => receive(toDomainEvent(c, self)));
   // Not a domain event: a change to the definitions only means reading them again.
   app.on("push", (c) => {
     const repo = changedDefinitions(c.payload);
-    if (repo) forgetDefinitions(repo);
+    if (repo) forgetDefinitions(deps, repo);
   });
-  app.on(["installation.created", "installation.deleted"], (c) =>
-    receive(installation.toDomainEvent(c.payload, c.id, self)),
-  );
 
   const routes: Handler = async (req, res) => {
     const url = req.url?.split("?")[0];
@@ -123,7 +109,7 @@ export async function createApp(
     }
     try {
       if (url === "/trellis/health") {
-        await db.query("SELECT 1");
+        await pingDb(db);
         res
           .writeHead(200, { "content-type": "application/json" })
           .end(JSON.stringify({ status: "ok", db: db.kind }));

@@ -1,43 +1,27 @@
 /**
- * The imperative shell of batches: applies batch decisions and ticket-run changes through the pure batch
- * reducer (src/core/batch/machine.ts) in the caller's transaction, starts and aborts ticket runs there too,
- * and carries out the batch's GitHub effects (ticket issues, sub-issues and "blocked by" links, the
- * tracking issue's status comment), feeding their outcomes back as batch events.
+ * The imperative shell of batches: applies batch decisions, ticket-run changes and effect outcomes through the
+ * core (src/core/batch: `decideBatchAction`, the batch reducer, the refine-run outcome) in the caller's
+ * transaction, starts and aborts ticket runs there too, and queues the batch's effects (carried out in
+ * batch-effects.ts).
  */
+import { decideBatchAction } from "../core/batch/batch-action.js";
 import {
-  createBatch,
-  isStrategy,
   reduceBatch,
-  refusalBody,
-  REFINE_TIMEOUT_MINUTES,
   storedStatus,
   type BatchEffect,
   type BatchEvent,
   type BatchState,
 } from "../core/batch/machine.js";
-import { parseRefined } from "../core/batch/refined.js";
-import { renderBatchStatus } from "../core/batch/render.js";
-import { REFINE_PROFILE, type Definitions } from "../core/definitions.js";
-import {
-  agentAttemptOf,
-  branchName,
-  issueFromRunName,
-  TICKET_TEXT_MAX_CHARS,
-  type DispatchSpec,
-} from "../core/dispatch.js";
+import { refineAttemptOf, refineRunEvent } from "../core/batch/refine-outcome.js";
+import { ticketRunUpdate } from "../core/batch/run-view.js";
+import { ticketWorkflow } from "../core/batch/ticket-workflow.js";
+import type { Definitions } from "../core/definitions.js";
+import type { RunState } from "../core/model.js";
 import type { AgentResult } from "../core/result.js";
-import type { RunState, WorkflowTemplate } from "../core/model.js";
-import { stageLabel } from "../core/render.js";
-import { singleAgentTemplate } from "../core/templates.js";
-import { resolveWorkflow, type Decision } from "../core/triggers.js";
-import { createRun, currentStage, isTerminal } from "../core/workflow/machine.js";
-import type { DomainEvent, WorkflowRunEvent } from "../handlers/events.js";
-import { idOf, repoParams, statusOf, type GitHub } from "../github/client.js";
-import { upsertMarkedComment } from "../github/comments.js";
-import { addBlockedBy, addSubIssue, createIssue } from "../github/issues.js";
-import { marker } from "../core/markers.js";
-import { defaultBranch } from "../github/repos.js";
-import type { Db } from "../store/db.js";
+import { shortHash } from "../core/short-hash.js";
+import type { Decision } from "../core/triggers.js";
+import { createRun, isTerminal } from "../core/workflow/machine.js";
+import type { WorkflowRunEvent } from "../handlers/events.js";
 import {
   findBatchByTrackingIssue,
   getBatch,
@@ -46,181 +30,97 @@ import {
   upsertTickets,
 } from "../store/batches.js";
 import { recordCost } from "../store/costs.js";
-import { lockAggregate } from "../store/locks.js";
-import { getRun, insertRun } from "../store/runs.js";
-import { definitionsOf, enqueue, flush, newPending, reduceAndStore, type Pending } from "./process.js";
-import { rememberContent } from "./board.js";
-import { budgetBeforeDispatch, sendDispatch } from "./effects.js";
-import { newId, repoName, shortHash, type AppDeps, type ShellEffect, type Target } from "./runtime.js";
-
-/** Batch effects the worker carries out (the others are applied in the reducer's transaction). */
-export type BatchShellEffect = Extract<
-  BatchEffect,
-  { type: "batch_issue" | "batch_link" | "batch_status" | "batch_refine" | "batch_refine_deadline" }
->;
-
-export const isBatchShellEffect = (e: ShellEffect): e is BatchShellEffect =>
-  e.type === "batch_issue" ||
-  e.type === "batch_link" ||
-  e.type === "batch_status" ||
-  e.type === "batch_refine" ||
-  e.type === "batch_refine_deadline";
-
-export const batchAggregate = (batchId: string): string => `batch:${batchId}`;
-export const batchStatusMarker = (batchId: string): string => marker("batch-status", batchId);
-/** Found on a ticket issue the App created, so a retry after a crash finds it instead of creating another. */
-export const ticketMarker = (batchId: string, ticket: string): string =>
-  marker("batch-ticket", `${batchId}:${ticket.replace(/[^A-Za-z0-9_.:#/-]/g, "_")}`);
+import { getRun } from "../store/runs.js";
+import { batchAggregate, batchSideAggregate, repoAggregate, trackingIssueAggregate } from "./aggregates.js";
+import { definitionsOf } from "./definitions.js";
+import { profilePermissions, reduceAndStore, startRun } from "./runs.js";
+import { newId, repoName, type AppDeps, type DecisionScope, type Target } from "./runtime.js";
+import { enqueue, runCommand, type UnitOfWork } from "./unit-of-work.js";
 
 type BatchDecision = Extract<Decision, { kind: "batch" }>;
 
+/** Where a batch change is applied, and the definitions when the caller has them (else loaded when needed). */
+interface BatchScope {
+  target: Target;
+  defs?: Definitions;
+}
+
 /** Applies a batch decision (label, command, closed issue) in the caller's transaction. */
 export async function applyBatchDecision(
-  deps: AppDeps,
-  tx: Db,
-  pending: Pending,
-  target: Target,
-  defs: Definitions,
+  uow: UnitOfWork,
+  scope: DecisionScope,
   d: BatchDecision,
-  actor: string,
-  event?: DomainEvent,
 ): Promise<void> {
+  const { deps, tx, pending } = uow;
+  const { target, defs, actor, event } = scope;
   const at = deps.now();
   const t: Target = { ...target, issue: d.issue };
   const found = await findBatchByTrackingIssue<BatchState>(tx, target.repo, d.issue);
   const stored = found ? await getBatch<BatchState>(tx, found.id, { forUpdate: true }) : undefined;
-  const action = d.action;
-  const say = (body: string): void =>
-    enqueue(pending, batchAggregate(`${repoName(target.repo)}#${d.issue}`), t, {
-      type: "reply",
-      key: `batch-reply:${repoName(target.repo)}#${d.issue}:${at}:${shortHash(body)}`,
-      body,
-    });
-
-  if (!stored) {
-    if (action.kind !== "create" && action.kind !== "replan") {
-      if (action.kind === "status")
-        say("There is no batch on this issue; label it with the batch label to start one.");
-      return;
-    }
-    const issue = event && "issue" in event ? event.issue : undefined;
-    if (!issue) return;
-    let strategy = defs.config.batch.strategy as string;
-    let parallel = defs.config.batch.parallel_limit;
-    if (action.kind === "replan") {
-      if (action.strategy !== undefined) strategy = action.strategy;
-      if (action.parallel !== undefined) parallel = action.parallel;
-    }
-    if (!isStrategy(strategy))
-      return say(`Unknown batch strategy \`${strategy}\`: use sequential, parallel or dependency-aware.`);
-    const id = newId("bat");
-    // Raw tickets are refined when the config asks for it and a refine profile exists (else created verbatim).
-    const refiner = defs.config.batch.refine ? defs.profiles.get(REFINE_PROFILE) : undefined;
-    const out = createBatch({
-      id,
+  const issue = event && "issue" in event ? event.issue : undefined;
+  const outcome = decideBatchAction(
+    {
+      action: d.action,
       repo: target.repo,
       trackingIssue: d.issue,
-      title: issue.title,
-      body: issue.body,
-      strategy,
-      parallel,
-      batchSize: defs.config.batch.batch_size,
-      at,
+      ...(stored ? { batch: stored.state } : {}),
+      ...(issue ? { issue } : {}),
+      defs,
       actor,
-      ...(refiner
-        ? {
-            refine: { parallel: refiner.maxParallel, timeoutMinutes: refineTimeoutMinutes(defs) },
-            newAttemptId: () => newId("att"),
-          }
-        : {}),
-    });
-    if (!out.ok) {
-      say(refusalBody(out.errors));
-      pending.audit.push({
-        repo: repoName(target.repo),
-        actor,
-        action: "batch_refused",
-        detail: { issue: d.issue, errors: out.errors.slice(0, 20) },
+      at,
+    },
+    { newBatchId: () => newId("bat"), newAttemptId: () => newId("att") },
+  );
+  switch (outcome.kind) {
+    case "nothing":
+      return;
+    case "reply":
+      enqueue(pending, trackingIssueAggregate(target.repo, d.issue), t, {
+        type: "reply",
+        key: `batch-reply:${repoName(target.repo)}#${d.issue}:${at}:${shortHash(outcome.body)}`,
+        body: outcome.body,
       });
+      if (outcome.audit) pending.audit.push({ repo: repoName(target.repo), actor, ...outcome.audit });
+      return;
+    case "created": {
+      const state = outcome.state;
+      await insertBatch(tx, {
+        id: state.id,
+        repo: repoName(target.repo),
+        trackingIssue: d.issue,
+        strategy: state.strategy,
+        parallel: state.parallel,
+        status: storedStatus(state),
+        state,
+      });
+      await applyOutput(uow, { target: t, defs }, state, outcome.effects);
       return;
     }
-    await insertBatch(tx, {
-      id,
-      repo: repoName(target.repo),
-      trackingIssue: d.issue,
-      strategy: out.state.strategy,
-      parallel: out.state.parallel,
-      status: storedStatus(out.state),
-      state: out.state,
-    });
-    await applyOutput(deps, tx, pending, t, defs, out.state, out.effects);
-    return;
+    case "event":
+      if (stored) await reduceAndApply(uow, { target: t, defs }, stored.state, outcome.event);
+      return;
   }
-
-  let event_: BatchEvent;
-  switch (action.kind) {
-    case "create":
-      // The label again on a live batch resumes it (removing the label held it).
-      if (stored.state.held) event_ = { type: "unhold", at, actor };
-      else if (stored.state.status === "active" || stored.state.status === "creating")
-        return say("This issue already has a running batch; `/status` shows it, `/batch` re-plans it.");
-      else return say("This issue's batch has finished; open a new tracking issue for a new batch.");
-      break;
-    case "replan":
-      if (action.strategy !== undefined && !isStrategy(action.strategy))
-        return say(
-          `Unknown batch strategy \`${action.strategy}\`: use sequential, parallel or dependency-aware.`,
-        );
-      event_ = {
-        type: "replan",
-        at,
-        actor,
-        ...(action.strategy !== undefined && isStrategy(action.strategy)
-          ? { strategy: action.strategy }
-          : {}),
-        ...(action.parallel !== undefined ? { parallel: action.parallel } : {}),
-      };
-      break;
-    case "hold":
-      event_ = { type: "hold", at, actor, reason: `held by @${actor}` };
-      break;
-    case "unhold":
-      event_ = { type: "unhold", at, actor };
-      break;
-    case "abort":
-      event_ = { type: "abort", at, actor, reason: action.reason };
-      break;
-    case "status":
-      event_ = { type: "refresh", at, actor };
-      break;
-  }
-  await reduceAndApply(deps, tx, pending, t, defs, stored.state, event_);
 }
 
 async function reduceAndApply(
-  deps: AppDeps,
-  tx: Db,
-  pending: Pending,
-  target: Target,
-  defs: Definitions | undefined,
+  uow: UnitOfWork,
+  scope: BatchScope,
   state: BatchState,
   event: BatchEvent,
 ): Promise<void> {
   const out = reduceBatch(state, event, { newRunId: () => newId("run"), newAttemptId: () => newId("att") });
   if (out.state === state) return;
-  await applyOutput(deps, tx, pending, target, defs, out.state, out.effects);
+  await applyOutput(uow, scope, out.state, out.effects);
 }
 
 /** Saves the batch, applies its in-transaction effects, queues the rest, and updates the tickets table. */
 async function applyOutput(
-  deps: AppDeps,
-  tx: Db,
-  pending: Pending,
-  target: Target,
-  defs: Definitions | undefined,
+  uow: UnitOfWork,
+  scope: BatchScope,
   state: BatchState,
   effects: BatchEffect[],
 ): Promise<void> {
+  const { deps, tx, pending } = uow;
   await saveBatch(tx, {
     id: state.id,
     status: storedStatus(state),
@@ -228,7 +128,8 @@ async function applyOutput(
     strategy: state.strategy,
     parallel: state.parallel,
   });
-  const t: Target = { ...target, issue: state.trackingIssue, batchId: state.id };
+  const t: Target = { ...scope.target, issue: state.trackingIssue, batchId: state.id };
+  const { batchId: _, ...runTarget } = t;
   const repo = repoName(state.repo);
   for (const effect of effects) {
     switch (effect.type) {
@@ -236,7 +137,7 @@ async function applyOutput(
         pending.audit.push({ repo, actor: effect.actor, action: effect.action, detail: effect.detail });
         break;
       case "start_ticket": {
-        const loaded = defs ?? (await definitionsOf(deps, t));
+        const loaded = scope.defs ?? (await definitionsOf(deps, t));
         const at = deps.now();
         const run = createRun({
           id: effect.runId,
@@ -247,51 +148,36 @@ async function applyOutput(
           costCapUsd: loaded.config.budgets.per_run_usd,
           batch: state.trackingIssue,
           at,
-          permissions: Object.fromEntries([...loaded.profiles.values()].map((p) => [p.name, p.permission])),
+          permissions: profilePermissions(loaded),
         });
-        await insertRun(tx, run, { batchId: state.id });
-        pending.audit.push({
-          repo,
-          actor: "trellis",
-          action: "run_started",
-          detail: { run: run.id, workflow: run.workflow.name, batch: state.id, ticket: effect.ticket },
-        });
-        const { batchId: _, ...runTarget } = t;
-        await reduceAndStore(
-          deps,
-          tx,
-          pending,
-          { ...runTarget, issue: effect.issue },
+        // The batch caused this change: it does not hear of it again.
+        await startRun(uow, {
+          target: { ...runTarget, issue: effect.issue },
           run,
-          { type: "start", at, actor: "trellis" },
-          true,
-          { fromBatch: true },
-        );
+          actor: "trellis",
+          at,
+          detail: { workflow: run.workflow.name, batch: state.id, ticket: effect.ticket },
+          batchId: state.id,
+        });
         break;
       }
       case "abort_ticket": {
         const stored = await getRun(tx, effect.runId, { forUpdate: true });
         if (!stored || isTerminal(stored.state)) break;
-        const { batchId: _, ...runTarget } = t;
-        await reduceAndStore(
-          deps,
-          tx,
-          pending,
-          { ...runTarget, issue: stored.state.issue },
-          stored.state,
-          { type: "abort", at: deps.now(), actor: "trellis", reason: effect.reason },
-          false,
-          { fromBatch: true },
-        );
+        await reduceAndStore(uow, {
+          target: { ...runTarget, issue: stored.state.issue },
+          state: stored.state,
+          event: { type: "abort", at: deps.now(), actor: "trellis", reason: effect.reason },
+        });
         break;
       }
       case "batch_refine_deadline":
         // An aggregate of its own: a row that waits must not hold back the batch's other effects.
-        enqueue(pending, `${batchAggregate(state.id)}:${effect.key}`, t, effect, new Date(effect.at));
+        enqueue(pending, batchSideAggregate(state.id, effect.key), t, effect, new Date(effect.at));
         break;
       case "cancel_workflow_run":
         // Carried out like a stage attempt's (effects.ts); its own aggregate, so no batch effect holds it back.
-        enqueue(pending, `${batchAggregate(state.id)}:${effect.key}`, t, effect);
+        enqueue(pending, batchSideAggregate(state.id, effect.key), t, effect);
         break;
       default:
         enqueue(pending, batchAggregate(state.id), t, effect);
@@ -311,60 +197,25 @@ async function applyOutput(
   );
 }
 
-/** The ticket's own workflow when the repository knows it, else the default workflow. */
-function ticketWorkflow(defs: Definitions, name: string | undefined): WorkflowTemplate {
-  for (const candidate of [name, defs.config.default_workflow]) {
-    if (!candidate) continue;
-    const w = resolveWorkflow(candidate, defs);
-    if (typeof w !== "string") return w;
-  }
-  return singleAgentTemplate(defs.config.default_profile);
-}
-
-/** What the tracking issue shows of a ticket's run. */
-function runView(run: RunState): Omit<Extract<BatchEvent, { type: "run_update" }>, "type" | "at" | "runId"> {
-  const stage = currentStage(run);
-  const pr = Object.values(run.stages)
-    .map((s) => s.prNumber)
-    .filter((n): n is number => n !== undefined)
-    .at(-1);
-  const label = stage ? stageLabel(stage) : undefined;
-  return {
-    status: run.status,
-    ...(stage ? { stage: stage.id, agent: stage.profile } : {}),
-    ...(pr !== undefined ? { prNumber: pr } : {}),
-    ...(label ? { check: `${label.emoji} ${label.text}` } : {}),
-    costUsd: run.costUsd,
-    ...(run.reason ? { reason: run.reason } : {}),
-  };
-}
-
 /**
  * Called for every change of a run (in the run's transaction, under the repository lock): when the run is
  * a batch ticket and what the tracking issue shows of it changed, the batch reducer hears of it — a
  * finished ticket lets the next ones start.
  */
 export async function batchRunChanged(
-  deps: AppDeps,
-  tx: Db,
-  pending: Pending,
+  uow: UnitOfWork,
   target: Target,
   before: RunState,
   after: RunState,
 ): Promise<void> {
   if (after.batch === undefined) return;
-  const view = runView(after);
-  if (JSON.stringify(view) === JSON.stringify(runView(before))) return;
-  const found = await findBatchByTrackingIssue<BatchState>(tx, after.repo, after.batch);
+  const update = ticketRunUpdate(before, after, uow.deps.now());
+  if (!update) return;
+  const found = await findBatchByTrackingIssue<BatchState>(uow.tx, after.repo, after.batch);
   if (!found) return;
-  const stored = await getBatch<BatchState>(tx, found.id, { forUpdate: true });
+  const stored = await getBatch<BatchState>(uow.tx, found.id, { forUpdate: true });
   if (!stored) return;
-  await reduceAndApply(deps, tx, pending, { ...target, issue: after.batch }, undefined, stored.state, {
-    type: "run_update",
-    at: deps.now(),
-    runId: after.id,
-    ...view,
-  });
+  await reduceAndApply(uow, { target: { ...target, issue: after.batch } }, stored.state, update);
 }
 
 /** Feeds an effect's outcome back into a batch in its own transaction. */
@@ -374,325 +225,57 @@ export async function applyBatchEvent(
   batchId: string,
   event: BatchEvent,
 ): Promise<void> {
-  await deps.db.transaction(async (tx) => {
-    await lockAggregate(tx, `repo:${repoName(target.repo)}`);
-    const stored = await getBatch<BatchState>(tx, batchId, { forUpdate: true });
+  await runCommand(deps, repoAggregate(target.repo), async (uow) => {
+    const stored = await getBatch<BatchState>(uow.tx, batchId, { forUpdate: true });
     if (!stored) return;
-    const pending = newPending(deps.now());
-    await reduceAndApply(deps, tx, pending, target, undefined, stored.state, event);
-    await flush(tx, pending);
+    await reduceAndApply(uow, { target }, stored.state, event);
   });
-  deps.wake();
-}
-
-// ---------------------------------------------------------------------------------------------
-// Executors
-
-export async function executeBatchEffect(
-  deps: AppDeps,
-  octokit: GitHub,
-  target: Target,
-  effect: BatchShellEffect,
-): Promise<void> {
-  const batch = target.batchId ? await getBatch<BatchState>(deps.db, target.batchId) : undefined;
-  if (!batch) {
-    deps.log.warn({ effect: effect.key }, "effect for a batch that no longer exists; skipped");
-    return;
-  }
-  const state = batch.state;
-  switch (effect.type) {
-    case "batch_issue": {
-      const ticket = state.tickets.find((t) => t.key === effect.ticket);
-      if (!ticket) return;
-      const defs = await definitionsOf(deps, target);
-      let found: { number: number; id: number; title?: string; labels: string[] };
-      if (effect.create) {
-        const created = await createIssue(
-          octokit,
-          target.repo,
-          { ...effect.create, marker: ticketMarker(state.id, ticket.key) },
-          { login: deps.self.slug ? `${deps.self.slug}[bot]` : undefined, appId: deps.self.id },
-        );
-        found = { number: created.number, id: created.id, labels: [] };
-        rememberContent(deps, target.repo, created.number, { id: created.nodeId, kind: "issue" });
-      } else {
-        const { data } = await octokit.request("GET /repos/{owner}/{repo}/issues/{issue_number}", {
-          ...repoParams(target.repo),
-          issue_number: ticket.issue ?? 0,
-        });
-        rememberContent(deps, target.repo, data.number, { id: data.node_id, kind: "issue" });
-        found = {
-          number: data.number,
-          id: idOf(data.id),
-          title: data.title,
-          labels: data.labels.map((l) => (typeof l === "string" ? l : (l.name ?? ""))),
-        };
-      }
-      const prefix = defs.config.labels.workflow_prefix;
-      const workflow = found.labels
-        .filter((l) => l.startsWith(prefix))
-        .map((l) => l.slice(prefix.length))
-        .find((w) => defs.templates.has(w));
-      await applyBatchEvent(deps, target, state.id, {
-        type: "ticket_issue",
-        at: deps.now(),
-        ticket: ticket.key,
-        issue: found.number,
-        issueId: found.id,
-        ...(found.title ? { title: found.title } : {}),
-        ...(workflow ? { workflow } : {}),
-      });
-      return;
-    }
-    case "batch_link": {
-      // An issue can have one parent only; one already placed elsewhere stays there (not worth failing for).
-      await tolerate(deps, effect.key, () =>
-        addSubIssue(octokit, target.repo, state.trackingIssue, effect.issue.id),
-      );
-      for (const blocker of effect.blockedBy)
-        await tolerate(deps, effect.key, () =>
-          addBlockedBy(octokit, target.repo, effect.issue.number, blocker.id),
-        );
-      return;
-    }
-    case "batch_refine":
-      return dispatchRefine(deps, octokit, target, state, effect);
-    case "batch_refine_deadline":
-      // Claimed when its time came on the App's clock (the outbox's due times are the App's). The reducer decides:
-      // nothing when the attempt has answered since, or its run started and the timeout from that start is later.
-      return applyBatchEvent(deps, target, state.id, {
-        type: "refine_deadline",
-        at: deps.now(),
-        ticket: effect.ticket,
-        attemptId: effect.attemptId,
-      });
-    case "batch_status":
-      // A later step asked again and will render the same (latest) state: one comment write, not many.
-      if (state.statusSeq !== undefined && effect.seq < state.statusSeq) return;
-      await upsertMarkedComment(
-        octokit,
-        target.repo,
-        state.trackingIssue,
-        batchStatusMarker(state.id),
-        renderBatchStatus(state, { marker: batchStatusMarker(state.id), now: deps.now() }),
-        { login: deps.self.slug ? `${deps.self.slug}[bot]` : undefined, appId: deps.self.id },
-      );
-      return;
-  }
-}
-
-/** GitHub's 422 (already linked elsewhere, limits reached) is logged, not retried. */
-async function tolerate(deps: AppDeps, key: string, call: () => Promise<unknown>): Promise<void> {
-  try {
-    await call();
-  } catch (error) {
-    if (statusOf(error) !== 422) throw error;
-    deps.log.warn({ effect: key, err: String(error) }, "GitHub refused a batch link; left as it is");
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Refinement: the refine profile dispatched for a raw ticket, its result routed back to the batch
-
-type RefineEffect = Extract<BatchEffect, { type: "batch_refine" }>;
-
-/** The repository's `refine` workflow and its refine stage, when it has them. */
-function refineStage(defs: Definitions) {
-  const template = defs.templates.get(REFINE_PROFILE);
-  return { template, stage: template?.stages.find((st) => st.profile === REFINE_PROFILE) };
-}
-
-/** A refine attempt's time limit: its workflow stage's, else its profile's, else the default. */
-function refineTimeoutMinutes(defs: Definitions): number {
-  return (
-    refineStage(defs).stage?.timeoutMinutes ??
-    defs.profiles.get(REFINE_PROFILE)?.timeoutMinutes ??
-    REFINE_TIMEOUT_MINUTES
-  );
-}
-
-/** Only 4xx answers other than rate limits are final; the rest the worker retries. */
-const isRefusal = (status: number | undefined): boolean =>
-  status !== undefined && status >= 400 && status < 500 && status !== 429 && status !== 403;
-
-/**
- * Dispatches the refine profile for one raw ticket, like a stage's dispatch (same workflow, inputs and budget check)
- * but with the ticket as the task and the tracking issue as the issue. Whatever stops it (no profile, dry run, budget,
- * GitHub refusing) falls back to creating the ticket as written.
- */
-async function dispatchRefine(
-  deps: AppDeps,
-  octokit: GitHub,
-  target: Target,
-  state: BatchState,
-  effect: RefineEffect,
-): Promise<void> {
-  const ticket = state.tickets.find((t) => t.key === effect.ticket);
-  // Already answered (a retry of this effect after the result came back), or superseded.
-  if (ticket?.refine?.status !== "running" || ticket.refine.attemptId !== effect.attemptId) return;
-  const fail = (reason: string): Promise<void> =>
-    applyBatchEvent(deps, target, state.id, {
-      type: "ticket_refine_failed",
-      at: deps.now(),
-      ticket: effect.ticket,
-      attemptId: effect.attemptId,
-      reason,
-    });
-  const defs = await definitionsOf(deps, target);
-  if (!defs.profiles.has(REFINE_PROFILE)) return fail(`there is no \`${REFINE_PROFILE}\` profile`);
-  if (defs.config.dry_run) return fail("dry run: no agent is dispatched");
-  const verdict = await budgetBeforeDispatch(deps, defs, target, 0, defs.config.budgets.per_run_usd);
-  if (!verdict.ok) return fail(`over budget: ${verdict.reason}`);
-  const { template, stage } = refineStage(defs);
-  const baseRef = await defaultBranch(octokit, target.repo);
-  const spec: DispatchSpec = {
-    attemptId: effect.attemptId,
-    runId: state.id,
-    repo: { owner: target.repo.owner, name: target.repo.name },
-    issue: state.trackingIssue,
-    workflow: template?.name ?? REFINE_PROFILE,
-    stage: stage?.id ?? REFINE_PROFILE,
-    profile: REFINE_PROFILE,
-    attempt: ticket.refine.attempts,
-    // Never pushed: a refine attempt only reads the repository and writes .trellis/refined.md.
-    branch: branchName(state.trackingIssue, `refine ${ticket.key}`),
-    baseRef,
-    feedback: [],
-    answers: [],
-    costCapUsd: Math.max(0, verdict.remainingUsd),
-    timeoutMinutes: state.refine?.timeoutMinutes ?? refineTimeoutMinutes(defs),
-    ticket: {
-      key: ticket.key,
-      text: effect.text.slice(0, TICKET_TEXT_MAX_CHARS),
-      trackingIssue: state.trackingIssue,
-      context: refineContext(state),
-    },
-  };
-  let outcome: Awaited<ReturnType<typeof sendDispatch>>;
-  try {
-    outcome = await sendDispatch(deps, octokit, target, defs, spec);
-  } catch (error) {
-    if (!isRefusal(statusOf(error))) throw error;
-    return fail(`GitHub refused the dispatch (HTTP ${statusOf(error)})`);
-  }
-  // GitHub named the attempt's Actions run: the batch keeps its id (to cancel it if the attempt is abandoned).
-  if (outcome.runId !== undefined)
-    await applyBatchEvent(deps, target, state.id, {
-      type: "refine_queued",
-      at: deps.now(),
-      ticket: effect.ticket,
-      attemptId: effect.attemptId,
-      workflowRunId: outcome.runId,
-    });
-}
-
-/** The refine agent's context: the tracking issue's title and the batch's tickets (what the task list says). */
-function refineContext(state: BatchState): { title: string; body: string } {
-  const lines = [`The batch of #${state.trackingIssue} has ${state.tickets.length} tickets:`, ""];
-  for (const t of state.tickets) {
-    const name = t.kind === "issue" ? `${t.ref} ` : t.kind === "keyed" ? `[${t.key}] ` : "";
-    const deps = t.deps.length > 0 ? ` (depends on ${t.deps.join(", ")})` : "";
-    lines.push(`- ${`${name}${t.refine?.source ?? t.title}`.trim()}${deps}`);
-  }
-  let body = lines.join("\n");
-  if (body.length > TICKET_TEXT_MAX_CHARS * 2)
-    body = `${body.slice(0, TICKET_TEXT_MAX_CHARS * 2 - 20)}\n[… truncated]`;
-  return { title: state.title.slice(0, 500), body };
-}
-
-/** Why a refine attempt gave no ticket, in one line for the issue body and the audit log. */
-function refineFailure(result: AgentResult): string {
-  if (result.status === "needs_input")
-    return `the agent asked a question instead: ${(result.question ?? "").replace(/\s+/g, " ").slice(0, 200)}`;
-  if (result.status !== "succeeded")
-    return `the agent ${result.status === "error" ? "errored" : "failed"}: ${result.reason ?? "no reason given"}`;
-  return "the agent wrote no .trellis/refined.md";
 }
 
 /**
  * A `workflow_run` event whose attempt is not a run's: when it is a batch ticket's refine attempt (the run name
- * carries the tracking issue), `requested` names its Actions run, `in_progress` starts its timeout, and its
- * completion becomes `ticket_refined` or `ticket_refine_failed`, in the caller's transaction. Returns whether the
- * event was a refine attempt's.
+ * carries the tracking issue), the core says what it means for the batch (refine-outcome.ts), applied in the
+ * caller's transaction; a completed attempt's cost is charged first. Returns whether the event was a refine
+ * attempt's.
  */
 export async function applyRefineRun(
-  deps: AppDeps,
-  tx: Db,
-  pending: Pending,
-  target: Target,
-  defs: Definitions,
+  uow: UnitOfWork,
+  scope: { target: Target; defs: Definitions },
   event: WorkflowRunEvent,
   result: { ok: true; result: AgentResult } | { ok: false; error: string } | undefined,
 ): Promise<boolean> {
-  const attemptId = agentAttemptOf(event.run, defs.config.agent_workflow);
-  const issue = issueFromRunName(event.run.displayTitle);
-  if (!attemptId || issue === undefined || event.fromFork) return false;
+  const { deps, tx } = uow;
+  const { target, defs } = scope;
+  const refine = refineAttemptOf(event, defs.config.agent_workflow);
+  if (!refine) return false;
+  const { attemptId, trackingIssue: issue } = refine;
   const found = await findBatchByTrackingIssue<BatchState>(tx, event.repo, issue);
   if (!found) return false;
   const stored = await getBatch<BatchState>(tx, found.id, { forUpdate: true });
   const ticket = stored?.state.tickets.find((t) => t.refine?.attemptId === attemptId);
   if (!stored || !ticket) return false;
   const at = deps.now();
-  if (event.action !== "completed") {
-    // `requested`: GitHub created the run, which may still wait for a runner; `in_progress`: it started.
-    const named: BatchEvent =
-      event.action === "in_progress"
-        ? { type: "refine_started", at, ticket: ticket.key, attemptId, workflowRunId: event.run.id }
-        : { type: "refine_queued", at, ticket: ticket.key, attemptId, workflowRunId: event.run.id };
-    await reduceAndApply(deps, tx, pending, { ...target, issue }, defs, stored.state, named);
-    return true;
-  }
-  const repo = repoName(event.repo);
-  let outcome: BatchEvent;
-  if (result?.ok) {
+  if (event.action === "completed" && result?.ok) {
     const r = result.result;
     await recordCost(tx, {
       attemptId,
       runId: stored.id,
-      repo,
+      repo: repoName(event.repo),
       usd: r.costUsd,
       inputTokens: r.tokens.input,
       outputTokens: r.tokens.output,
       at: new Date(at),
     });
     deps.metrics.inc("trellis_cost_usd_total", {}, r.costUsd);
-    const labels = defs.config.labels;
-    const parsed =
-      r.status === "succeeded" && r.refined !== undefined
-        ? parseRefined(r.refined, {
-            reservedLabelPrefixes: [labels.agent_prefix, labels.workflow_prefix, "trellis:"],
-            reservedLabels: [labels.batch],
-          })
-        : undefined;
-    outcome = parsed?.ok
-      ? {
-          type: "ticket_refined",
-          at,
-          ticket: ticket.key,
-          attemptId,
-          refined: parsed.ticket,
-          costUsd: r.costUsd,
-          ...(parsed.notes.length > 0 ? { notes: parsed.notes } : {}),
-        }
-      : {
-          type: "ticket_refine_failed",
-          at,
-          ticket: ticket.key,
-          attemptId,
-          reason: parsed && !parsed.ok ? `unreadable refined.md: ${parsed.error}` : refineFailure(r),
-          costUsd: r.costUsd,
-        };
-  } else {
-    outcome = {
-      type: "ticket_refine_failed",
-      at,
-      ticket: ticket.key,
-      attemptId,
-      reason: result
-        ? result.error
-        : `the workflow run ended ${event.run.conclusion ?? "without a conclusion"}`,
-    };
   }
-  await reduceAndApply(deps, tx, pending, { ...target, issue }, defs, stored.state, outcome);
+  const outcome = refineRunEvent({
+    event,
+    ticket: ticket.key,
+    attemptId,
+    ...(result ? { result } : {}),
+    labels: defs.config.labels,
+    at,
+  });
+  await reduceAndApply(uow, { target: { ...target, issue }, defs }, stored.state, outcome);
   return true;
 }

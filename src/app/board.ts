@@ -1,19 +1,13 @@
 /**
- * The Projects (v2) board, imperatively: the `board` effect executor and board-driven control.
+ * The Projects (v2) board, imperatively: its set-up and the `board` effect executor (board-driven control, a human
+ * moving a card, is in board-control.ts).
  *
  * Executor: renders the run's CURRENT state (not the effect's snapshot) onto its issue's card and its
  * pull requests' cards, writes only the fields that changed since the last write, in ONE GraphQL
  * request, and never writes an older state over a newer one. Project, field, option and item ids are
  * cached in memory and in the database: a steady-state transition costs one request.
- *
- * Control: a human moving a card (`projects_v2_item.edited` on Trellis's board) becomes decisions
- * (src/core/board.ts) applied in the repository's transaction like any other event.
  */
-import type { ProjectsV2ItemEditedEvent } from "../handlers/events.js";
 import {
-  columnName,
-  columnOf,
-  decideBoardMove,
   desiredCard,
   diffCard,
   handAddedOptions,
@@ -26,24 +20,21 @@ import {
   restoreWrites,
   userOwnedBoardMessage,
   type BoardConfig,
-  type BoardMove,
   type FieldPlan,
   type ProjectField,
   type SelectValue,
 } from "../core/board.js";
 import type { Definitions } from "../core/definitions.js";
 import type { RunState } from "../core/model.js";
-import { fromAutomation, isAllowed } from "../core/triggers.js";
 import type { GitHub } from "../github/client.js";
 import { upsertMarkedComment } from "../github/comments.js";
-import { marker } from "../core/markers.js";
+import { boardOwnerMarker } from "../core/markers.js";
 import {
   addItems,
   applyFieldChanges,
   contentIds,
   type ContentRef,
   createProject,
-  readItem,
   readOwnerProject,
   readSelectValues,
   writeItems,
@@ -51,51 +42,36 @@ import {
   type ProjectInfo,
 } from "../github/projects.js";
 import {
-  findBoardItem,
   findBoardProject,
-  findBoardProjectById,
   getBoardItems,
   recordBoardWrite,
-  recordHumanMove,
   saveBoardItem,
   saveBoardProject,
   type BoardItem,
   type BoardProject,
 } from "../store/board.js";
-import { lockAggregate } from "../store/locks.js";
-import { completeEffect, type OutboxRow } from "../store/outbox.js";
-import { findRunsByIssue, getRun } from "../store/runs.js";
-import { applyDecision, definitionsOf, enqueue, flush, newPending } from "./process.js";
-import { repoName, runAggregate, type AppDeps, type Target } from "./runtime.js";
+import { getRun } from "../store/runs.js";
+import { definitionsOf } from "./definitions.js";
+import { repoName, type AppDeps, type Target } from "./runtime.js";
 
 // ---------------------------------------------------------------------------------------------
-// Projects and their fields, cached per installation + owner + number (or created title).
+// Projects and their fields, cached per installation + owner + number (or created title) in the App's caches.
 
-const projects = new Map<string, Promise<BoardProject | undefined>>();
-
-/**
- * Boards that can never work (a user's project), by board key, with why: no request is sent for them
- * again in this process, and the reason is reported once.
- */
-const unusable = new Map<string, { owner: string; why: string; reported: boolean }>();
-
-/** Projects whose options Trellis left alone (too many cards), so the warning is not repeated. */
-const leftAlone = new Set<string>();
-
-export function forgetBoards(): void {
-  projects.clear();
-  unusable.clear();
-  leftAlone.clear();
+/** Drops what this App remembers of boards: projects, unusable boards, projects left alone. */
+export function forgetBoards(deps: Pick<AppDeps, "caches">): void {
+  deps.caches.boards.clear();
+  deps.caches.unusableBoards.clear();
+  deps.caches.leftAloneProjects.clear();
 }
 
-interface BoardRef {
+export interface BoardRef {
   installationId: number;
   owner: string;
   number: number;
   title: string;
 }
 
-function boardRef(target: Target, board: BoardConfig): BoardRef {
+export function boardRef(target: Target, board: BoardConfig): BoardRef {
   return {
     installationId: target.installationId ?? 0,
     owner: (board.owner || target.repo.owner).toLowerCase(),
@@ -120,7 +96,8 @@ export function ensureBoard(
 ): Promise<BoardProject | undefined> {
   const ref = boardRef(target, defs.config.board);
   const key = refKey(ref);
-  if (unusable.has(key)) return Promise.resolve(undefined);
+  const projects = deps.caches.boards;
+  if (deps.caches.unusableBoards.has(key)) return Promise.resolve(undefined);
   const hit = projects.get(key);
   if (hit && !options.refresh) return hit;
   const value = (async () => {
@@ -148,7 +125,7 @@ async function setUpBoard(
   const read = await readOwnerProject(octokit, ref.owner, number);
   if (read.owner.type !== "Organization") {
     const why = userOwnedBoardMessage(ref.owner, board.owner !== "");
-    unusable.set(refKey(ref), { owner: ref.owner, why, reported: false });
+    deps.caches.unusableBoards.set(refKey(ref), { owner: ref.owner, why, reported: false });
     deps.log.warn({ owner: ref.owner, type: read.owner.type }, `board: ${why}`);
     return undefined;
   }
@@ -198,11 +175,12 @@ const RESTORES_PER_REQUEST = 50;
  * warning names the ones to add by hand, and cards are not moved to the missing columns.
  */
 export async function applyFieldPlan(
-  deps: Pick<AppDeps, "log">,
+  deps: Pick<AppDeps, "log" | "caches">,
   octokit: GitHub,
   projectId: string,
   plan: FieldPlan,
 ): Promise<ProjectField[]> {
+  const leftAlone = deps.caches.leftAloneProjects;
   let changes = plan.changes;
   const updates = changes.filter((c) => c.op === "update");
   let before: SelectValue[] = [];
@@ -299,28 +277,22 @@ async function reportUnusable(
   run: RunState,
   board: BoardConfig,
 ): Promise<void> {
-  const bad = unusable.get(refKey(boardRef(target, board)));
+  const bad = deps.caches.unusableBoards.get(refKey(boardRef(target, board)));
   if (!bad || bad.reported) return;
   bad.reported = true; // before the request, so concurrent effects do not report it too
   try {
-    await upsertMarkedComment(
-      octokit,
-      run.repo,
-      run.issue,
-      marker("board-owner", bad.owner.replace(/[^A-Za-z0-9_.-]/g, "_")),
-      bad.why,
-      { login: deps.self.slug ? `${deps.self.slug}[bot]` : undefined, appId: deps.self.id },
-    );
+    await upsertMarkedComment(octokit, run.repo, run.issue, boardOwnerMarker(bad.owner), bad.why, {
+      login: deps.self.slug ? `${deps.self.slug}[bot]` : undefined,
+      appId: deps.self.id,
+    });
   } catch (error) {
     bad.reported = false; // the effect is retried
     throw error;
   }
 }
 
-// GraphQL node ids of issues and PRs the App has already seen (it created them, or a webhook carried
-// them), so that adding their cards needs no lookup. Per App, bounded; a miss is looked up as before.
+// GraphQL node ids of issues and PRs the App has already seen (AppCaches.knownContents), at most this many.
 const MAX_KNOWN_CONTENTS = 10_000;
-const knownContents = new WeakMap<AppDeps, Map<string, ContentRef>>();
 
 /** Remembers an issue's or PR's node id for its card. */
 export function rememberContent(
@@ -329,8 +301,7 @@ export function rememberContent(
   number: number,
   content: ContentRef,
 ): void {
-  let known = knownContents.get(deps);
-  if (!known) knownContents.set(deps, (known = new Map()));
+  const known = deps.caches.knownContents;
   const key = `${repoName(repo)}#${number}`;
   known.delete(key);
   known.set(key, content);
@@ -349,10 +320,10 @@ async function ensureItems(
   const items = await getBoardItems(deps.db, project.projectId, repo, numbers);
   const missing = numbers.filter((n) => !items.has(n));
   if (missing.length === 0) return items;
-  const known = knownContents.get(deps);
+  const known = deps.caches.knownContents;
   const contents = new Map<number, ContentRef>();
   for (const n of missing) {
-    const content = known?.get(`${repo}#${n}`);
+    const content = known.get(`${repo}#${n}`);
     if (content) contents.set(n, content);
   }
   const unknown = missing.filter((n) => !contents.has(n));
@@ -377,140 +348,4 @@ async function ensureItems(
     items.set(number, { ...item, written: {} });
   }
   return items;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Board-driven control
-
-/** Processes a `projects_v2_item_edited` event row: a card moved on the board. */
-export async function processBoardEvent(
-  deps: AppDeps,
-  row: OutboxRow,
-  workerId: string,
-  event: ProjectsV2ItemEditedEvent,
-): Promise<void> {
-  const done = (): Promise<void> => completeEffect(deps.db, row.id, { workerId }).then(() => undefined);
-  // Trellis's own writes come back as edits by its bot: never act on them.
-  if (fromAutomation(event)) return done();
-  const change = event.changes.find((c) => c.fieldType === "single_select");
-  if (!change) return done();
-  const project = await findBoardProjectById(deps.db, event.item.projectNodeId);
-  const statusField = project?.layout.fields.status;
-  if (!project || !statusField || change.fieldNodeId !== statusField.id) return done();
-
-  const octokit = await deps.github(event.installationId);
-  const known = await findBoardItem(deps.db, project.projectId, event.item.nodeId);
-  let optionName = optionFromChange(change.to, statusField.options);
-  let content:
-    { repo: { owner: string; name: string }; number: number; title?: string; isPr: boolean } | undefined =
-    known && {
-      repo: splitRepo(known.repo),
-      number: known.number,
-      isPr: known.kind === "pull_request",
-    };
-  if (!content || optionName === undefined) {
-    const item = await readItem(octokit, event.item.nodeId, "Status");
-    if (!item?.content) return done(); // a draft issue, or the card is gone
-    optionName = item.status?.name ?? "";
-    content = {
-      repo: item.content.repo,
-      number: item.content.number,
-      title: item.content.title,
-      isPr: item.content.kind === "pull_request",
-    };
-    if (!known)
-      await saveBoardItem(deps.db, {
-        projectId: project.projectId,
-        repo: repoName(item.content.repo),
-        number: item.content.number,
-        kind: item.content.kind,
-        contentId: item.content.id,
-        itemId: event.item.nodeId,
-      });
-  }
-
-  const target: Target = { installationId: event.installationId, repo: content.repo, issue: content.number };
-  let defs: Definitions;
-  try {
-    defs = await definitionsOf(deps, target);
-  } catch (error) {
-    deps.log.warn({ err: String(error), repo: repoName(content.repo) }, "board move ignored: invalid config");
-    return done();
-  }
-  // Only the board this repository's config names steers its issues.
-  const board = defs.config.board;
-  const ref = boardRef(target, board);
-  const ours =
-    board.enabled &&
-    ref.installationId === project.installationId &&
-    ref.owner === project.owner &&
-    (ref.number > 0
-      ? ref.number === project.number
-      : project.createdByTrellis && ref.title === project.title);
-  if (!ours) return done();
-
-  const column = columnOf(board, optionName);
-  const role = await deps.permissions(octokit, content.repo, event.actor.login);
-  const allowed = isAllowed(role === "none" ? undefined : role, defs.config.roles);
-  const actor = event.actor.login;
-  await deps.db.transaction(async (tx) => {
-    await lockAggregate(tx, `repo:${repoName(content.repo)}`);
-    const runs = (await findRunsByIssue(tx, content.repo, content.number)).map((r) => r.state).reverse();
-    const move: BoardMove = {
-      column,
-      optionName,
-      issue: content.number,
-      issueTitle: content.title ?? runs[runs.length - 1]?.issueTitle ?? `#${content.number}`,
-      isPullRequest: content.isPr,
-      actor,
-      allowed,
-    };
-    const outcome = decideBoardMove(move, runs, defs, deps.now());
-    const pending = newPending(deps.now());
-    for (const d of outcome.decisions) await applyDecision(deps, tx, pending, target, defs, d, actor);
-    // What the card shows now, in Trellis's terms, so the next sync rewrites Status where needed.
-    await recordHumanMove(
-      tx,
-      project.projectId,
-      event.item.nodeId,
-      column ? columnName(board, column) : optionName,
-      outcome.pin,
-    );
-    const resync = outcome.resync && runs.find((r) => r.id === outcome.resync);
-    if (resync) {
-      // The executor renders the run as stored when it runs; this snapshot is only informative.
-      const card = desiredCard(resync);
-      enqueue(
-        pending,
-        runAggregate(resync.id),
-        { ...target, runId: resync.id },
-        {
-          type: "board",
-          key: `board:${resync.id}:move:${event.deliveryId}`,
-          column: card.status,
-          costUsd: card.cost,
-        },
-      );
-    }
-    await flush(tx, pending);
-    await completeEffect(tx, row.id, { workerId });
-  });
-  deps.wake();
-}
-
-/** The option name from the webhook's `changes.field_value.to` (newer payloads carry it). */
-function optionFromChange(to: unknown, options: Record<string, string> | undefined): string | undefined {
-  if (typeof to !== "object" || to === null) return undefined;
-  const t = to as { id?: unknown; name?: unknown };
-  if (typeof t.name === "string") return t.name;
-  if (typeof t.id === "string" && options) {
-    const hit = Object.entries(options).find(([, id]) => id === t.id);
-    if (hit) return hit[0];
-  }
-  return undefined;
-}
-
-function splitRepo(full: string): { owner: string; name: string } {
-  const i = full.indexOf("/");
-  return { owner: full.slice(0, i), name: full.slice(i + 1) };
 }

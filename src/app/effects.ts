@@ -3,26 +3,29 @@
  * lookups before creates), so a retry after a crash or a transient failure never duplicates anything.
  * Outcomes GitHub tells us (a PR number, a refused dispatch) go back into the run as events.
  */
-import { branchName, toDispatchInputs, type DispatchSpec } from "../core/dispatch.js";
+import { admitStageDispatch } from "../core/admission.js";
 import type { Definitions } from "../core/definitions.js";
+import { stageDispatchSpec } from "../core/dispatch-spec.js";
 import type { Effect, RunState } from "../core/model.js";
-import { checkBudget, hasCapacity } from "../core/policy.js";
 import { annotationsFor, renderCheckRunSummary, renderStatusComment } from "../core/render.js";
 import { checkRunKey } from "../core/triggers.js";
-import { defaultBranch } from "../github/repos.js";
+import { defaultBranch, defaultBranchSha } from "../github/repos.js";
 import { checkRunName, upsertCheckRun } from "../github/check-runs.js";
 import { addReaction, reply, upsertMarkedComment } from "../github/comments.js";
 import type { GitHub } from "../github/client.js";
-import { cancelWorkflowRun, dispatchWorkflow, type DispatchOutcome } from "../github/dispatch.js";
-import { marker } from "../core/markers.js";
+import { cancelWorkflowRun } from "../github/dispatch.js";
+import { statusMarker } from "../core/markers.js";
 import { openPullRequest } from "../github/pull-requests.js";
 import { inFlightAttemptsByProfile } from "../store/attempts.js";
-import { monthlyCost, yearMonthOf } from "../store/costs.js";
 import { getRun } from "../store/runs.js";
-import { executeBatchEffect, isBatchShellEffect } from "./batch.js";
+import { issueAggregate, repoAggregate } from "./aggregates.js";
+import { executeBatchEffect, isBatchShellEffect } from "./batch-effects.js";
 import { executeBoardEffect, rememberContent } from "./board.js";
-import { applyRunEvent, definitionsOf } from "./process.js";
-import { repoName, type AppDeps, type ShellEffect, type Target } from "./runtime.js";
+import { applyRunEvent } from "./decisions.js";
+import { definitionsOf } from "./definitions.js";
+import { budgetFacts, sendDispatch } from "./dispatch.js";
+import type { AppDeps, EffectContext, ShellEffect, Target } from "./runtime.js";
+import { enqueue, runCommand } from "./unit-of-work.js";
 
 /** Thrown to put an effect back for later without counting it as a failure (e.g. no capacity now). */
 export class Deferred extends Error {
@@ -34,8 +37,6 @@ export class Deferred extends Error {
     this.name = "Deferred";
   }
 }
-
-const CAPACITY_RETRY_MS = 5_000;
 
 export async function executeEffect(deps: AppDeps, target: Target, effect: ShellEffect): Promise<void> {
   const octokit = await deps.github(target.installationId);
@@ -67,7 +68,7 @@ export async function executeEffect(deps: AppDeps, target: Target, effect: Shell
   }
   switch (effect.type) {
     case "dispatch":
-      return dispatch(deps, octokit, target, run, effect);
+      return dispatch({ deps, octokit, target }, run, effect);
     case "check_run":
       return checkRun(octokit, target, run, effect);
     case "status_comment":
@@ -102,64 +103,57 @@ export async function executeEffect(deps: AppDeps, target: Target, effect: Shell
   }
 }
 
-export const statusMarker = (runId: string): string => marker("status", runId);
-
+/** A stage's dispatch: the core admits it (budget, capacity, dry run) on the facts loaded here, then GitHub is asked. */
 async function dispatch(
-  deps: AppDeps,
-  octokit: GitHub,
-  target: Target,
+  ctx: EffectContext,
   run: RunState,
   effect: Extract<Effect, { type: "dispatch" }>,
 ): Promise<void> {
+  const { deps, octokit, target } = ctx;
   const defs: Definitions = await definitionsOf(deps, target);
-  const verdict = await budgetBeforeDispatch(deps, defs, target, run.costUsd, run.costCapUsd);
-  if (!verdict.ok) {
-    await applyRunEvent(deps, target, run.id, {
-      type: "dispatch_refused",
-      at: deps.now(),
-      attemptId: effect.attemptId,
-      reason: `over budget: ${verdict.reason}. Raise the budget in .github/trellis.yml or wait, then \`/retry\`.`,
-    });
-    return;
-  }
   const profile = defs.profiles.get(effect.profile);
-  // Only attempts GitHub has already been asked to run count; this one's own row is still running.
-  const inFlight = (await inFlightAttemptsByProfile(deps.db))[effect.profile] ?? 0;
-  if (profile && !hasCapacity(inFlight, profile.maxParallel))
-    throw new Deferred(
-      CAPACITY_RETRY_MS,
-      `profile ${effect.profile} is at its max_parallel (${profile.maxParallel})`,
-    );
-  const stageDef = run.workflow.stages.find((s) => s.id === effect.stage);
-  const stage = run.stages[effect.stage];
-  const baseRef = await defaultBranch(octokit, target.repo);
-  const spec: DispatchSpec = {
-    attemptId: effect.attemptId,
-    runId: run.id,
-    repo: { owner: target.repo.owner, name: target.repo.name },
-    issue: run.issue,
-    workflow: run.workflow.name,
+  const admission = admitStageDispatch({
+    budget: await budgetFacts(deps, defs, target, { costUsd: run.costUsd, capUsd: run.costCapUsd }),
     stage: effect.stage,
     profile: effect.profile,
-    attempt: effect.attempt,
-    branch: branchName(run.issue, run.issueTitle),
-    baseRef,
-    feedback: (stage?.feedback ?? []).slice(-5).map((f) => f.slice(0, 4_000)),
-    answers: (stage?.answers ?? []).slice(-5),
-    triggeredAt: new Date(run.createdAt).toISOString(),
-    costCapUsd: Math.max(0, verdict.remainingUsd),
-    timeoutMinutes: stageDef?.timeoutMinutes ?? 30,
-  };
-  if (defs.config.dry_run) {
-    await reply(
-      octokit,
-      target.repo,
-      run.issue,
-      `Dry run: Trellis would now dispatch \`${defs.config.agent_workflow}\` for stage \`${effect.stage}\` (profile \`${effect.profile}\`). Set \`dry_run: false\` to run agents.`,
-    );
-    return;
+    // Only attempts GitHub has already been asked to run count; this one's own row is still running.
+    inFlight: (await inFlightAttemptsByProfile(deps.db))[effect.profile] ?? 0,
+    ...(profile ? { maxParallel: profile.maxParallel } : {}),
+    dryRun: defs.config.dry_run,
+    agentWorkflow: defs.config.agent_workflow,
+  });
+  switch (admission.kind) {
+    case "refuse":
+      await applyRunEvent(deps, target, run.id, {
+        type: "dispatch_refused",
+        at: deps.now(),
+        attemptId: effect.attemptId,
+        reason: admission.reason,
+      });
+      return;
+    case "defer":
+      throw new Deferred(admission.delayMs, admission.why);
+    case "reply": {
+      // Dry run: the answer is an effect of its own, stored and then posted like any reply (once, by its key).
+      const { runId: _, ...onIssue } = { ...target, issue: run.issue };
+      await runCommand(deps, repoAggregate(target.repo), async ({ pending }) =>
+        enqueue(pending, issueAggregate(onIssue), onIssue, {
+          type: "reply",
+          key: `dry-run:${run.id}:${effect.attemptId}`,
+          body: admission.body,
+        }),
+      );
+      return;
+    }
+    case "dispatch":
+      break;
   }
-  const outcome = await sendDispatch(deps, octokit, target, defs, spec);
+  const spec = stageDispatchSpec(run, effect, {
+    repo: target.repo,
+    baseRef: await defaultBranch(octokit, target.repo),
+    remainingUsd: admission.remainingUsd,
+  });
+  const outcome = await sendDispatch(ctx, defs, spec);
   // GitHub named the attempt's Actions run: the run keeps its id (to cancel it if the attempt is abandoned).
   if (outcome.runId !== undefined)
     await applyRunEvent(deps, target, run.id, {
@@ -168,40 +162,6 @@ async function dispatch(
       attemptId: effect.attemptId,
       workflowRunId: outcome.runId,
     });
-}
-
-/** The budget verdict before any dispatch: the run's own cap, and the repository's month so far. */
-export async function budgetBeforeDispatch(
-  deps: AppDeps,
-  defs: Definitions,
-  target: Target,
-  runCostUsd: number,
-  runCapUsd: number,
-): Promise<ReturnType<typeof checkBudget>> {
-  return checkBudget({
-    runCostUsd,
-    runCapUsd,
-    monthSpentUsd: await monthlyCost(deps.db, repoName(target.repo), yearMonthOf(deps.now())),
-    monthlyBudgetUsd: defs.config.budgets.monthly_usd,
-  });
-}
-
-/** Asks GitHub to run the agent workflow for one attempt (a stage's or a ticket's refinement). */
-export async function sendDispatch(
-  deps: AppDeps,
-  octokit: GitHub,
-  target: Target,
-  defs: Definitions,
-  spec: DispatchSpec,
-): Promise<DispatchOutcome> {
-  const outcome = await dispatchWorkflow(octokit, target.repo, {
-    workflowFile: defs.config.agent_workflow,
-    ref: spec.baseRef,
-    inputs: toDispatchInputs(spec),
-    returnRunDetails: true,
-  });
-  deps.metrics.inc("trellis_dispatches_total", { profile: spec.profile });
-  return outcome;
 }
 
 async function checkRun(
@@ -260,19 +220,9 @@ export async function stageBaseSha(
   const key = `${target.repo.owner}/${target.repo.name}\n${runId}\n${stage}`.toLowerCase();
   const known = memo.get(key);
   if (known) return known;
-  const sha = await defaultBranchSha(octokit, target);
+  const sha = await defaultBranchSha(octokit, target.repo);
   // Oldest first out: runs that long finished are the ones forgotten.
   if (memo.size >= MAX_REMEMBERED_SHAS) memo.delete(memo.keys().next().value ?? "");
   memo.set(key, sha);
   return sha;
-}
-
-async function defaultBranchSha(octokit: GitHub, target: Target): Promise<string> {
-  const branch = await defaultBranch(octokit, target.repo);
-  const { data } = await octokit.request("GET /repos/{owner}/{repo}/branches/{branch}", {
-    owner: target.repo.owner,
-    repo: target.repo.name,
-    branch,
-  });
-  return data.commit.sha;
 }

@@ -7,8 +7,10 @@ import type { AppIdentity, DomainEvent } from "../handlers/events.js";
 import type { GitHub } from "../github/client.js";
 import type { PermissionChecker } from "../github/permissions.js";
 import type { BatchEffect } from "../core/batch/machine.js";
+import type { Definitions } from "../core/definitions.js";
 import type { Effect } from "../core/model.js";
 import type { Db } from "../store/db.js";
+import type { AppCaches } from "./caches.js";
 import type { Metrics } from "./metrics.js";
 
 export interface Logger {
@@ -31,6 +33,8 @@ export interface AppDeps {
   metrics: Metrics;
   /** Nudges the effect worker: new rows are waiting. */
   wake(): void;
+  /** What this App keeps in memory between events (definitions, boards, known node ids). */
+  caches: AppCaches;
 }
 
 /** Where an effect acts: the repository, the issue, and the run when there is one. */
@@ -41,6 +45,21 @@ export interface Target {
   runId?: string;
   /** The batch, for the effects of a tracking issue. */
   batchId?: string;
+}
+
+/** What a decision is applied for: where, under which definitions, on whose behalf, and the event that asked. */
+export interface DecisionScope {
+  target: Target;
+  defs: Definitions;
+  actor: string;
+  event?: DomainEvent;
+}
+
+/** What an effect executor works with: the App, the installation's client, and where the effect acts. */
+export interface EffectContext {
+  deps: AppDeps;
+  octokit: GitHub;
+  target: Target;
 }
 
 /** Outbox rows the shell stores: a received event to process, or an effect to carry out. */
@@ -66,25 +85,7 @@ export type OutboxPayload =
 
 export const repoName = (repo: { owner: string; name: string }): string => `${repo.owner}/${repo.name}`;
 
-/**
- * Events of one repository are processed one at a time, in order (they can touch the same runs and
- * batches); effects of one run are carried out in order, and different runs in parallel.
- */
-export function eventAggregate(event: DomainEvent): string {
-  return "repo" in event ? `repo:${repoName(event.repo)}` : `installation:${event.installationId ?? 0}`;
-}
-
-export const runAggregate = (runId: string): string => `run:${runId}`;
-export const issueAggregate = (t: Target): string => `issue:${repoName(t.repo)}#${t.issue}`;
-
 /** Short, sortable-enough, unguessable ids: `run_…`, `att_…`. */
 export function newId(prefix: "run" | "att" | "bat"): string {
   return `${prefix}_${Date.now().toString(36)}${randomBytes(8).toString("hex")}`;
-}
-
-/** A short FNV-1a hash of a text, for effect keys that must tell two bodies of the same moment apart. */
-export function shortHash(text: string): string {
-  let h = 2166136261;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
-  return (h >>> 0).toString(36);
 }

@@ -14,7 +14,8 @@ import {
   type OutboxRow,
 } from "../store/outbox.js";
 import { Deferred, executeEffect } from "./effects.js";
-import { applyRunEvent, ingestsSettled, processEvent } from "./process.js";
+import { applyRunEvent } from "./decisions.js";
+import { ingestsSettled, processEvent } from "./process.js";
 import type { AppDeps, OutboxPayload } from "./runtime.js";
 
 export interface WorkerOptions {

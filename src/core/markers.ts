@@ -23,19 +23,19 @@ export function readMarker(text: string | null | undefined, name: string): strin
 
 export const RUN_MARKER = "run";
 
-// Every marker the App writes, in one place: the name says what the comment, issue or pull request is.
+// The markers of what the App writes and finds again, in one place.
 
-/** A run's status comment on its issue. */
+/** On a run's status comment. */
 export const statusMarker = (runId: string): string => marker("status", runId);
 
-/** A batch's status comment on its tracking issue. */
+/** On a batch's status comment on its tracking issue. */
 export const batchStatusMarker = (batchId: string): string => marker("batch-status", batchId);
 
-/** The issue the App created for one ticket of a batch. */
+/** Found on a ticket issue the App created, so a retry after a crash finds it instead of creating another. */
 export const ticketMarker = (batchId: string, ticket: string): string =>
   marker("batch-ticket", `${batchId}:${ticket.replace(/[^A-Za-z0-9_.:#/-]/g, "_")}`);
 
-/** The comment that explains why the board of `owner` cannot be used. */
+/** On the comment that tells an issue why its board (a user's project) can never work. */
 export const boardOwnerMarker = (owner: string): string =>
   marker("board-owner", owner.replace(/[^A-Za-z0-9_.-]/g, "_"));
 

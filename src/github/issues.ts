@@ -23,6 +23,29 @@ export interface NewIssue {
   marker?: string;
 }
 
+/** An existing issue as the batch needs it: its number, REST id, node id, title and label names. */
+export interface IssueSummary {
+  number: number;
+  id: number;
+  nodeId: string;
+  title: string;
+  labels: string[];
+}
+
+export async function getIssue(octokit: GitHub, repo: RepoRef, number: number): Promise<IssueSummary> {
+  const { data } = await octokit.request("GET /repos/{owner}/{repo}/issues/{issue_number}", {
+    ...repoParams(repo),
+    issue_number: number,
+  });
+  return {
+    number: data.number,
+    id: idOf(data.id),
+    nodeId: data.node_id,
+    title: data.title,
+    labels: data.labels.map((l) => (typeof l === "string" ? l : (l.name ?? ""))),
+  };
+}
+
 /** How many recent issues are scanned for an idempotency marker (newest first). */
 export const MARKER_SCAN_LIMIT = 300;
 

@@ -20,3 +20,17 @@ export function defaultBranch(octokit: GitHub, repo: RepoRef, now: () => number 
   branch.catch(() => cache.delete(key));
   return branch;
 }
+
+/** The commit a branch points at now. */
+export async function branchSha(octokit: GitHub, repo: RepoRef, branch: string): Promise<string> {
+  const { data } = await octokit.request("GET /repos/{owner}/{repo}/branches/{branch}", {
+    ...repoParams(repo),
+    branch,
+  });
+  return data.commit.sha;
+}
+
+/** The commit the repository's default branch points at now (the branch's name is cached, its sha is not). */
+export async function defaultBranchSha(octokit: GitHub, repo: RepoRef): Promise<string> {
+  return branchSha(octokit, repo, await defaultBranch(octokit, repo));
+}

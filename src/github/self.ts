@@ -1,3 +1,5 @@
+import type { GitHub } from "./client.js";
+
 /**
  * Who the App is, to tell what it wrote (comments, issues) from what others wrote: a hidden marker is plain text
  * that anyone can copy, so a marker counts only on an object the App authored.
@@ -25,4 +27,14 @@ export function writtenBySelf(object: Authored, self: SelfIdentity): boolean {
   if (self.login !== undefined) return object.user?.login.toLowerCase() === self.login.toLowerCase();
   if (self.appId !== undefined) return false;
   return object.user?.type === "Bot";
+}
+
+/**
+ * The App's own id and slug (GET /app), asked with the App's JWT client (Probot's `app.auth()`), not an
+ * installation's. Undefined when GitHub answers without a body.
+ */
+export async function readAppIdentity(octokit: GitHub): Promise<{ id: number; slug?: string } | undefined> {
+  const { data } = await octokit.request("GET /app");
+  if (!data) return undefined;
+  return { id: data.id, slug: data.slug ?? undefined };
 }

@@ -50,6 +50,11 @@ export interface OpenDbOptions {
 
 export const DEFAULT_DATA_DIR = ".trellis/db";
 
+/** One round trip: the health check's proof that the database answers. */
+export async function pingDb(db: Db): Promise<void> {
+  await db.query("SELECT 1");
+}
+
 export async function openDb(options: OpenDbOptions = {}): Promise<Db> {
   const env = options.env ?? process.env;
   const url = options.databaseUrl ?? (options.dataDir === undefined ? env.DATABASE_URL : undefined);

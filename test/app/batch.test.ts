@@ -6,7 +6,7 @@
  * GitHub is nock (network disabled); every request is checked against GitHub's REST description.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { executeBatchEffect } from "../../src/app/batch.js";
+import { executeBatchEffect } from "../../src/app/batch-effects.js";
 import type { BatchState } from "../../src/core/batch/machine.js";
 import { runName } from "../../src/core/dispatch.js";
 import { listAudit } from "../../src/store/audit.js";

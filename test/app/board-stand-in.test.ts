@@ -6,6 +6,7 @@
 import nock from "nock";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { ensureBoard, forgetBoards } from "../../src/app/board.js";
+import { createAppCaches } from "../../src/app/caches.js";
 import type { AppDeps, Target } from "../../src/app/runtime.js";
 import { readBuiltins } from "../../src/builtins.js";
 import { MAX_RESTORED_ITEMS } from "../../src/core/board.js";
@@ -51,9 +52,10 @@ interface Logged {
   level: string;
   msg: string;
 }
+const caches = createAppCaches();
 function deps(db: TestDb, logged: Logged[]): AppDeps {
   const log = (level: string) => (_obj: unknown, msg: string) => void logged.push({ level, msg });
-  return { db, log: { warn: log("warn"), info: log("info") } } as unknown as AppDeps;
+  return { db, log: { warn: log("warn"), info: log("info") }, caches } as unknown as AppDeps;
 }
 
 const target: Target = { installationId: 7, repo: { owner: "octo-org", name: "web" }, issue: 1 };
@@ -94,7 +96,7 @@ describe.each(engineCases())("the board on the GitHub stand-in ($title)", ({ eng
     await db?.close();
   });
   beforeEach(async () => {
-    forgetBoards();
+    forgetBoards({ caches });
     if (!skip) await truncateAll(db);
     state = createGitHubState({
       users: [{ login: "octo-org", type: "Organization" }, "octocat", "monalisa"],

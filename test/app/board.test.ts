@@ -15,7 +15,6 @@ import {
 } from "graphql";
 import nock from "nock";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import { forgetBoards } from "../../src/app/board.js";
 import { layoutOf } from "../../src/core/board.js";
 import { listAudit } from "../../src/store/audit.js";
 import { findBoardItem, saveBoardProject } from "../../src/store/board.js";
@@ -238,7 +237,6 @@ describe.each(engineCases())("the board ($title)", ({ engine, skip }) => {
     await db?.close();
   });
   beforeEach(async () => {
-    forgetBoards();
     if (!skip) await truncateAll(db);
   });
   const finish = async (): Promise<void> => {

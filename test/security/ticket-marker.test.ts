@@ -5,7 +5,8 @@
  * be adopted. Real Probot, real payloads, GitHub as nock.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { executeBatchEffect, ticketMarker } from "../../src/app/batch.js";
+import { executeBatchEffect } from "../../src/app/batch-effects.js";
+import { ticketMarker } from "../../src/core/markers.js";
 import type { BatchState } from "../../src/core/batch/machine.js";
 import { findBatchByTrackingIssue } from "../../src/store/batches.js";
 import type { Db } from "../../src/store/db.js";

@@ -8,7 +8,6 @@ import { Probot, ProbotOctokit } from "probot";
 import { zipSync, strToU8 } from "fflate";
 import { trellis, type TrellisApp } from "../../src/index.js";
 import type { Db } from "../../src/store/db.js";
-import { forgetDefinitions } from "../../src/app/process.js";
 import { resultArtifactName, RESULT_FILE, type AgentResult } from "../../src/core/result.js";
 
 const { privateKey } = generateKeyPairSync("rsa", {
@@ -47,7 +46,6 @@ export async function startHarness(
   db: Db,
   { now = Date.parse("2026-11-21T10:00:00Z") } = {},
 ): Promise<Harness> {
-  forgetDefinitions();
   const clock = { now };
   const probot = new Probot({
     appId: APP_ID,

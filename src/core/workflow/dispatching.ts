@@ -1,10 +1,8 @@
-/** Dispatching an attempt of a stage (its producer or a reviewer), and the spec the Action receives for it. */
-import type { Attempt, RunState, StageState } from "../model.js";
-import { branchName, type DispatchSpec } from "../dispatch.js";
+/** Dispatching an attempt of a stage (its producer or a reviewer). The Action's spec is built by core/dispatch-spec.ts. */
+import type { Attempt, StageState } from "../model.js";
 import { codeSpan as code } from "../render.js";
 import { earliestDeadline } from "./deadlines.js";
 import { SYSTEM_ACTOR, type Step } from "./step.js";
-import { defOf, stageForAttempt } from "./views.js";
 
 export function dispatch(step: Step, stage: StageState, reviewer?: string): Attempt {
   const attempt: Attempt = {
@@ -49,35 +47,4 @@ export function requestDispatch(step: Step, stage: StageState): void {
     return;
   }
   dispatch(step, stage);
-}
-
-/**
- * What the Action needs for one dispatched attempt, from the run's state: the stage's feedback and the
- * human answers so far, the remaining run budget as the attempt's cost cap, and the stage's timeout.
- */
-export function dispatchSpecFor(
-  run: RunState,
-  attemptId: string,
-  opts: { baseRef: string; branch?: string },
-): DispatchSpec | undefined {
-  const found = stageForAttempt(run, attemptId);
-  if (!found) return undefined;
-  const { stage, attempt } = found;
-  const def = defOf(run, stage.id);
-  return {
-    attemptId,
-    runId: run.id,
-    repo: { ...run.repo },
-    issue: run.issue,
-    workflow: run.workflow.name,
-    stage: stage.id,
-    profile: attempt.profile,
-    attempt: attempt.number,
-    branch: opts.branch ?? branchName(run.issue, run.issueTitle),
-    baseRef: opts.baseRef,
-    feedback: [...stage.feedback],
-    answers: stage.answers.map((a) => ({ ...a })),
-    costCapUsd: Math.max(0, run.costCapUsd - run.costUsd),
-    timeoutMinutes: Math.max(1, Math.round(def.timeoutMinutes)),
-  };
 }

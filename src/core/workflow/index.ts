@@ -3,7 +3,6 @@ export {
   boardColumn,
   createRun,
   currentStage,
-  dispatchSpecFor,
   isTerminal,
   nextWake,
   NOT_STARTED_LIMIT_MS,

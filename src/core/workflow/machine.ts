@@ -28,7 +28,6 @@ import { boardColumn, currentStage, isTerminal } from "./views.js";
 
 export { createRun, type CreateRunInput } from "./create.js";
 export { attemptDeadline, nextWake, NOT_STARTED_LIMIT_MS } from "./deadlines.js";
-export { dispatchSpecFor } from "./dispatching.js";
 export { SYSTEM_ACTOR, type ReduceContext } from "./step.js";
 export { boardColumn, currentStage, isTerminal, stageForAttempt } from "./views.js";
 

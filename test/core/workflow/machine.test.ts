@@ -807,7 +807,7 @@ describe("board, audit and dispatch spec", () => {
 
   it("builds the Action's dispatch spec from the state: feedback, answers, remaining budget", async () => {
     const { DispatchSpecSchema } = await import("../../../src/core/dispatch.js");
-    const { dispatchSpecFor } = await import("../../../src/core/workflow/index.js");
+    const { stageDispatchSpec } = await import("../../../src/core/dispatch-spec.js");
     const h = new Harness(
       [
         stage("dev", {
@@ -820,8 +820,10 @@ describe("board, audit and dispatch spec", () => {
     h.start();
     h.finish("dev", { status: "needs_input", question: "Which DB?", costUsd: 1 });
     h.send({ type: "answer", at: h.now, actor: "bob", text: "Postgres" });
-    h.finish("dev", { status: "failed", reason: "lint", costUsd: 0.5 });
-    const spec = dispatchSpecFor(h.state, h.attempt("dev"), { baseRef: "main" });
+    const retry = h.of("dispatch", h.finish("dev", { status: "failed", reason: "lint", costUsd: 0.5 }))[0];
+    expect(retry?.attemptId).toBe(h.attempt("dev"));
+    const remainingUsd = h.state.costCapUsd - h.state.costUsd;
+    const spec = stageDispatchSpec(h.state, retry!, { repo: h.state.repo, baseRef: "main", remainingUsd });
     expect(DispatchSpecSchema.parse(spec)).toEqual({
       attemptId: "att_0000000003",
       runId: "run_1",
@@ -835,10 +837,10 @@ describe("board, audit and dispatch spec", () => {
       baseRef: "main",
       feedback: ["Attempt 2 failed: lint"],
       answers: [{ question: "Which DB?", answer: "Postgres", by: "bob" }],
+      triggeredAt: new Date(h.state.createdAt).toISOString(),
       costCapUsd: 3.5,
       timeoutMinutes: 45,
     });
-    expect(dispatchSpecFor(h.state, "att_missing", { baseRef: "main" })).toBeUndefined();
   });
 });
 
