@@ -62,25 +62,31 @@ export type CoverageResult = z.infer<typeof CoverageSchema>;
 /**
  * A change attempt's proposal: what the agent changed, for the App to verify and commit (the Action never pushes).
  *
- * The artifact `trellis-result-<attempt>` holds `result.json` and, when `result.proposal` is set, the file
- * `proposal.patch` beside it: the binary patch of the agent's work tree against `base`, made by
- * `git diff --cached --binary --full-index --no-renames <base>` after `git add -A` into a fresh index (new files,
- * deletions, mode changes and binary files included; `.trellis/` and the agent set-up files left out), with a clean
- * git configuration (action/src/git.ts). To verify it the App can:
- *   1. check `sha256` and `bytes` against the downloaded file (and its own size limit, PROPOSAL_MAX_BYTES here);
- *   2. check that `base` is the head it expects (the default branch commit for a new branch, the branch head for an
- *      existing one), and use it as `expectedHeadOid`;
- *   3. `git apply --check --index` the patch onto `base` in a scratch index (it applies only to that tree: every
- *      hunk names the full preimage blob), then compare the resulting paths, modes and blob ids with `files`;
- *   4. apply its own rules to `files` (protected paths, workflows, submodules = mode 160000, symlinks = mode 120000);
- *   5. commit: each added/modified file's new contents as a `fileChanges.additions` entry, each deleted path as a
- *      `deletions` entry (createCommitOnBranch keeps modes of existing files and creates new ones as 100644; a
- *      proposal with a `mode` of 100755 on a new file, or a mode change, needs the Git database API instead).
- * `files` is a claim like the rest of the result: the patch is the truth, and the App re-derives everything from it.
+ * The artifact `trellis-result-<attempt>` holds `result.json` and, when `result.proposal` is set, two files beside it:
+ *   - `proposal.patch` (PROPOSAL_FILE): the binary patch of the agent's work tree against `base`, made by
+ *     `git diff --cached --binary --full-index --no-renames <base>` after `git add -A` into a fresh index (new files,
+ *     deletions, mode changes and binary files included; `.trellis/` and the agent set-up files left out), with a
+ *     clean git configuration (action/src/git.ts). For humans, and for the App's cross-check of `files`.
+ *   - `proposal.blobs` (PROPOSAL_BLOBS_FILE): the new contents of every added or modified file, as git hashes them:
+ *     one record per blob, `blob <length>\0<contents>`, one after the other. The SHA-1 of a record is its git blob
+ *     id, so the App knows each content by the id it computes itself, never by a name the job chose.
+ * The App (src/core/proposal.ts `verifyProposal`, fed by src/github/results.ts) then:
+ *   1. checks `sha256` and `bytes` of the patch, and the size of both files against its own limits;
+ *   2. checks that `base` is the head it expects (the run's branch head, or the default branch head for a new branch)
+ *      and uses it as `expectedHeadOid`;
+ *   3. checks that the patch's headers name exactly the paths, statuses, modes and new blob ids of `files`;
+ *   4. applies its own rules to `files` (paths, `.github/workflows/`, protected paths, submodules = mode 160000,
+ *      symlinks = mode 120000, modes, counts and sizes);
+ *   5. commits with createCommitOnBranch: each added/modified file's contents (the blob whose id it computed) as an
+ *      addition, each deleted path as a deletion. That mutation cannot set modes (it keeps an existing file's mode and
+ *      creates new files as 100644), so a new executable, a mode change or a type change is refused, never dropped.
+ * `files` is a claim like the rest of the result: what is committed is only what the App hashed and checked.
  */
 export const PROPOSAL_FILE = "proposal.patch";
-/** The largest patch the Action proposes (the App's artifact limit is a little above it). */
+export const PROPOSAL_BLOBS_FILE = "proposal.blobs";
+/** The largest patch the Action proposes, and the largest blobs file (the App's artifact limit is above both). */
 export const PROPOSAL_MAX_BYTES = 4 * 1024 * 1024;
+export const PROPOSAL_BLOBS_MAX_BYTES = 8 * 1024 * 1024;
 export const ProposalFileSchema = z.object({
   path: z.string().min(1),
   /** As `git diff --raw` says it: A added, M modified, D deleted, T type changed (e.g. a file became a symlink). */
