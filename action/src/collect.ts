@@ -5,7 +5,12 @@
  */
 import * as core from "@actions/core";
 import { parseRefined } from "../../src/core/batch/refined.js";
-import { PROPOSAL_MAX_BYTES, REFINED_FILE, REFINED_MAX_CHARS } from "../../src/core/result.js";
+import {
+  PROPOSAL_BLOBS_MAX_BYTES,
+  PROPOSAL_MAX_BYTES,
+  REFINED_FILE,
+  REFINED_MAX_CHARS,
+} from "../../src/core/result.js";
 import type { AgentResult } from "../../src/core/result.js";
 import { usageOf, whatAgentsSaid } from "./agents.js";
 import type { AgentWork } from "./agents.js";
@@ -89,8 +94,10 @@ export async function collectChange(
 export function refuseProposal(built: BuiltProposal, secrets: string[]): string | undefined {
   if (built.patch.byteLength > PROPOSAL_MAX_BYTES)
     return `the change is a ${built.patch.byteLength}-byte patch; the limit is ${PROPOSAL_MAX_BYTES} bytes`;
+  if (built.blobs.byteLength > PROPOSAL_BLOBS_MAX_BYTES)
+    return `the changed files hold ${built.blobs.byteLength} bytes; the limit is ${PROPOSAL_BLOBS_MAX_BYTES} bytes`;
   // Searched as bytes: the patch may be binary. A secret found is named by where it is, never by its value.
-  const leaked = secrets.filter((s) => s.length >= 8 && built.patch.includes(s));
+  const leaked = secrets.filter((s) => s.length >= 8 && (built.patch.includes(s) || built.blobs.includes(s)));
   if (leaked.length > 0) return "the change contains one of the job's secrets (its GitHub token or API key)";
   return undefined;
 }

@@ -8,13 +8,13 @@ import type { AgentResult } from "../../src/core/result.js";
 import type { ChangeFacts } from "./verdict.js";
 import type { BuiltProposal } from "./proposal.js";
 
-/** The patch to upload beside result.json, or undefined when there is nothing to propose. */
+/** The patch and blobs to upload beside result.json, or undefined when there is nothing to propose. */
 export function propose(
   facts: ChangeFacts,
   built: BuiltProposal | undefined,
   result: AgentResult,
-): Buffer | undefined {
+): BuiltProposal | undefined {
   if (!built || facts.protectedViolations.length > 0 || facts.refusal) return undefined;
   result.proposal = built.proposal;
-  return built.patch;
+  return built;
 }

@@ -16,6 +16,8 @@ import { STEERING_PATHS, TRELLIS_DIR } from "./workspace.js";
 export interface BuiltProposal {
   proposal: Proposal;
   patch: Buffer;
+  /** The new contents of every added or modified file, as `blob <length>\0<contents>` records (PROPOSAL_BLOBS_FILE). */
+  blobs: Buffer;
 }
 
 /** The work tree of `dir` against `base`; undefined when nothing changed. */
@@ -45,10 +47,24 @@ export async function buildProposal(dir: string, base: string): Promise<BuiltPro
       sha256: createHash("sha256").update(patch).digest("hex"),
       files,
     };
-    return { proposal, patch };
+    return { proposal, patch, blobs: await blobRecords(dir, files) };
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
+}
+
+/**
+ * Each new blob once, as git hashes it (`blob <length>\0` + contents), so the App knows each content by the id it
+ * computes. Submodules (mode 160000) name a commit, not a blob: nothing to ship (the App refuses them anyway).
+ */
+async function blobRecords(dir: string, files: ProposalFile[]): Promise<Buffer> {
+  const ids = [...new Set(files.filter((f) => f.blob && f.mode !== "160000").map((f) => f.blob!))];
+  const records: Buffer[] = [];
+  for (const id of ids) {
+    const contents = await runGitBytes(dir, ["cat-file", "blob", id]);
+    records.push(Buffer.from(`blob ${contents.byteLength}\0`), contents);
+  }
+  return Buffer.concat(records);
 }
 
 /** `git diff --raw -z`: `:<old mode> <new mode> <old blob> <new blob> <status>\0<path>\0` per file. */

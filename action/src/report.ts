@@ -1,14 +1,15 @@
 /**
- * Step 7: the result leaves the job — result file and the proposal's patch beside it (the folder the workflow uploads
+ * Step 7: the result leaves the job — result file and the proposal's patch and blobs beside it (the folder the workflow uploads
  * as the artifact `trellis-result-<attempt>`), outputs, annotations, job summary, and the step's conclusion.
  */
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as core from "@actions/core";
-import { AgentResultSchema, PROPOSAL_FILE, RESULT_FILE } from "../../src/core/result.js";
+import { AgentResultSchema, PROPOSAL_BLOBS_FILE, PROPOSAL_FILE, RESULT_FILE } from "../../src/core/result.js";
 import type { AgentResult } from "../../src/core/result.js";
 import { scrubAgentText, scrubResult } from "../../src/core/secrets.js";
+import type { BuiltProposal } from "./proposal.js";
 import { renderSummary } from "./summary.js";
 
 /** The outputs action.yml declares; a test keeps the two in sync. */
@@ -31,7 +32,7 @@ export async function finish(
   rawNotes: RunNotes,
   clock: { now: () => number; started: number },
   secrets: string[],
-  patch?: Buffer,
+  patch?: Pick<BuiltProposal, "patch" | "blobs">,
 ): Promise<AgentResult> {
   const known = secrets.filter(Boolean);
   const result = scrubResult(raw, known);
@@ -45,7 +46,11 @@ export async function finish(
   return result;
 }
 
-async function publish(result: AgentResult, notes: RunNotes, patch: Buffer | undefined): Promise<void> {
+async function publish(
+  result: AgentResult,
+  notes: RunNotes,
+  patch: Pick<BuiltProposal, "patch" | "blobs"> | undefined,
+): Promise<void> {
   const checked = AgentResultSchema.parse(result);
   const json = JSON.stringify(checked);
   const dir = join(process.env["RUNNER_TEMP"] || tmpdir(), "trellis");
@@ -53,7 +58,11 @@ async function publish(result: AgentResult, notes: RunNotes, patch: Buffer | und
   const path = join(dir, RESULT_FILE);
   // Only what the App reads is in the folder the workflow uploads: a stale patch must not travel with a new result.
   await rm(join(dir, PROPOSAL_FILE), { force: true });
-  if (patch) await writeFile(join(dir, PROPOSAL_FILE), patch);
+  await rm(join(dir, PROPOSAL_BLOBS_FILE), { force: true });
+  if (patch) {
+    await writeFile(join(dir, PROPOSAL_FILE), patch.patch);
+    await writeFile(join(dir, PROPOSAL_BLOBS_FILE), patch.blobs);
+  }
   await writeFile(path, `${JSON.stringify(checked, null, 2)}\n`);
   core.setOutput("result", json);
   core.setOutput("status", checked.status);

@@ -19,6 +19,7 @@ import { propose } from "./deliver.js";
 import { parseSpec, readInputs } from "./inputs.js";
 import type { RawInputs } from "./inputs.js";
 import { prepare } from "./prepare.js";
+import type { BuiltProposal } from "./proposal.js";
 import { finish } from "./report.js";
 import type { RunNotes } from "./report.js";
 import { errorVerdict, verdict } from "./verdict.js";
@@ -38,7 +39,7 @@ export async function run(overrides: Partial<RunDeps> = {}): Promise<AgentResult
   const cwd = process.env["GITHUB_WORKSPACE"] || process.cwd();
   const result = placeholderResult(inputs);
   const notes: RunNotes = { denials: [], conflicts: [] };
-  let patch: Buffer | undefined;
+  let patch: BuiltProposal | undefined;
   try {
     const spec = parseSpec(inputs);
     Object.assign(result, {

@@ -12,7 +12,12 @@ import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promis
 import { join } from "node:path";
 import { execa } from "execa";
 import { strToU8, zipSync } from "fflate";
-import { PROPOSAL_FILE, RESULT_FILE, resultArtifactName } from "../../src/core/result.js";
+import {
+  PROPOSAL_BLOBS_FILE,
+  PROPOSAL_FILE,
+  RESULT_FILE,
+  resultArtifactName,
+} from "../../src/core/result.js";
 import { cliEnv } from "./fake-anthropic.js";
 import type { GitHubServer, Repository, WorkflowRun } from "./github/index.js";
 import { examplePayload, fullName } from "./github/index.js";
@@ -209,13 +214,16 @@ export function createRunner(options: RunnerOptions): Runner {
         ? undefined
         : await readFile(join(resultDir, RESULT_FILE), "utf8").catch(() => undefined);
       if (resultText !== undefined) {
-        // actions/upload-artifact of the result folder: one zip holding result.json and, for a change, the patch.
+        // actions/upload-artifact of the result folder: one zip holding result.json and, for a change, the patch
+        // and the blobs.
         const patch = await readFile(join(resultDir, PROPOSAL_FILE)).catch(() => undefined);
+        const blobs = await readFile(join(resultDir, PROPOSAL_BLOBS_FILE)).catch(() => undefined);
         artifacts.push({
           name: resultArtifactName(job.attemptId),
           zip: zipSync({
             [RESULT_FILE]: strToU8(resultText),
             ...(patch ? { [PROPOSAL_FILE]: new Uint8Array(patch) } : {}),
+            ...(blobs ? { [PROPOSAL_BLOBS_FILE]: new Uint8Array(blobs) } : {}),
           }),
         });
         const result = JSON.parse(resultText) as { status?: string; costUsd?: number };

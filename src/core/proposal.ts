@@ -319,7 +319,7 @@ function refuse(rule: ProposalRule, message: string, path?: string): ProposalVer
 
 const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-/** One line for a check run or a comment: which rule, which path, why. */
+/** One line for a check run or a comment: which rule, which path, why (plain text: callers escape it). */
 export function describeRefusal(refusal: { rule: string; path?: string; message: string }): string {
-  return `rule \`${refusal.rule}\`${refusal.path !== undefined ? ` on \`${refusal.path}\`` : ""}: ${refusal.message}`;
+  return `rule ${refusal.rule}${refusal.path !== undefined ? ` on ${refusal.path}` : ""}: ${refusal.message}`;
 }

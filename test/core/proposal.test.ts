@@ -124,7 +124,7 @@ describe("verifyProposal", () => {
     );
     expect(verdict).toMatchObject({ ok: false, rule: "protected_path", path: "infra/prod/main.tf" });
     expect(describeRefusal(verdict as { rule: string; path: string; message: string })).toContain(
-      "`protected_path` on `infra/prod/main.tf`",
+      "rule protected_path on infra/prod/main.tf",
     );
   });
 

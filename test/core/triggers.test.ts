@@ -19,6 +19,7 @@ import * as issues from "../../src/handlers/issues.js";
 import * as pullRequest from "../../src/handlers/pull-request.js";
 import * as workflowRun from "../../src/handlers/workflow-run.js";
 import { agentResult } from "../support/app-harness.js";
+import { PROPOSAL } from "./workflow/support.js";
 import { examplePayload, examplePayloadAs } from "../support/webhooks.js";
 
 const defs: Definitions = loadDefinitions({ builtins: await readBuiltins(), repo: new Map() }).value!;
@@ -290,9 +291,16 @@ describe("an issue closed by the merge of the run's PR (`Closes #1`)", () => {
   function waitingForMerge(): RunState {
     let run = startedRun();
     const attemptId = run.stages.dev!.attempts[0]!.id;
-    const result = agentResult(attemptId, { branch: "trellis/1-spelling-error" });
+    const result = agentResult(attemptId, { proposal: PROPOSAL });
     for (const event of [
-      { type: "attempt_finished", at: AT, attemptId, result },
+      { type: "attempt_finished", at: AT, attemptId, result, workflowRunId: 9 },
+      {
+        type: "proposal_committed",
+        at: AT,
+        attemptId,
+        branch: "trellis/1-spelling-error",
+        headSha: "c".repeat(40),
+      },
       { type: "pr_opened", at: AT, stage: "dev", prNumber: 2 },
     ] as const)
       run = reduceRun(run, event, ctx).state;

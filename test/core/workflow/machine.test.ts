@@ -8,7 +8,7 @@ import {
   reduceRun,
   stageForAttempt,
 } from "../../../src/core/workflow/index.js";
-import { Harness, result, stage, template } from "./support.js";
+import { Harness, PROPOSAL, result, stage, template } from "./support.js";
 
 const feature = () => [
   stage("dev"),
@@ -678,7 +678,7 @@ describe("pull requests", () => {
   it("opens a PR for a successful branch; the stage is done when it merges", () => {
     const h = new Harness([stage("dev", { openPr: true })]);
     h.start();
-    const fx = h.finish("dev", { branch: "trellis/7-add-login" });
+    const fx = h.commit("dev", "trellis/7-add-login");
     expect(h.of("open_pr", fx)).toMatchObject([
       { stage: "dev", branch: "trellis/7-add-login", title: "Add login (#7, dev)" },
     ]);
@@ -698,7 +698,7 @@ describe("pull requests", () => {
       }),
     ]);
     h.start();
-    h.finish("dev", { branch: "b" });
+    h.commit("dev", "b");
     h.send({ type: "pr_opened", at: h.now, stage: "dev", prNumber: 12 });
     const fx = h.send({ type: "pr_closed", at: h.now, prNumber: 12, actor: "bob" });
     expect(h.of("dispatch", fx)).toMatchObject([{ attempt: 2 }]);
@@ -709,7 +709,7 @@ describe("pull requests", () => {
     const waitingForMerge = (stages = [stage("dev", { openPr: true })]) => {
       const h = new Harness(stages);
       h.start();
-      h.finish("dev", { branch: "b" });
+      h.commit("dev", "b");
       h.send({ type: "pr_opened", at: h.now, stage: "dev", prNumber: 12 });
       return h;
     };
@@ -762,7 +762,7 @@ describe("pull requests", () => {
     it("a PR merged while its stage was still at work: that stage succeeds with the merge", () => {
       const h = new Harness([stage("dev", { openPr: true })]);
       h.start();
-      h.finish("dev", { branch: "b" });
+      h.commit("dev", "b");
       h.send({ type: "pr_opened", at: h.now, stage: "dev", prNumber: 12 });
       h.send({ type: "retry", at: h.now, actor: "alice", stage: "dev" });
       h.send({ type: "pr_opened", at: h.now, stage: "dev", prNumber: 12 });
@@ -778,6 +778,92 @@ describe("pull requests", () => {
     h.start();
     expect(h.of("open_pr", h.finish("dev"))).toEqual([]);
     expect(h.state.status).toBe("succeeded");
+  });
+});
+
+describe("the App commits the agent's proposal", () => {
+  const finishWithProposal = (h: Harness) =>
+    h.send({
+      type: "attempt_finished",
+      at: h.now,
+      attemptId: h.attempt("dev"),
+      workflowRunId: 77,
+      // The job's own claims of a branch and head are ignored: the App names the branch and reports its own commit.
+      result: result({
+        attemptId: h.attempt("dev"),
+        proposal: PROPOSAL,
+        branch: "evil",
+        headSha: "e".repeat(40),
+      }),
+    });
+
+  it("asks the shell to verify and commit it on the run's branch, and goes on only with the App's commit", () => {
+    const h = new Harness([stage("dev", { openPr: true })]);
+    h.start();
+    const fx = finishWithProposal(h);
+    expect(h.of("commit_proposal", fx)).toEqual([
+      {
+        type: "commit_proposal",
+        key: `commit:dev:${h.attempt("dev")}`,
+        stage: "dev",
+        attemptId: h.attempt("dev"),
+        workflowRunId: 77,
+        branch: "trellis/7-add-login",
+      },
+    ]);
+    expect(h.of("open_pr", fx)).toEqual([]);
+    expect(h.status("dev")).toBe("queued");
+    const done = h.send({
+      type: "proposal_committed",
+      at: h.now,
+      attemptId: h.attempt("dev"),
+      branch: "trellis/7-add-login",
+      headSha: "c".repeat(40),
+    });
+    expect(h.of("open_pr", done)).toMatchObject([{ branch: "trellis/7-add-login" }]);
+    expect(h.state.stages.dev?.attempts[0]?.commit).toEqual({
+      branch: "trellis/7-add-login",
+      headSha: "c".repeat(40),
+    });
+    // A second report of the same outcome changes nothing.
+    const again = h.send({
+      type: "proposal_committed",
+      at: h.now,
+      attemptId: h.attempt("dev"),
+      branch: "x",
+      headSha: "f".repeat(40),
+    });
+    expect(again).toEqual([]);
+  });
+
+  it("a refused proposal fails the attempt with a check run naming the rule and the path", () => {
+    const h = new Harness([
+      stage("dev", {
+        openPr: true,
+        onFailure: { retries: 1, backoffSeconds: 0, then: { kind: "abort_all" } },
+      }),
+    ]);
+    h.start();
+    finishWithProposal(h);
+    const first = h.attempt("dev");
+    const fx = h.send({
+      type: "proposal_refused",
+      at: h.now,
+      attemptId: first,
+      rule: "workflow_file",
+      path: ".github/workflows/ci.yml",
+      message: "agents may not change GitHub Actions workflows",
+    });
+    const [check] = h.of("check_run", fx);
+    expect(check).toMatchObject({
+      conclusion: "failure",
+      title: "Refused: workflow_file (.github/workflows/ci.yml)",
+    });
+    expect(check?.summary).toContain("rule workflow\\_file on .github/workflows/ci.yml");
+    expect(h.state.stages.dev?.feedback.at(-1)).toContain("workflow_file");
+    expect(h.of("open_pr", fx)).toEqual([]);
+    expect(h.of("dispatch", fx)).toMatchObject([{ attempt: 2 }]);
+    expect(h.state.stages.dev?.attempts[0]?.refusal).toMatchObject({ rule: "workflow_file" });
   });
 });
 
@@ -912,7 +998,7 @@ describe("edge cases", () => {
       }),
     ]);
     h.start();
-    h.finish("dev", { branch: "b1" });
+    h.commit("dev", "b1");
     h.send({ type: "approve", at: h.now, actor: "bob" });
     h.send({ type: "pr_opened", at: h.now, stage: "dev", prNumber: 3 });
     h.send({ type: "pr_closed", at: h.now, prNumber: 3, actor: "bob" });
