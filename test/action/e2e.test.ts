@@ -11,7 +11,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { verifyProposal } from "../../src/core/proposal.js";
 import type { AgentResult } from "../../src/core/result.js";
+import { parseBlobRecords } from "../../src/github/results.js";
 import { cliEnv, startFakeAnthropic, text, toolUse } from "../../sandbox/src/fake-anthropic.js";
 import type { FakeAnthropic, Turn } from "../../sandbox/src/fake-anthropic.js";
 import { githubApi, useGitHubNock } from "../support/github-routes.js";
@@ -202,6 +204,22 @@ describe("the Action end to end with the real Claude Code CLI", { timeout: 90_00
     expect(applied.files).toContain("src/sum.js");
     expect(applied.files).not.toContain("coverage/lcov.info");
     expect(applied.files.filter((p) => p.startsWith(".claude") || p.startsWith(".trellis"))).toEqual([]);
+    // The App's side: the blobs are known by the ids it computes, and its verdict commits exactly the new files.
+    const blobs = parseBlobRecords(readFileSync(run.blobsFile));
+    if (typeof blobs === "string") throw new Error(blobs);
+    const verdict = verifyProposal({
+      proposal,
+      patch,
+      blobs,
+      expectedBase: proposal.base,
+      protectedPaths: [".github/workflows/**"],
+    });
+    if (!verdict.ok) throw new Error(verdict.message);
+    expect(verdict.changes.deletions).toEqual([]);
+    expect(verdict.changes.additions.map((a) => a.path)).toEqual(["src/sum.js", "test/sum.test.js"]);
+    expect(Buffer.from(verdict.changes.additions[0]!.contents, "base64").toString("utf8")).toBe(
+      readFileSync(join(applied.dir, "src/sum.js"), "utf8"),
+    );
     // Outputs, result file and job summary.
     expect(run.outputs["status"]).toBe("succeeded");
     expect(JSON.parse(run.outputs["result"]!)).toEqual(run.resultFile);

@@ -130,9 +130,11 @@ export async function runAction(input: {
     readFileSync(outputs["result_path"] ?? join(temp, "trellis", "result.json"), "utf8"),
   ) as AgentResult;
   const patchFile = join(outputs["result_dir"] ?? join(temp, "trellis"), "proposal.patch");
+  const blobsFile = join(outputs["result_dir"] ?? join(temp, "trellis"), "proposal.blobs");
   return {
     result,
     patchFile,
+    blobsFile,
     resultFile,
     outputs,
     summary: readFileSync(summaryFile, "utf8"),
