@@ -5,6 +5,7 @@
 import { resultArtifactName } from "../../src/core/result.js";
 import { INSTALLATION_ID } from "../support/app-harness.js";
 import { githubApi } from "../support/github-routes.js";
+import { fakeCommits } from "../support/app-commits.js";
 
 export const OWNER = "Codertocat";
 export const REPO = `/repos/${OWNER}/Hello-World`;
@@ -287,7 +288,10 @@ export function fakeGitHub({ config: CONFIG, tasks: TASKS, firstIssue = 10 }: Fa
     add(number, title, body, user);
     return number;
   };
+  // The App's own commits of the tickets' proposals.
+  const git = fakeCommits(REPO);
   return {
+    git,
     issues,
     comments,
     subIssues,

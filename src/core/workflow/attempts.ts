@@ -84,7 +84,8 @@ export const onAttemptFinished: Handler<"attempt_finished"> = (step, e) => {
     case "succeeded": {
       // A change goes on only once the App has verified and committed it (proposal_committed / proposal_refused).
       if (r.proposal) {
-        commitProposal(step, stage, attempt);
+        // The proposal is read again from the Actions run whose artifact gave this result.
+        commitProposal(step, stage, attempt, e.workflowRunId ?? attempt.workflowRunId);
         return;
       }
       afterProducerSuccess(step, stage, attempt);
@@ -149,8 +150,13 @@ function afterProducerSuccess(step: Step, stage: StageState, attempt: Attempt): 
  * Asks the shell to verify and commit the attempt's proposal on the run's branch (the App's name for it, not the
  * job's). The stage stays where it is until the outcome comes back.
  */
-function commitProposal(step: Step, stage: StageState, attempt: Attempt): void {
-  if (attempt.workflowRunId === undefined) {
+function commitProposal(
+  step: Step,
+  stage: StageState,
+  attempt: Attempt,
+  workflowRunId: number | undefined,
+): void {
+  if (workflowRunId === undefined) {
     refuseProposal(step, stage, attempt, {
       rule: "missing_contents",
       message: "the Actions run that holds the proposal is not known",
@@ -162,7 +168,7 @@ function commitProposal(step: Step, stage: StageState, attempt: Attempt): void {
     key: `commit:${stage.id}:${attempt.id}`,
     stage: stage.id,
     attemptId: attempt.id,
-    workflowRunId: attempt.workflowRunId,
+    workflowRunId,
     branch: branchName(step.run.issue, step.run.issueTitle),
   });
 }
