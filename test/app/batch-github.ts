@@ -66,7 +66,15 @@ export function fakeGitHub({ config: CONFIG, tasks: TASKS, firstIssue = 10 }: Fa
   const cancelled: number[] = [];
   const created: { title: string; body: string; labels?: string[] }[] = [];
   const pulls: { number: number; head: string; body: string; merged?: boolean }[] = [];
-  const checkRuns: { id: number; head_sha: string; external_id: string; name: string; status: string }[] = [];
+  const checkRuns: {
+    id: number;
+    head_sha: string;
+    external_id: string;
+    name: string;
+    status: string;
+    conclusion?: string;
+    output?: { title: string; summary: string };
+  }[] = [];
   const artifacts = new Map<number, { attemptId: string; zip: Buffer }>();
   const authored = (i: FakeIssue) => ({ user: CODERTOCAT, performed_via_github_app: null, ...i });
   const byId = (id: number) => [...issues.values()].find((i) => i.id === id)!;
@@ -190,13 +198,18 @@ export function fakeGitHub({ config: CONFIG, tasks: TASKS, firstIssue = 10 }: Fa
       external_id: b.external_id!,
       name: b.name!,
       status: b.status ?? "queued",
+      ...(b.conclusion ? { conclusion: b.conclusion } : {}),
+      ...(b.output ? { output: b.output as unknown as { title: string; summary: string } } : {}),
     };
     checkRuns.push(run);
     return [201, run];
   });
   api.patch(/\/check-runs\/\d+$/).reply((uri, body) => {
     const run = checkRuns.find((r) => uri.endsWith(`/${r.id}`))!;
-    run.status = (body as Record<string, string>).status ?? run.status;
+    const b = body as { status?: string; conclusion?: string; output?: { title: string; summary: string } };
+    run.status = b.status ?? run.status;
+    if (b.conclusion) run.conclusion = b.conclusion;
+    if (b.output) run.output = b.output;
     return [200, run];
   });
   // Dispatches, pull requests, result artifacts.
@@ -292,6 +305,7 @@ export function fakeGitHub({ config: CONFIG, tasks: TASKS, firstIssue = 10 }: Fa
   const git = fakeCommits(REPO);
   return {
     git,
+    checkRuns,
     issues,
     comments,
     subIssues,

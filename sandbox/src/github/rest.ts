@@ -55,9 +55,11 @@ export async function handleRequest(state: GitHubState, req: SandboxRequest): Pr
     if (blob && method === "GET") return downloadBlob(state, Number(blob[1]));
 
     const decoded = pathname.split("/").map(safeDecode).join("/");
+    // Matched as sent, each parameter decoded after: GitHub takes a branch name with an encoded slash
+    // (`branches/trellis%2F1-fix`, as Octokit sends `{branch}`) as one parameter.
     const found = routes
       .filter((r) => r.method === method)
-      .map((r) => ({ r, m: r.pattern.exec(decoded) }))
+      .map((r) => ({ r, m: r.pattern.exec(pathname) }))
       .find((x) => x.m);
     if (!found?.m) {
       const op = matchOperation(method, pathname);
@@ -77,7 +79,7 @@ export async function handleRequest(state: GitHubState, req: SandboxRequest): Pr
       });
 
     const params: Record<string, string> = {};
-    found.r.keys.forEach((k, i) => (params[k] = found.m?.[i + 1] ?? ""));
+    found.r.keys.forEach((k, i) => (params[k] = safeDecode(found.m?.[i + 1] ?? "")));
     const ctx: Ctx = {
       state,
       method,
