@@ -54,6 +54,7 @@ export interface ActionRun {
   result: AgentResult;
   /** The proposal's patch file beside result.json (it exists only when the result has a proposal). */
   patchFile: string;
+  blobsFile: string;
   resultFile: AgentResult;
   outputs: Record<string, string>;
   summary: string;
