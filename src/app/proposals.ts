@@ -10,9 +10,9 @@
  */
 import type { Effect, RunEvent, RunState } from "../core/model.js";
 import { commitTrailer, hasCommitTrailer } from "../core/markers.js";
-import { verifyProposal } from "../core/proposal.js";
+import { headPathsToRead, verifyProposal, type HeadPath } from "../core/proposal.js";
 import type { Proposal } from "../core/result.js";
-import { branchHead, commitOnBranch, createBranch } from "../github/commits.js";
+import { branchHead, commitOnBranch, createBranch, pathAt } from "../github/commits.js";
 import { defaultBranchSha } from "../github/repos.js";
 import { readAttemptResult } from "../github/results.js";
 import { applyRunEvent } from "./decisions.js";
@@ -66,20 +66,23 @@ async function decideAndCommit(
     return refused("patch_mismatch", "the artifact's proposal is not the one the attempt reported");
   // The rules come from the default branch's definitions (what definitionsOf loads), never from the agent's branch.
   const defs = await definitionsOf(deps, target);
-  const expectedBase = head?.sha ?? (await defaultBranchSha(octokit, repo));
+  // The commit goes on the head the App reads: the run's branch, or the default branch for a new one.
+  const headSha = head?.sha ?? (await defaultBranchSha(octokit, repo));
+  const paths = headPathsToRead(claimed);
+  const found = await Promise.all(paths.map((path) => pathAt(octokit, repo, headSha, path)));
   const verdict = verifyProposal({
     proposal: claimed,
     patch: read.proposal.patch,
     blobs: read.proposal.blobs,
-    expectedBase,
+    head: new Map<string, HeadPath>(paths.map((path, i) => [path, found[i]!])),
     protectedPaths: defs.config.allow_protected_paths ? [] : defs.config.protected_paths,
   });
   if (!verdict.ok) return refused(verdict.rule, verdict.message, verdict.path);
 
-  if (!head) await createBranch(octokit, repo, effect.branch, expectedBase);
+  if (!head) await createBranch(octokit, repo, effect.branch, headSha);
   const commit = await commitOnBranch(octokit, repo, {
     branch: effect.branch,
-    expectedHeadOid: expectedBase,
+    expectedHeadOid: headSha,
     changes: verdict.changes,
     headline: `${run.issueTitle} (#${run.issue}, ${effect.stage})`.slice(0, 200),
     body:

@@ -7,6 +7,12 @@
  * id of a blob the shell found in the artifact. The patch is cross-checked against `files` (same paths, statuses,
  * modes and blob ids) so that what a human reads in the patch is what is committed.
  *
+ * The commit goes on the head the App reads itself (the run's branch, or the default branch for a new one), never on
+ * a commit the job names: each changed path must be on that head as the patch's preimage says (the same blob, or
+ * absent for an addition), so committing the new contents there is exactly applying the patch. A head that moved
+ * elsewhere since the agent's base (another ticket merged) is fine; one that changed a path the agent changed is
+ * refused (`stale_base`), as is a path that is a symlink or a submodule there.
+ *
  * createCommitOnBranch cannot set file modes, so new executables, mode changes and type changes are refused (rule
  * `file_mode`) rather than committed without their mode.
  */
@@ -35,14 +41,17 @@ export interface ProposalLimits {
 /** The App's own limits (the Action's patch limit is PROPOSAL_MAX_BYTES; the App bounds what it commits). */
 export const PROPOSAL_LIMITS: ProposalLimits = { maxFiles: 500, maxBytes: 8 * 1024 * 1024 };
 
+/** What a path is on the head the App commits to (the contents API's answer). */
+export type HeadPath = { kind: "file"; blob: string } | { kind: "absent" } | { kind: "other"; type: string };
+
 export interface ProposalFacts {
   proposal: Proposal;
   /** proposal.patch, as downloaded (its bytes and sha256 already checked against the proposal). */
   patch: Uint8Array;
   /** The blobs of proposal.blobs by the git blob id the shell computed for each. */
   blobs: ReadonlyMap<string, Uint8Array>;
-  /** The head the App expects the proposal to be based on: the run's branch head, or the default branch's. */
-  expectedBase: string;
+  /** Each path of `headPathsToRead` as it is on the head the App commits to. */
+  head: ReadonlyMap<string, HeadPath>;
   /** Protected path globs from the default branch's config (empty when the config allows protected paths). */
   protectedPaths: readonly string[];
   limits?: ProposalLimits;
@@ -61,25 +70,23 @@ const WORKFLOWS_DIR = ".github/workflows";
 export function verifyProposal(facts: ProposalFacts): ProposalVerdict {
   const { proposal } = facts;
   const limits = facts.limits ?? PROPOSAL_LIMITS;
-  if (proposal.base.toLowerCase() !== facts.expectedBase.toLowerCase())
-    return refuse(
-      "stale_base",
-      `the proposal is based on ${proposal.base}, but the branch it goes to is at ${facts.expectedBase}`,
-    );
   if (proposal.files.length > limits.maxFiles)
     return refuse(
       "too_many_files",
       `the proposal changes ${proposal.files.length} files; the limit is ${limits.maxFiles}`,
     );
   const files = [...proposal.files].sort((a, b) => compare(a.path, b.path));
-  const mismatch = checkAgainstPatch(files, facts.patch);
+  const parsed = parsePatch(facts.patch);
+  if (!parsed.ok) return refuse("patch_mismatch", `the patch cannot be read: ${parsed.error}`);
+  const entries = new Map(parsed.entries.map((e) => [e.path, e]));
+  const mismatch = checkAgainstPatch(files, entries);
   if (mismatch) return mismatch;
   const isProtected =
     facts.protectedPaths.length > 0 ? picomatch([...facts.protectedPaths], { dot: true }) : () => false;
   const changes: FileChanges = { additions: [], deletions: [] };
   let total = 0;
   for (const file of files) {
-    const refused = refuseFile(file, isProtected);
+    const refused = refuseFile(file, isProtected) ?? refuseOnHead(file, entries.get(file.path), facts.head);
     if (refused) return refused;
     if (file.status === "D") {
       changes.deletions.push({ path: file.path });
@@ -118,6 +125,42 @@ function refuseFile(file: ProposalFile, isProtected: (path: string) => boolean):
   return undefined;
 }
 
+/** The path must be on the head as the patch's preimage says: then the new contents there are the patch applied. */
+function refuseOnHead(
+  file: ProposalFile,
+  entry: PatchEntry | undefined,
+  head: ReadonlyMap<string, HeadPath>,
+): ProposalVerdict | undefined {
+  const now = head.get(file.path);
+  if (!now) return refuse("stale_base", "the App could not read this path on the branch", file.path);
+  if (now.kind === "other")
+    return now.type === "symlink"
+      ? refuse("symlink", "the path is a symbolic link on the branch", file.path)
+      : now.type === "submodule"
+        ? refuse("submodule", "the path is a submodule on the branch", file.path)
+        : refuse("file_mode", `the path is a ${now.type} on the branch, not a file`, file.path);
+  const expected = file.status === "A" ? undefined : entry?.oldBlob;
+  const actual = now.kind === "file" ? now.blob.toLowerCase() : undefined;
+  if (expected !== actual)
+    return refuse(
+      "stale_base",
+      file.status === "A"
+        ? "the file was added on the branch since the agent's base"
+        : "the file changed on the branch since the agent's base",
+      file.path,
+    );
+  return undefined;
+}
+
+/**
+ * The paths the shell reads on the head before the verdict: the file list's plain paths (an unsafe path is never
+ * requested; it is refused by its rule), none when there are too many files.
+ */
+export function headPathsToRead(proposal: Proposal, limits: ProposalLimits = PROPOSAL_LIMITS): string[] {
+  if (proposal.files.length > limits.maxFiles) return [];
+  return proposal.files.map((f) => f.path).filter((path) => unsafePath(path) === undefined);
+}
+
 /** Why a path must not be committed, or undefined when it is a plain relative path inside the tree. */
 export function unsafePath(path: string): string | undefined {
   if (path.length === 0 || path.length > 4096) return "the path is empty or too long";
@@ -142,6 +185,8 @@ export interface PatchEntry {
   mode?: string;
   /** The new blob id; absent for a deletion or a change of mode only. */
   blob?: string;
+  /** The preimage's blob id; absent for an addition. */
+  oldBlob?: string;
   /** `old mode`/`new mode` lines: the mode changed. */
   modeChanged: boolean;
 }
@@ -152,6 +197,7 @@ interface Section {
   deletedFileMode?: string;
   oldMode?: string;
   newMode?: string;
+  indexOld?: string;
   indexNew?: string;
   indexMode?: string;
 }
@@ -185,9 +231,10 @@ export function parsePatch(
     else if ((m = /^deleted file mode ([0-7]{6})$/.exec(line))) current.deletedFileMode = m[1];
     else if ((m = /^old mode ([0-7]{6})$/.exec(line))) current.oldMode = m[1];
     else if ((m = /^new mode ([0-7]{6})$/.exec(line))) current.newMode = m[1];
-    else if ((m = /^index [0-9a-f]+\.\.([0-9a-f]+)(?: ([0-7]{6}))?$/.exec(line))) {
-      current.indexNew = m[1];
-      if (m[2]) current.indexMode = m[2];
+    else if ((m = /^index ([0-9a-f]+)\.\.([0-9a-f]+)(?: ([0-7]{6}))?$/.exec(line))) {
+      current.indexOld = m[1];
+      current.indexNew = m[2];
+      if (m[3]) current.indexMode = m[3];
     } else if (/^(similarity|dissimilarity) index |^(rename|copy) (from|to) /.test(line))
       return { ok: false, error: `renames and copies are not expected (${current.path})` };
     else inHeader = false; // `---`, `+++`, `@@`, `GIT binary patch`, `Binary files … differ`
@@ -203,15 +250,18 @@ export function parsePatch(
     // A type change: `deleted file mode` then `new file mode` for the same path.
     if (seen.status !== "D" || entry.status !== "A")
       return { ok: false, error: `the patch names ${s.path} twice` };
-    byPath.set(s.path, { ...entry, status: "T" });
+    byPath.set(s.path, { ...entry, status: "T", ...(seen.oldBlob ? { oldBlob: seen.oldBlob } : {}) });
   }
   return { ok: true, entries: [...byPath.values()] };
 }
 
 function entryOf(s: Section): PatchEntry {
-  const zero = s.indexNew !== undefined && /^0+$/.test(s.indexNew);
-  const blob = s.indexNew !== undefined && !zero ? s.indexNew : undefined;
-  if (s.deletedFileMode !== undefined) return { path: s.path, status: "D", modeChanged: false };
+  const id = (value: string | undefined): string | undefined =>
+    value !== undefined && !/^0+$/.test(value) ? value : undefined;
+  const blob = id(s.indexNew);
+  const old = id(s.indexOld);
+  const oldBlob = old ? { oldBlob: old } : {};
+  if (s.deletedFileMode !== undefined) return { path: s.path, status: "D", ...oldBlob, modeChanged: false };
   if (s.newFileMode !== undefined)
     return { path: s.path, status: "A", mode: s.newFileMode, ...(blob ? { blob } : {}), modeChanged: false };
   const mode = s.newMode ?? s.indexMode;
@@ -220,15 +270,17 @@ function entryOf(s: Section): PatchEntry {
     status: "M",
     ...(mode ? { mode } : {}),
     ...(blob ? { blob } : {}),
+    ...oldBlob,
     modeChanged: s.oldMode !== undefined && s.oldMode !== s.newMode,
   };
 }
 
 /** `files` and the patch must describe the same change, path for path. */
-function checkAgainstPatch(files: ProposalFile[], patch: Uint8Array): ProposalVerdict | undefined {
-  const parsed = parsePatch(patch);
-  if (!parsed.ok) return refuse("patch_mismatch", `the patch cannot be read: ${parsed.error}`);
-  const entries = new Map(parsed.entries.map((e) => [e.path, e]));
+function checkAgainstPatch(
+  files: ProposalFile[],
+  byPath: ReadonlyMap<string, PatchEntry>,
+): ProposalVerdict | undefined {
+  const entries = new Map(byPath);
   for (const file of files) {
     const entry = entries.get(file.path);
     if (!entry) return refuse("patch_mismatch", "the file list names a path the patch does not", file.path);

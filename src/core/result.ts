@@ -72,8 +72,9 @@ export type CoverageResult = z.infer<typeof CoverageSchema>;
  *     id, so the App knows each content by the id it computes itself, never by a name the job chose.
  * The App (src/core/proposal.ts `verifyProposal`, fed by src/github/results.ts) then:
  *   1. checks `sha256` and `bytes` of the patch, and the size of both files against its own limits;
- *   2. checks that `base` is the head it expects (the run's branch head, or the default branch head for a new branch)
- *      and uses it as `expectedHeadOid`;
+ *   2. reads the head it commits to itself (the run's branch, or the default branch for a new one; never `base`),
+ *      and checks that each changed path is there as the patch's preimage says (the same blob, or absent for an
+ *      addition), so that committing the new contents on that head is the patch applied; it is `expectedHeadOid`;
  *   3. checks that the patch's headers name exactly the paths, statuses, modes and new blob ids of `files`;
  *   4. applies its own rules to `files` (paths, `.github/workflows/`, protected paths, submodules = mode 160000,
  *      symlinks = mode 120000, modes, counts and sizes);

@@ -4,7 +4,7 @@
  * repository's CI like any push by the App
  * (https://docs.github.com/en/graphql/reference/mutations#createcommitonbranch).
  */
-import type { FileChanges } from "../core/proposal.js";
+import type { FileChanges, HeadPath } from "../core/proposal.js";
 import type { RepoRef } from "../core/repo.js";
 import type { GitHub } from "./client.js";
 import { repoParams, statusOf } from "./client.js";
@@ -29,6 +29,28 @@ export async function branchHead(
     return { sha: data.commit.sha, message: data.commit.commit.message };
   } catch (error) {
     if (statusOf(error) === 404) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * What `path` is at commit `sha`: a file with its blob id, absent, or something else (a directory, a symlink, a
+ * submodule). The contents API answers a symlink to a file with the target file
+ * (https://docs.github.com/en/rest/repos/contents#get-repository-content): an answer for another path is a symlink.
+ */
+export async function pathAt(octokit: GitHub, repo: RepoRef, sha: string, path: string): Promise<HeadPath> {
+  try {
+    const { data } = await octokit.request("GET /repos/{owner}/{repo}/contents/{path}", {
+      ...repoParams(repo),
+      path,
+      ref: sha,
+    });
+    if (Array.isArray(data)) return { kind: "other", type: "dir" };
+    if (data.path !== path) return { kind: "other", type: "symlink" };
+    if (data.type === "file") return { kind: "file", blob: data.sha };
+    return { kind: "other", type: data.type };
+  } catch (error) {
+    if (statusOf(error) === 404) return { kind: "absent" };
     throw error;
   }
 }

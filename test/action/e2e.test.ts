@@ -211,7 +211,7 @@ describe("the Action end to end with the real Claude Code CLI", { timeout: 90_00
       proposal,
       patch,
       blobs,
-      expectedBase: proposal.base,
+      head: new Map(proposal.files.map((f) => [f.path, { kind: "absent" as const }])),
       protectedPaths: [".github/workflows/**"],
     });
     if (!verdict.ok) throw new Error(verdict.message);

@@ -81,6 +81,8 @@ export function fakeGitHub({ config: CONFIG, tasks: TASKS, firstIssue = 10 }: Fa
   const issueOf = (uri: string) => Number(/\/issues\/(\d+)/.exec(uri)![1]);
   // A model of GitHub, not a list of expectations: each route answers whenever a scenario asks, and a
   // scenario may never ask some (so they are optional, and a test needs no nock.cleanAll() to end).
+  // The App's own commits of the tickets' proposals (first: its contents route answers only the files it knows).
+  const git = fakeCommits(REPO);
   const scope = githubApi().persist();
   type Uri = Parameters<typeof scope.get>[0];
   const api = {
@@ -301,8 +303,6 @@ export function fakeGitHub({ config: CONFIG, tasks: TASKS, firstIssue = 10 }: Fa
     add(number, title, body, user);
     return number;
   };
-  // The App's own commits of the tickets' proposals.
-  const git = fakeCommits(REPO);
   return {
     git,
     checkRuns,

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { runName } from "../../src/core/dispatch.js";
 import type { Db } from "../../src/store/db.js";
 import { findRunsByIssue } from "../../src/store/runs.js";
-import { buildProposal, proposalZip, type ProposedFile } from "../support/app-commits.js";
+import { buildProposal, OLD_BLOB, proposalZip, type ProposedFile } from "../support/app-commits.js";
 import { agentResult, INSTALLATION_ID, startHarness, type Harness } from "../support/app-harness.js";
 import { engineCases } from "../support/engines.js";
 import { githubApi, useGitHubNock } from "../support/github-routes.js";
@@ -40,6 +40,10 @@ describe.each(engineCases())("the App commits an agent's proposal ($title)", ({ 
   ) {
     githubApi().get("/app").reply(200, { id: 123, slug: "trellis", name: "Trellis" });
     const gh = fakeGitHub({ config: CONFIG, tasks: "" });
+    // The default branch as the agent's base had it: the files it modifies or deletes.
+    for (const [path, change] of Object.entries(changes))
+      if (change === null || (typeof change === "object" && change.modified))
+        gh.git.headFiles.set(path, OLD_BLOB);
     h = await startHarness(db);
     await h.deliver(
       "issues",
@@ -137,13 +141,33 @@ describe.each(engineCases())("the App commits an agent's proposal ($title)", ({ 
     },
   );
 
-  test.skipIf(skip)("a branch that moved since the agent started is refused as stale", async () => {
-    const { gh, attempt } = await proposeAndFinish({ "a.txt": "a\n" }, (gh) =>
-      gh.git.branches.set(BRANCH, { sha: "f".repeat(40), message: "someone else's push" }),
-    );
-    expect(gh.git.commits).toEqual([]);
-    expect(attempt.refusal).toMatchObject({ rule: "stale_base" });
-  });
+  test.skipIf(skip)(
+    "a file that changed on the branch since the agent's base is refused as stale",
+    async () => {
+      const { gh, attempt } = await proposeAndFinish(
+        { "a.txt": { content: "a\n", modified: true } },
+        (gh) => {
+          gh.git.branches.set(BRANCH, { sha: "f".repeat(40), message: "someone else's push" });
+          gh.git.headFiles.set("a.txt", "2".repeat(40));
+        },
+      );
+      expect(gh.git.commits).toEqual([]);
+      expect(attempt.refusal).toMatchObject({ rule: "stale_base", path: "a.txt" });
+    },
+  );
+
+  test.skipIf(skip)(
+    "a branch that moved elsewhere: the commit goes on its head, never on the job's base",
+    async () => {
+      const moved = "f".repeat(40);
+      const { gh, attempt } = await proposeAndFinish({ "a.txt": "a\n" }, (gh) =>
+        gh.git.branches.set(BRANCH, { sha: moved, message: "a human's fix on the PR branch" }),
+      );
+      expect(gh.git.refs).toEqual([]);
+      expect(gh.git.commits).toMatchObject([{ branch: BRANCH, expectedHeadOid: moved }]);
+      expect(attempt.commit?.headSha).toBe(gh.git.commits[0]!.oid);
+    },
+  );
 
   test.skipIf(skip)(
     "a retry after a crash finds its own commit on the branch head and commits nothing again",

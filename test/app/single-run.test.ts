@@ -11,7 +11,7 @@ import { findRunsByIssue } from "../../src/store/runs.js";
 import type { Db } from "../../src/store/db.js";
 import { listAudit } from "../../src/store/audit.js";
 import { agentResult, INSTALLATION_ID, startHarness, type Harness } from "../support/app-harness.js";
-import { buildProposal, fakeCommits, proposalZip } from "../support/app-commits.js";
+import { buildProposal, fakeCommits, OLD_BLOB, proposalZip } from "../support/app-commits.js";
 import { engineCases } from "../support/engines.js";
 import { githubApi, useGitHubNock } from "../support/github-routes.js";
 import { examplePayload, examplePayloadAs } from "../support/webhooks.js";
@@ -157,8 +157,9 @@ describe.each(engineCases())("a single-issue run ($title)", ({ engine, skip }) =
     "label → dispatch → result → check run → PR → merged → done (the %s's close delivered first)",
     async (first) => {
       githubApi().get("/app").reply(200, { id: 123, slug: "trellis", name: "Trellis" });
-      const gh = fakeGitHub();
       const git = fakeCommits(REPO);
+      git.headFiles.set("README.md", OLD_BLOB);
+      const gh = fakeGitHub();
       h = await startHarness(db);
       const installation = { id: INSTALLATION_ID, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==" };
 

@@ -1,7 +1,13 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { describeRefusal, parsePatch, unsafePath, verifyProposal } from "../../src/core/proposal.js";
-import type { ProposalFacts } from "../../src/core/proposal.js";
+import {
+  describeRefusal,
+  headPathsToRead,
+  parsePatch,
+  unsafePath,
+  verifyProposal,
+} from "../../src/core/proposal.js";
+import type { HeadPath, ProposalFacts } from "../../src/core/proposal.js";
 import type { Proposal, ProposalFile } from "../../src/core/result.js";
 
 const BASE = "a".repeat(40);
@@ -74,7 +80,11 @@ function factsFor(changes: Change[], over: Partial<ProposalFacts> = {}): Proposa
     sha256: "0".repeat(64),
     files,
   };
-  return { proposal, patch, blobs, expectedBase: BASE, protectedPaths: [".github/workflows/**"], ...over };
+  // The head as the base had it: added paths absent, modified and deleted ones with their preimage.
+  const head = new Map<string, HeadPath>(
+    changes.map((c) => [c.path, c.status === "A" ? { kind: "absent" } : { kind: "file", blob: OLD }]),
+  );
+  return { proposal, patch, blobs, head, protectedPaths: [".github/workflows/**"], ...over };
 }
 
 describe("verifyProposal", () => {
@@ -98,11 +108,46 @@ describe("verifyProposal", () => {
     });
   });
 
-  it("refuses a base other than the head the App expects", () => {
-    const verdict = verifyProposal(
-      factsFor([{ path: "a.txt", status: "A", content: "a" }], { expectedBase: "b".repeat(40) }),
-    );
-    expect(verdict).toMatchObject({ ok: false, rule: "stale_base" });
+  it("refuses a path that changed on the head since the base, or is a symlink or submodule there", () => {
+    const changes: Change[] = [
+      { path: "a.txt", status: "A", content: "a" },
+      { path: "b.txt", status: "M", content: "b" },
+    ];
+    const on = (path: string, now: HeadPath) => {
+      const facts = factsFor(changes);
+      facts.head = new Map([...facts.head, [path, now]]);
+      return verifyProposal(facts);
+    };
+    expect(on("a.txt", { kind: "file", blob: OLD })).toMatchObject({
+      ok: false,
+      rule: "stale_base",
+      path: "a.txt",
+    });
+    expect(on("b.txt", { kind: "file", blob: "2".repeat(40) })).toMatchObject({
+      rule: "stale_base",
+      path: "b.txt",
+    });
+    expect(on("b.txt", { kind: "absent" })).toMatchObject({ rule: "stale_base", path: "b.txt" });
+    expect(on("b.txt", { kind: "other", type: "symlink" })).toMatchObject({ rule: "symlink", path: "b.txt" });
+    expect(on("b.txt", { kind: "other", type: "submodule" })).toMatchObject({ rule: "submodule" });
+    const unread = factsFor(changes);
+    unread.head = new Map();
+    expect(verifyProposal(unread)).toMatchObject({ rule: "stale_base", path: "a.txt" });
+    // The base itself is not the App's concern: only what the head holds at the changed paths.
+    expect(
+      verifyProposal(
+        factsFor(changes, { proposal: { ...factsFor(changes).proposal, base: "f".repeat(40) } }),
+      ),
+    ).toMatchObject({ ok: true });
+  });
+
+  it("reads only plain paths on the head, and none when there are too many files", () => {
+    const facts = factsFor([
+      { path: "ok.txt", status: "A", content: "x" },
+      { path: "../up", status: "A", content: "x" },
+    ]);
+    expect(headPathsToRead(facts.proposal)).toEqual(["ok.txt"]);
+    expect(headPathsToRead(facts.proposal, { maxFiles: 1, maxBytes: 10 })).toEqual([]);
   });
 
   it("refuses workflows even when the config protects nothing", () => {
@@ -171,6 +216,7 @@ describe("verifyProposal", () => {
     facts.patch = patch;
     facts.proposal.files = [{ path: "x", status: "T", mode: "100644", blob }];
     facts.blobs = new Map([[blob, enc("target")]]);
+    facts.head = new Map([["x", { kind: "other", type: "symlink" }]]);
     expect(verifyProposal(facts)).toMatchObject({ ok: false, rule: "file_mode", path: "x" });
   });
 
@@ -240,7 +286,7 @@ describe("parsePatch", () => {
       ok: true,
       entries: [
         { path: 'café "x".txt', status: "A", mode: "100644", blob, modeChanged: false },
-        { path: "with space.txt", status: "M", mode: "100755", blob, modeChanged: false },
+        { path: "with space.txt", status: "M", mode: "100755", blob, oldBlob: OLD, modeChanged: false },
       ],
     });
   });

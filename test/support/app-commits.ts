@@ -18,6 +18,8 @@ import {
 import { GITHUB_API } from "./github-routes.js";
 
 const ZERO = "0".repeat(40);
+/** The preimage blob of every modified or deleted file in `buildProposal`'s patches. */
+export const OLD_BLOB = "1".repeat(40);
 const blobId = (content: Buffer): string =>
   createHash("sha1").update(`blob ${content.byteLength}\0`).update(content).digest("hex");
 
@@ -36,7 +38,7 @@ export function buildProposal(
     const head = `diff --git a/${path} b/${path}`;
     if (change === null) {
       files.push({ path, status: "D" });
-      sections.push(head, "deleted file mode 100644", `index ${"1".repeat(40)}..${ZERO}`);
+      sections.push(head, "deleted file mode 100644", `index ${OLD_BLOB}..${ZERO}`);
       continue;
     }
     const {
@@ -48,8 +50,7 @@ export function buildProposal(
     const blob = blobId(bytes);
     records.push(Buffer.from(`blob ${bytes.byteLength}\0`), bytes);
     files.push({ path, status: modified ? "M" : "A", mode, blob });
-    if (modified)
-      sections.push(head, `index ${"1".repeat(40)}..${blob} ${mode}`, `--- a/${path}`, `+++ b/${path}`);
+    if (modified) sections.push(head, `index ${OLD_BLOB}..${blob} ${mode}`, `--- a/${path}`, `+++ b/${path}`);
     else
       sections.push(
         head,
@@ -94,14 +95,33 @@ export interface FakeCommit {
 
 /**
  * The branches the App commits to (names under `prefix`) and its GraphQL commits, in `repoPath`
- * (`/repos/{owner}/{repo}`). Every route is optional: a test that commits nothing leaves no pending mock.
+ * (`/repos/{owner}/{repo}`), and the files `headFiles` names (path → blob id) on every head, for the App's check of
+ * each changed path. Create it before the routes that answer other contents: nock takes the first match. Every route
+ * is optional: a test that commits nothing leaves no pending mock.
  */
 export function fakeCommits(repoPath: string, prefix = "trellis/") {
   const branches = new Map<string, { sha: string; message: string }>();
+  const headFiles = new Map<string, string>();
   const commits: FakeCommit[] = [];
   const refs: { ref: string; sha: string }[] = [];
   let graphqlRequests = 0;
   const api = nock(GITHUB_API).persist();
+  const contentsPrefix = `${repoPath}/contents/`;
+  const contentsPath = (uri: string): string | undefined => {
+    if (!uri.startsWith(contentsPrefix)) return undefined;
+    const path = decodeURIComponent(uri.slice(contentsPrefix.length).split("?")[0]!);
+    return headFiles.has(path) ? path : undefined;
+  };
+  api
+    .get((uri) => contentsPath(uri) !== undefined)
+    .optionally()
+    .reply((uri) => {
+      const path = contentsPath(uri)!;
+      return [
+        200,
+        { type: "file", path, name: path.split("/").pop(), sha: headFiles.get(path), encoding: "base64" },
+      ];
+    });
   const branchPath = new RegExp(`^${repoPath}/branches/(${encodeURIComponent(prefix)}|${prefix}).+$`);
   api
     .get(branchPath)
@@ -172,6 +192,7 @@ export function fakeCommits(repoPath: string, prefix = "trellis/") {
       return [200, { data: { createCommitOnBranch: { commit: { oid } } } }];
     });
   return {
+    headFiles,
     branches,
     commits,
     refs,
