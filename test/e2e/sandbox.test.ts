@@ -126,8 +126,12 @@ describe.concurrent("Trellis in the sandbox", () => {
       const ciRuns = await sb.waitFor(
         "CI on the App's commit, for its push and its pull request",
         () => {
+          // (The merge may fast-forward main to the same commit: main's own CI run is not counted here.)
           const runs = [...sb.repo().workflowRuns.values()].filter(
-            (r) => r.headSha === head && r.status === "completed",
+            (r) =>
+              r.headSha === head &&
+              r.status === "completed" &&
+              (r.event === "pull_request" || (r.event === "push" && r.headBranch === pr.pull!.head)),
           );
           return runs.length === 2 ? runs : undefined;
         },
@@ -137,14 +141,11 @@ describe.concurrent("Trellis in the sandbox", () => {
         ["pull_request", "success"],
         ["push", "success"],
       ]);
-      expect(
-        [...sb.repo().checkRuns.values()].filter(
-          (c) => c.headSha === head && c.appId === GITHUB_ACTIONS_APP.id,
-        ),
-      ).toMatchObject([
-        { name: "test", status: "completed", conclusion: "success" },
-        { name: "test", status: "completed", conclusion: "success" },
-      ]);
+      const ciChecks = [...sb.repo().checkRuns.values()].filter(
+        (c) => c.headSha === head && c.appId === GITHUB_ACTIONS_APP.id,
+      );
+      expect(ciChecks.length).toBeGreaterThanOrEqual(2);
+      expect(ciChecks.every((c) => c.name === "test" && c.conclusion === "success")).toBe(true);
       // The Action read the issue with the workflow's token.
       const byAction = sb.requests.filter((r) => r.by === "user:github-actions[bot]").map((r) => r.url);
       expect(byAction).toContain(`/api/v3/repos/octo-org/tiny-shop/issues/${issue.number}`);
