@@ -12,6 +12,7 @@ import type { Effect, RunEvent, RunState } from "../core/model.js";
 import { commitTrailer, hasCommitTrailer } from "../core/markers.js";
 import { headPathsToRead, verifyProposal, type HeadPath } from "../core/proposal.js";
 import type { Proposal } from "../core/result.js";
+import { isTransient } from "../github/client.js";
 import { branchHead, commitOnBranch, createBranch, pathAt } from "../github/commits.js";
 import { defaultBranchSha } from "../github/repos.js";
 import { readAttemptResult } from "../github/results.js";
@@ -27,7 +28,21 @@ export async function commitProposal(ctx: EffectContext, run: RunState, effect: 
   const attempt = run.stages[effect.stage]?.attempts.find((a) => a.id === effect.attemptId);
   // Already decided (a redelivered effect), or nothing to commit.
   if (!attempt?.result?.proposal || attempt.commit || attempt.refusal) return;
-  const outcome = await decideAndCommit(ctx, run, effect, attempt.result.proposal);
+  let outcome: Outcome;
+  try {
+    outcome = await decideAndCommit(ctx, run, effect, attempt.result.proposal);
+  } catch (error) {
+    // Transient failures are retried by the worker; a permanent one (no permission, a refused request) fails the
+    // stage with its reason instead of leaving it waiting for an outcome that never comes.
+    if (isTransient(error)) throw error;
+    outcome = {
+      type: "proposal_refused",
+      at: deps.now(),
+      attemptId: effect.attemptId,
+      rule: "commit_failed",
+      message: `GitHub refused the commit: ${error instanceof Error ? error.message : String(error)}`,
+    };
+  }
   await applyRunEvent(deps, target, run.id, outcome);
 }
 

@@ -111,6 +111,12 @@ export async function commitOnBranch(
     const errors = (error as { errors?: { type?: string; message?: string }[] }).errors;
     const stale = Array.isArray(errors) ? errors.find((e) => e.type === "STALE_DATA") : undefined;
     if (stale) return { ok: false, stale: true, message: stale.message ?? "the branch moved" };
+    // GitHub answered and refused (FORBIDDEN, NOT_FOUND, UNPROCESSABLE…): permanent, not a network failure to retry.
+    if (Array.isArray(errors) && errors.length > 0)
+      throw Object.assign(
+        new Error(`createCommitOnBranch: ${errors.map((e) => e.type ?? e.message ?? "error").join(", ")}`),
+        { status: 422 },
+      );
     throw error;
   }
 }

@@ -2,6 +2,7 @@ import { schema as githubIdl } from "@octokit/graphql-schema";
 import { buildSchema, parse, validate } from "graphql";
 import nock from "nock";
 import { describe, expect, it } from "vitest";
+import { isTransient } from "../../src/github/client.js";
 import { branchHead, commitOnBranch, createBranch } from "../../src/github/commits.js";
 import { githubApi, GITHUB_API, useGitHubNock } from "../support/github-routes.js";
 import { R, repo, testOctokit } from "./helpers.js";
@@ -51,6 +52,23 @@ describe("the App's commits", () => {
       headline: "h",
     });
     expect(out).toMatchObject({ ok: false, stale: true });
+  });
+
+  it("another GraphQL error is a permanent refusal, not a failure to retry", async () => {
+    nock(GITHUB_API)
+      .post("/graphql")
+      .reply(200, {
+        data: { createCommitOnBranch: null },
+        errors: [{ type: "FORBIDDEN", message: "Resource not accessible by integration" }],
+      });
+    const failure = await commitOnBranch(testOctokit(), repo, {
+      branch: "b",
+      expectedHeadOid: SHA,
+      changes,
+      headline: "h",
+    }).catch((error: unknown) => error);
+    expect(isTransient(failure)).toBe(false);
+    expect(String(failure)).toContain("FORBIDDEN");
   });
 
   it("reads a branch's head (undefined when missing) and creates a branch, tolerating one that exists", async () => {
