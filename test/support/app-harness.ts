@@ -51,7 +51,7 @@ export async function startHarness(
     appId: APP_ID,
     privateKey,
     secret: "test-secret",
-    log: pino({ level: process.env["HARNESS_LOG"] ?? "silent" }),
+    log: pino({ level: "silent" }),
     Octokit: untimedOctokit,
   });
   const fn = trellis({ db, worker: false, now: () => clock.now });
