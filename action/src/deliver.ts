@@ -1,26 +1,20 @@
-/** Step 6 of a change attempt: commit what the agent changed and push the branch — unless the change was refused. */
+/**
+ * Step 6 of a change attempt: the proposal. The Action never commits or pushes: the agent's work leaves the job as a
+ * patch against the base commit (proposal.ts, format in src/core/result.ts), which the App verifies and commits with
+ * its own token. A refused change (protected paths, a known secret in it) is not proposed at all; the App re-checks
+ * every rule on its side, so these checks are advisory: they fail the attempt early with a readable reason.
+ */
 import type { AgentResult } from "../../src/core/result.js";
-import type { ChangeAttempt } from "./prepare.js";
 import type { ChangeFacts } from "./verdict.js";
-import { commitStaged, headSha, pushBranch, unstageAll } from "./workspace.js";
+import type { BuiltProposal } from "./proposal.js";
 
-/** The branch and head go into `result` as they happen: an error after the push still reports the branch. */
-export async function deliver(
-  { cwd, spec, checkout }: ChangeAttempt,
+/** The patch and blobs to upload beside result.json, or undefined when there is nothing to propose. */
+export function propose(
   facts: ChangeFacts,
+  built: BuiltProposal | undefined,
   result: AgentResult,
-): Promise<void> {
-  if (facts.protectedViolations.length > 0) {
-    await unstageAll(cwd);
-    return;
-  }
-  const sha = await commitStaged(
-    cwd,
-    `trellis: ${spec.stage} for #${spec.issue} (${spec.profile}, attempt ${spec.attempt})\n\nTrellis-Attempt: ${spec.attemptId}`,
-  );
-  if (sha || checkout.existingBranch || (await headSha(cwd)) !== checkout.startSha) {
-    await pushBranch(cwd, spec.branch);
-    result.branch = spec.branch;
-  }
-  result.headSha = await headSha(cwd);
+): BuiltProposal | undefined {
+  if (!built || facts.protectedViolations.length > 0 || facts.refusal) return undefined;
+  result.proposal = built.proposal;
+  return built;
 }

@@ -1,4 +1,17 @@
-/** The environment the agent and the project's commands (tests, BDD, coverage) run with. */
+/**
+ * The environment the agent and the project's commands (tests, BDD, coverage) run with.
+ *
+ * What this does NOT isolate, because the runner gives the agent the Action's own user: any process of that user can
+ * read `/proc/<pid>/environ` of the Action (the agent's parent, `$PPID`), and so the step's INPUT_GITHUB_TOKEN,
+ * INPUT_ANTHROPIC_API_KEY and the runner's ACTIONS_RUNTIME_TOKEN / ACTIONS_RESULTS_URL (Node cannot rewrite its own
+ * initial environment block); the same user can also read the Action's files in RUNNER_TEMP and leave a process
+ * running after the agent. So the design keeps those secrets worth little: the job's GitHub token is read-only
+ * (`contents: read`, nothing that writes), the Action never pushes, and the App re-checks every proposal. What is left:
+ * the Anthropic key can be spent, and ACTIONS_RUNTIME_TOKEN can write the Actions cache for the dispatch ref (the
+ * default branch), so no workflow should restore a cache the agent's job could have saved (the agent workflow saves
+ * none: setup-node's package-manager cache is off). Running the agent as another user or in a container is the way
+ * to close these, and is not done here.
+ */
 
 // Only these variables reach the agent and the project's commands: no GitHub token, no INPUT_*.
 const PASS_ENV =

@@ -3,9 +3,10 @@
  * commits are merged back into the current branch in the order given. A conflict is reported and
  * that agent's merge is abandoned; it is never resolved silently.
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { sealGitConfig } from "./git.js";
 import { BOT_EMAIL, BOT_NAME, commitStaged, git, ignoreTrellisDir, stageChanges } from "./workspace.js";
 
 export interface ParallelSpec<T> {
@@ -40,12 +41,13 @@ export async function runParallel<T>(dir: string, specs: ParallelSpec<T>[]): Pro
   const current = (await g.raw(["rev-parse", "--abbrev-ref", "HEAD"])).trim();
   const root = await mkdtemp(join(tmpdir(), "trellis-wt-"));
   // One at a time: concurrent `git worktree add`s race for the repository's locks (refs, config).
-  const prepared: { spec: ParallelSpec<T>; branch: string; path: string }[] = [];
+  const prepared: { spec: ParallelSpec<T>; branch: string; path: string; gitFile: string }[] = [];
   for (const spec of specs) {
     const branch = `${current === "HEAD" ? "detached" : current}--${spec.name}`;
     const path = join(root, spec.name);
     await g.raw(["worktree", "add", "--quiet", "-B", branch, path, "HEAD"]);
-    prepared.push({ spec, branch, path });
+    // The worktree's `.git` file (a `gitdir:` pointer), as git wrote it, to put back after the agent.
+    prepared.push({ spec, branch, path, gitFile: await readFile(join(path, ".git"), "utf8") });
   }
   await ignoreTrellisDir(dir);
   const outcomes = await Promise.all(
@@ -62,16 +64,23 @@ export async function runParallel<T>(dir: string, specs: ParallelSpec<T>[]): Pro
       } catch (error) {
         outcome.error = (error as Error).message;
       }
-      outcome.filesChanged = await stageChanges(path);
-      outcome.commit = await commitStaged(path, `trellis: ${spec.name}`);
       return outcome;
     }),
   );
+  // Only once every agent has stopped: the Action's git runs on a configuration no agent can still change.
+  await sealGitConfig(dir);
+  for (const [i, { spec, path, gitFile }] of prepared.entries()) {
+    const outcome = outcomes[i]!;
+    await rm(join(path, ".git"), { recursive: true, force: true });
+    await writeFile(join(path, ".git"), gitFile);
+    outcome.filesChanged = await stageChanges(path);
+    outcome.commit = await commitStaged(path, `trellis: ${spec.name}`);
+  }
   const result: ParallelResult<T> = { outcomes, merged: [], conflicts: [] };
   // Merge in the order the specs were given: the order is the tie-breaker, so it must be stable.
   for (const outcome of outcomes) {
     if (!outcome.commit) continue;
-    // simple-git does not always reject on a conflicted merge, so look at the index instead.
+    // A conflicted merge exits non-zero: look at the index to tell a conflict from another failure.
     const error = await g
       .raw([
         "-c",

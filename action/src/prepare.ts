@@ -6,6 +6,7 @@ import * as core from "@actions/core";
 import type { DispatchSpec } from "../../src/core/dispatch.js";
 import type { StepDeps } from "./deps.js";
 import type { StageContext } from "./definitions.js";
+import { sealGitConfig } from "./git.js";
 import type { RawInputs } from "./inputs.js";
 import { promptComments } from "./prompt.js";
 import type { IssueText } from "./prompt.js";
@@ -26,7 +27,7 @@ export interface RefineAttempt extends AttemptBase {
   kind: "refine";
 }
 
-/** A change attempt: the agent works on the attempt's branch, which is committed and pushed. */
+/** A change attempt: the agent works on the attempt's branch; its work leaves as a proposal the App commits. */
 export interface ChangeAttempt extends AttemptBase {
   kind: "change";
   checkout: PrepareResult;
@@ -41,6 +42,9 @@ export async function prepare(
   deps: StepDeps,
 ): Promise<Attempt> {
   if (!inputs.githubToken) throw new Error("no GitHub token: set the `github_token` input");
+  // Before anything else runs: no credential a checkout persisted (an `extraheader`, a token in the remote URL) is
+  // left in `.git/config` for the agent to read. The workflow checks out with `persist-credentials: false` anyway.
+  await sealGitConfig(cwd);
   // Independent, so concurrent. Definitions are read from the dispatch ref's checkout, before the
   // attempt's branch is checked out: a PR branch cannot change the profiles, config or protected paths.
   const [ctx, fetched] = await Promise.all([

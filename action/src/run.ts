@@ -5,8 +5,8 @@
  *   3. run Claude Code (one agent, or several in parallel) agents.ts
  *   4. collect what it produced (review, diff, criteria)   collect.ts
  *   5. decide the verdict (pure)                           verdict.ts
- *   6. deliver: commit and push a change attempt           deliver.ts
- *   7. report: result file, outputs, job summary           report.ts
+ *   6. propose: a change attempt's patch, never a push      deliver.ts, proposal.ts
+ *   7. report: result file, patch, outputs, job summary    report.ts
  */
 import * as core from "@actions/core";
 import { AgentResultSchema, RESULT_VERSION } from "../../src/core/result.js";
@@ -15,10 +15,11 @@ import { denialsOf, runAgents } from "./agents.js";
 import { collectChange, collectRefine } from "./collect.js";
 import { defaultDeps } from "./deps.js";
 import type { RunDeps, StepDeps } from "./deps.js";
-import { deliver } from "./deliver.js";
+import { propose } from "./deliver.js";
 import { parseSpec, readInputs } from "./inputs.js";
 import type { RawInputs } from "./inputs.js";
 import { prepare } from "./prepare.js";
+import type { BuiltProposal } from "./proposal.js";
 import { finish } from "./report.js";
 import type { RunNotes } from "./report.js";
 import { errorVerdict, verdict } from "./verdict.js";
@@ -38,6 +39,7 @@ export async function run(overrides: Partial<RunDeps> = {}): Promise<AgentResult
   const cwd = process.env["GITHUB_WORKSPACE"] || process.cwd();
   const result = placeholderResult(inputs);
   const notes: RunNotes = { denials: [], conflicts: [] };
+  let patch: BuiltProposal | undefined;
   try {
     const spec = parseSpec(inputs);
     Object.assign(result, {
@@ -55,15 +57,14 @@ export async function run(overrides: Partial<RunDeps> = {}): Promise<AgentResult
       Object.assign(result, found, verdict(facts));
     } else {
       notes.conflicts = work.conflicts;
-      const facts = await collectChange(attempt, work, result, deps);
-      const decided = verdict(facts);
-      await deliver(attempt, facts, result);
-      Object.assign(result, decided);
+      const { facts, built } = await collectChange(attempt, work, result, deps);
+      Object.assign(result, verdict(facts));
+      patch = propose(facts, built, result);
     }
   } catch (error) {
     Object.assign(result, errorVerdict((error as Error).message, result.summary));
   }
-  return finish(result, notes, { now: seams.now, started }, [inputs.githubToken, inputs.anthropicKey]);
+  return finish(result, notes, { now: seams.now, started }, [inputs.githubToken, inputs.anthropicKey], patch);
 }
 
 /** The result until the spec is read: an error, named after whatever the inputs say. */

@@ -32,8 +32,10 @@ export function renderSummary(
     ],
     ["Cost", `$${result.costUsd.toFixed(4)}`],
     [
-      "Branch",
-      result.branch ? `\`${result.branch}\`${result.headSha ? ` @ ${result.headSha.slice(0, 7)}` : ""}` : "—",
+      "Proposal",
+      result.proposal
+        ? `${result.proposal.files.length} file(s) against \`${result.proposal.base.slice(0, 7)}\`, for the App to commit`
+        : "—",
     ],
     ["Files changed", String(result.filesChanged.length)],
   ];

@@ -1,7 +1,8 @@
 /**
  * Step 5: the verdict, from the facts the attempt collected. Pure: no I/O, so every rule is a unit test
  * (test/action/verdict.test.ts). What each rule looks at, in the order it wins:
- *   change attempt: protected paths touched → a question → an agent failure → unmerged sub-agent work → a failed criterion
+ *   change attempt: protected paths touched → a refused proposal → a question → an agent failure → unmerged sub-agent
+ *                   work → a failed criterion
  *   refine attempt: a question → an agent failure → no refined.md → an unreadable refined.md
  * and anything that threw on the way is an error.
  */
@@ -20,6 +21,8 @@ export interface ChangeFacts extends AgentFacts {
   kind: "change";
   /** Changed files the config protects (empty when it allows protected paths). */
   protectedViolations: string[];
+  /** Why the proposal cannot be uploaded (too large, holds one of the job's secrets); the App never sees it. */
+  refusal?: string;
   /** Sub-agent work that could not be merged back, one line each. */
   conflicts: string[];
   /** The criteria's outcomes; empty when they were not run. */
@@ -42,6 +45,7 @@ export function verdict(facts: ChangeFacts | RefineFacts): Verdict {
       status: "failed",
       reason: `refused changes to protected paths: ${facts.protectedViolations.join(", ")} (set allow_protected_paths in .github/trellis.yml to allow)`,
     };
+  if (facts.kind === "change" && facts.refusal) return { status: "failed", reason: facts.refusal };
   const said = agentsVerdict(facts);
   if (said) return said;
   return facts.kind === "change" ? changeVerdict(facts) : refineVerdict(facts);

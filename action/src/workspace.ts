@@ -1,13 +1,15 @@
 /**
  * The git side of an attempt: check out the attempt's branch, keep the agent's set-up files as the
- * base branch has them, materialise sub-agents, and commit + push what the agent changed.
+ * base branch has them, and materialise sub-agents. Nothing here pushes: what the agent changed leaves
+ * the job as a proposal (proposal.ts) that the App commits. Every git command runs through the clean
+ * helper (git.ts).
  */
 import { mkdir, readFile, rm, writeFile, appendFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import picomatch from "picomatch";
-import { simpleGit } from "simple-git";
-import type { SimpleGit } from "simple-git";
+import { git } from "./git.js";
+import type { CleanGit } from "./git.js";
 
 /** Files that program the agent: a PR must not be able to change them for the run. */
 export const STEERING_PATHS = [".claude", "CLAUDE.md", ".mcp.json"] as const;
@@ -15,15 +17,15 @@ export const TRELLIS_DIR = ".trellis";
 export const BOT_NAME = "trellis[bot]";
 export const BOT_EMAIL = "trellis[bot]@users.noreply.github.com";
 
-export const git = (dir: string): SimpleGit => simpleGit({ baseDir: dir, config: [] });
+export { git };
 
-async function refExists(g: SimpleGit, ref: string): Promise<boolean> {
-  // simple-git does not reject on a quiet non-zero exit, so judge by the printed sha.
+async function refExists(g: CleanGit, ref: string): Promise<boolean> {
+  // Judge by the printed sha (a missing ref is a quiet non-zero exit).
   const out = await g.raw(["rev-parse", "--verify", "--quiet", `${ref}^{commit}`]).catch(() => "");
   return /^[0-9a-f]{40}/.test(out.trim());
 }
 
-async function pathInRef(g: SimpleGit, ref: string, path: string): Promise<boolean> {
+async function pathInRef(g: CleanGit, ref: string, path: string): Promise<boolean> {
   const out = await g.raw(["ls-tree", "--name-only", ref, "--", path]);
   return out.trim().length > 0;
 }
@@ -47,10 +49,14 @@ export async function prepareWorkspace(dir: string, branch: string, baseRef: str
   return checkoutBranch(dir, branch, baseRef);
 }
 
-/** Update origin's refs (no working-tree change, so it can run alongside reading the checkout). */
+/**
+ * Update origin's refs (no working-tree change, so it can run alongside reading the checkout). Without a
+ * credential: the workflow checks out with `fetch-depth: 0` and `persist-credentials: false`, so every branch is
+ * already there, and this only matters for a public repository whose branch moved since.
+ */
 export async function fetchOrigin(dir: string): Promise<void> {
   await git(dir)
-    .fetch(["origin", "--prune", "--quiet"])
+    .raw(["fetch", "--prune", "--quiet", "origin"])
     .catch(() => undefined);
 }
 
@@ -155,12 +161,6 @@ export async function stageChanges(dir: string): Promise<string[]> {
   return out.split("\n").filter(Boolean);
 }
 
-/** Files that differ between `sha` and HEAD (committed changes only). */
-export async function changedSince(dir: string, sha: string): Promise<string[]> {
-  const out = await git(dir).raw(["diff", "--name-only", "--no-renames", sha, "HEAD"]);
-  return out.split("\n").filter(Boolean);
-}
-
 /** Changed files matching the protected globs. */
 export function protectedViolations(files: string[], patterns: string[]): string[] {
   if (patterns.length === 0) return [];
@@ -168,20 +168,12 @@ export function protectedViolations(files: string[], patterns: string[]): string
   return files.filter((f) => isMatch(f));
 }
 
-/** Stage exactly these paths (additions, edits and deletions). */
-export async function stagePaths(dir: string, files: string[]): Promise<void> {
-  if (files.length > 0) await git(dir).raw(["add", "-A", "--", ...files]);
-}
-
-export async function unstageAll(dir: string): Promise<void> {
-  await git(dir).raw(["reset", "--quiet"]);
-}
-
-/** Commit the staged changes as trellis[bot]; returns the new HEAD, or undefined when nothing was staged. */
+/** Commit the staged changes as trellis[bot] (locally); returns the new HEAD, or undefined when nothing was staged. */
 export async function commitStaged(dir: string, message: string): Promise<string | undefined> {
   const g = git(dir);
   const staged = await g.raw(["diff", "--cached", "--name-only"]);
   if (!staged.trim()) return undefined;
+  // Only sub-agent worktrees commit (parallel.ts), locally, to merge their work; nothing is pushed.
   await g.raw([
     "-c",
     `user.name=${BOT_NAME}`,
@@ -194,14 +186,6 @@ export async function commitStaged(dir: string, message: string): Promise<string
     message,
   ]);
   return (await g.revparse(["HEAD"])).trim();
-}
-
-export async function pushBranch(dir: string, branch: string): Promise<void> {
-  await git(dir).raw(["push", "--quiet", "origin", `HEAD:refs/heads/${branch}`]);
-}
-
-export async function headSha(dir: string): Promise<string> {
-  return (await git(dir).revparse(["HEAD"])).trim();
 }
 
 /** The agent's question (`.trellis/question.md`), if it wrote one. */

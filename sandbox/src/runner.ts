@@ -1,16 +1,23 @@
 /**
  * The sandbox's Actions runner: a `workflow_dispatch` on the stand-in is run like GitHub runs the agent workflow —
- * a fresh clone of the repository (a real bare git repository on disk), the committed Action bundle executed as a
- * child process with the runner's environment (INPUT_*, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY, GITHUB_EVENT_PATH…),
- * Claude Code pointed at the scripted Messages API, then the result uploaded as the run's artifact and the run
- * completed (which sends `workflow_run.completed` to the App). A run cancelled meanwhile (the cancel API, or its
+ * a fresh clone of the repository (over the stand-in's git HTTP with the job's token, which is then removed from
+ * the clone's configuration as actions/checkout does with `persist-credentials: false`), the committed Action bundle
+ * executed as a child process with the runner's environment (INPUT_*, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY,
+ * GITHUB_EVENT_PATH…), Claude Code pointed at the scripted Messages API, then the result folder (result.json and the
+ * proposal's patch) uploaded as the run's artifact, as actions/upload-artifact zips a folder, and the run completed
+ * (which sends `workflow_run.completed` to the App). The job's token is read-only: it cannot push (git-http.ts). A run cancelled meanwhile (the cancel API, or its
  * concurrency group) has its job's process tree stopped, as GitHub's runner does, and reports nothing more.
  */
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { execa } from "execa";
 import { strToU8, zipSync } from "fflate";
-import { RESULT_FILE, resultArtifactName } from "../../src/core/result.js";
+import {
+  PROPOSAL_BLOBS_FILE,
+  PROPOSAL_FILE,
+  RESULT_FILE,
+  resultArtifactName,
+} from "../../src/core/result.js";
 import { cliEnv } from "./fake-anthropic.js";
 import type { GitHubServer, Repository, WorkflowRun } from "./github/index.js";
 import { examplePayload, fullName } from "./github/index.js";
@@ -63,6 +70,15 @@ export function parseOutputFile(text: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const m of text.matchAll(/^([^\n<]+)<<(\S+)\n([\s\S]*?)\n\2$/gm)) out[m[1]!] = m[3]!;
   return out;
+}
+
+/** A clone URL without the user and password in it. */
+function withoutToken(url: string): string {
+  if (!URL.canParse(url)) return url;
+  const u = new URL(url);
+  u.username = "";
+  u.password = "";
+  return u.toString();
 }
 
 function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
@@ -121,6 +137,8 @@ export function createRunner(options: RunnerOptions): Runner {
       await mkdir(join(options.dir, "jobs"), { recursive: true });
       // actions/checkout: the dispatch ref, with history (fetch-depth: 0).
       await execa("git", ["clone", "--quiet", "--branch", run.headBranch, options.repoDir(repo), work]);
+      // persist-credentials: false — no token left in .git/config for the agent to find.
+      await execa("git", ["remote", "set-url", "origin", withoutToken(options.repoDir(repo))], { cwd: work });
       // The project's dependencies (the step definitions import @cucumber/cucumber), as `npm ci` would install.
       await symlink(join(REPO_ROOT, "node_modules"), join(work, "node_modules"), "dir");
       const home = join(temp, "home");
@@ -190,16 +208,23 @@ export function createRunner(options: RunnerOptions): Runner {
       await writeFile(job.log, proc.all ?? "");
       conclusion = proc.exitCode === 0 ? "success" : "failure";
       const outputs = parseOutputFile(await readFile(outputFile, "utf8"));
-      const resultPath = outputs["result_path"] ?? join(temp, "trellis", RESULT_FILE);
+      const resultDir = outputs["result_dir"] ?? join(temp, "trellis");
       // A cancelled run uploads nothing the App could read.
       const resultText = cancelled.aborted
         ? undefined
-        : await readFile(resultPath, "utf8").catch(() => undefined);
+        : await readFile(join(resultDir, RESULT_FILE), "utf8").catch(() => undefined);
       if (resultText !== undefined) {
-        // actions/upload-artifact: one zip holding result.json.
+        // actions/upload-artifact of the result folder: one zip holding result.json and, for a change, the patch
+        // and the blobs.
+        const patch = await readFile(join(resultDir, PROPOSAL_FILE)).catch(() => undefined);
+        const blobs = await readFile(join(resultDir, PROPOSAL_BLOBS_FILE)).catch(() => undefined);
         artifacts.push({
           name: resultArtifactName(job.attemptId),
-          zip: zipSync({ [RESULT_FILE]: strToU8(resultText) }),
+          zip: zipSync({
+            [RESULT_FILE]: strToU8(resultText),
+            ...(patch ? { [PROPOSAL_FILE]: new Uint8Array(patch) } : {}),
+            ...(blobs ? { [PROPOSAL_BLOBS_FILE]: new Uint8Array(blobs) } : {}),
+          }),
         });
         const result = JSON.parse(resultText) as { status?: string; costUsd?: number };
         job.resultStatus = result.status;

@@ -154,7 +154,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       users: [{ login: ORG, type: "Organization" }, "octocat", "monalisa", "mallory"],
       repos: seeds,
       installations: [],
-      userTokens: { [ACTIONS_TOKEN]: "github-actions[bot]" },
+      // The agent workflow's GITHUB_TOKEN: `permissions: contents: read`, so it clones but cannot push.
+      userTokens: { [ACTIONS_TOKEN]: { login: "github-actions[bot]", contents: "read" } },
     });
 
     const requests: RecordedRequest[] = [];
@@ -221,8 +222,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       actions.stop();
       await actions.idle();
     });
-    // The job clones over HTTP with the workflow's GITHUB_TOKEN in the URL, as actions/checkout persists it, so the
-    // Action's `git push` reaches the stand-in as a push made with that token (github/git-http.ts).
+    // The job clones over HTTP with the workflow's GITHUB_TOKEN (read-only: a push with it is refused, github/git-http.ts);
+    // the runner removes it from the clone's configuration, as actions/checkout does with persist-credentials: false.
     const cloneUrl = (repo: Repository): string =>
       `${state.htmlBase.replace("://", `://x-access-token:${ACTIONS_TOKEN}@`)}/${fullName(repo)}.git`;
     const runner = createRunner({

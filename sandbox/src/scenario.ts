@@ -71,8 +71,11 @@ export function repoFiles(options: RepoFilesOptions = {}): Record<string, string
       "  test:",
       "    runs-on: ubuntu-latest",
       "    steps:",
-      "      - uses: actions/checkout@v4",
-      "      - uses: actions/setup-node@v4",
+      // Pinned by commit SHA like every workflow Trellis installs (test/action/workflow-files.test.ts).
+      "      - uses: actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1",
+      "        with:",
+      "          persist-credentials: false",
+      "      - uses: actions/setup-node@820762786026740c76f36085b0efc47a31fe5020 # v7.0.0",
       "        with:",
       "          node-version: 22",
       "      - run: npm test",

@@ -21,6 +21,7 @@ import { getRun } from "../store/runs.js";
 import { issueAggregate, repoAggregate } from "./aggregates.js";
 import { executeBatchEffect, isBatchShellEffect } from "./batch-effects.js";
 import { executeBoardEffect, rememberContent } from "./board.js";
+import { commitProposal } from "./proposals.js";
 import { applyRunEvent } from "./decisions.js";
 import { definitionsOf } from "./definitions.js";
 import { budgetFacts, sendDispatch } from "./dispatch.js";
@@ -71,6 +72,8 @@ export async function executeEffect(deps: AppDeps, target: Target, effect: Shell
       return dispatch({ deps, octokit, target }, run, effect);
     case "check_run":
       return checkRun(octokit, target, run, effect);
+    case "commit_proposal":
+      return commitProposal({ deps, octokit, target }, run, effect);
     case "status_comment":
       await upsertMarkedComment(
         octokit,
@@ -194,8 +197,8 @@ async function checkRun(
     output,
   };
   await upsertCheckRun(octokit, target.repo, { ...fields, headSha: base });
-  // The finished result also goes on the agent's own commit, where the pull request shows it.
-  const head = attempt?.result?.headSha;
+  // The finished result also goes on the App's commit of the agent's work, where the pull request shows it.
+  const head = attempt?.commit?.headSha;
   if (effect.status === "completed" && head && head !== base)
     await upsertCheckRun(octokit, target.repo, { ...fields, headSha: head });
 }

@@ -47,3 +47,13 @@ export function runIdFromBody(body: string | null | undefined): string | undefin
 function escape(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
+
+/**
+ * The trailer of the App's commit of an attempt's proposal: a retry of the commit effect finds it on the branch head
+ * and does not commit twice.
+ */
+export const commitTrailer = (attemptId: string): string => `Trellis-Attempt: ${attemptId}`;
+
+/** Whether a commit message carries the trailer of `attemptId` (on a line of its own). */
+export const hasCommitTrailer = (message: string, attemptId: string): boolean =>
+  message.split("\n").some((line) => line.trim() === commitTrailer(attemptId));

@@ -120,6 +120,10 @@ export interface Attempt {
   workflowRunId?: number;
   runUrl?: string;
   result?: AgentResult;
+  /** The App's own commit of the attempt's proposal: the branch and head the run goes on with (never the job's claims). */
+  commit?: { branch: string; headSha: string };
+  /** Why the App refused to commit the attempt's proposal (src/core/proposal.ts). */
+  refusal?: { rule: string; path?: string; message: string };
 }
 
 export interface StageState {
@@ -174,7 +178,18 @@ export type RunEvent =
   | { type: "attempt_queued"; at: number; attemptId: string; workflowRunId: number; runUrl?: string }
   /** The attempt's Actions run started on a runner (`workflow_run.in_progress`). */
   | { type: "attempt_started"; at: number; attemptId: string; runUrl?: string; workflowRunId?: number }
-  | { type: "attempt_finished"; at: number; attemptId: string; result: AgentResult }
+  | { type: "attempt_finished"; at: number; attemptId: string; result: AgentResult; workflowRunId?: number }
+  /** The App committed the attempt's proposal (the `commit_proposal` effect): its branch and the commit it made. */
+  | { type: "proposal_committed"; at: number; attemptId: string; branch: string; headSha: string }
+  /** The App refused the attempt's proposal: the rule and the path, for the check run. */
+  | {
+      type: "proposal_refused";
+      at: number;
+      attemptId: string;
+      rule: string;
+      path?: string;
+      message: string;
+    }
   /** The Actions run ended without a readable result (cancelled, crashed, artifact missing). */
   | { type: "attempt_lost"; at: number; attemptId: string; reason: string }
   /** Timers: retry backoffs elapsing, running attempts timing out. */
@@ -226,6 +241,18 @@ export type Effect =
   /** Re-render and upsert the issue's status comment from the stored state. */
   | { type: "status_comment"; key: string }
   | { type: "open_pr"; key: string; stage: string; attemptId: string; branch: string; title: string }
+  /**
+   * Verify the attempt's proposal (read again from its Actions run's artifact) and commit it on `branch` as the App;
+   * the outcome comes back as `proposal_committed` or `proposal_refused`.
+   */
+  | {
+      type: "commit_proposal";
+      key: string;
+      stage: string;
+      attemptId: string;
+      workflowRunId: number;
+      branch: string;
+    }
   | { type: "board"; key: string; column: BoardColumn; stage?: string; agent?: string; costUsd: number }
   /** Stop the Actions run of an attempt the run abandoned (abort, abort_all, timeout, retry, budget). */
   | { type: "cancel_workflow_run"; key: string; stage: string; attemptId: string; workflowRunId: number }

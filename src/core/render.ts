@@ -4,6 +4,7 @@
  * `inline`/`block` so it cannot inject hidden markers, @mentions, links or break tables.
  */
 import type { Attempt, RunState, StageDef, StageState } from "./model.js";
+import { describeRefusal } from "./proposal.js";
 import type { AgentResult, Annotation } from "./result.js";
 
 // ---------------------------------------------------------------------------------------------
@@ -332,6 +333,16 @@ export function renderCheckRunSummary(
   out.push(`**${head.join(" · ")}**`);
   const reason = r?.reason ?? stage.reason;
   if (reason && r?.status !== "succeeded") out.push("", `**Reason:** ${inline(reason, 1000)}`);
+  if (attempt?.refusal)
+    out.push(
+      "",
+      `**The App refused the proposed change:** ${inline(describeRefusal(attempt.refusal), 1000)}`,
+    );
+  if (attempt?.commit)
+    out.push(
+      "",
+      `**Committed** ${code(attempt.commit.headSha.slice(0, 12))} on ${code(attempt.commit.branch)}.`,
+    );
   if (r?.criteria.length) {
     out.push("", "| Criterion | Result | Detail |", "|---|---|---|");
     for (const c of r.criteria)

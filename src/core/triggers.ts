@@ -287,7 +287,13 @@ export function decide(facts: TriggerFacts): Decision[] {
           {
             kind: "run_event",
             runId: run.id,
-            event: { type: "attempt_finished", at: facts.at, attemptId, result: result.result },
+            event: {
+              type: "attempt_finished",
+              at: facts.at,
+              attemptId,
+              result: result.result,
+              workflowRunId: event.run.id,
+            },
           },
         ];
       const why = result

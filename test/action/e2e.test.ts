@@ -3,6 +3,7 @@
  * Messages API (sandbox/src/fake-anthropic.ts), a real git repo with a local bare origin, GitHub's
  * API answered by nock. Each scenario is one short CLI run.
  */
+import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -10,11 +11,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { verifyProposal } from "../../src/core/proposal.js";
 import type { AgentResult } from "../../src/core/result.js";
+import { parseBlobRecords } from "../../src/github/results.js";
 import { cliEnv, startFakeAnthropic, text, toolUse } from "../../sandbox/src/fake-anthropic.js";
 import type { FakeAnthropic, Turn } from "../../sandbox/src/fake-anthropic.js";
 import { githubApi, useGitHubNock } from "../support/github-routes.js";
-import { makeRepo, pushBranchWith, sh } from "./git-fixture.js";
+import { applyProposal, makeRepo, pushBranchWith, sh } from "./git-fixture.js";
 import { CUCUMBER_BIN, GITHUB_TOKEN, makeSpec, REPO_ROOT, runAction } from "./harness.js";
 
 const TEST_COMMAND =
@@ -129,8 +132,8 @@ const agentRequests = (f: FakeAnthropic): string[] =>
   f.requests.filter((r) => r.agentTurn).map((r) => JSON.stringify(r.body));
 
 describe("the Action end to end with the real Claude Code CLI", { timeout: 90_000 }, () => {
-  it("dev stage: writes code and tests, tests pass, commits and pushes the branch, writes result and summary", async () => {
-    const { origin, work } = repo();
+  it("dev stage: writes code and tests, tests pass, proposes the change (never pushes), writes result and summary", async () => {
+    const { root, origin, work } = repo();
     mockIssue([{ login: "bob", body: "<!-- hidden -->Also handle negatives" }]);
     let agentsSeen = "";
     const f = await start([
@@ -171,9 +174,10 @@ describe("the Action end to end with the real Claude Code CLI", { timeout: 90_00
       attemptId: "att_e2e0000000001",
       stage: "dev",
       profile: "e2e-dev",
-      branch: "trellis/7-add-sum",
       tests: { passed: 2, failed: 0 },
     });
+    expect(run.result.branch).toBeUndefined();
+    expect(run.result.headSha).toBeUndefined();
     expect(run.result.filesChanged.sort()).toEqual(["src/sum.js", "test/sum.test.js"]);
     expect(run.result.criteria.map((c) => [c.criterion, c.passed])).toEqual([
       ["tests_pass", true],
@@ -185,22 +189,41 @@ describe("the Action end to end with the real Claude Code CLI", { timeout: 90_00
     expect(run.result.tokens).toMatchObject({ input: 300, output: 150 });
     expect(run.result.turns).toBeGreaterThanOrEqual(3);
     expect(run.result.sessionId).toMatch(/[0-9a-f-]{36}/);
-    // Pushed to origin as trellis[bot], without the scratch or report files.
-    expect(sh(origin, "rev-parse", "refs/heads/trellis/7-add-sum")).toBe(run.result.headSha);
-    expect(sh(origin, "log", "-1", "--format=%an", "trellis/7-add-sum")).toBe("trellis[bot]");
-    expect(sh(origin, "ls-tree", "-r", "--name-only", "trellis/7-add-sum").split("\n")).not.toContain(
-      "coverage/lcov.info",
+    // Nothing pushed: origin has no branch; the proposal is a patch against main, without scratch or report files.
+    expect(sh(origin, "for-each-ref", "--format=%(refname)", "refs/heads/trellis")).toBe("");
+    const proposal = run.result.proposal!;
+    expect(proposal.base).toBe(sh(origin, "rev-parse", "refs/heads/main"));
+    expect(proposal.files.map((f) => [f.path, f.status, f.mode])).toEqual([
+      ["src/sum.js", "A", "100644"],
+      ["test/sum.test.js", "A", "100644"],
+    ]);
+    const patch = readFileSync(run.patchFile);
+    expect(patch.byteLength).toBe(proposal.bytes);
+    expect(createHash("sha256").update(patch).digest("hex")).toBe(proposal.sha256);
+    const applied = applyProposal(root, origin, proposal.base, run.patchFile);
+    expect(applied.files).toContain("src/sum.js");
+    expect(applied.files).not.toContain("coverage/lcov.info");
+    expect(applied.files.filter((p) => p.startsWith(".claude") || p.startsWith(".trellis"))).toEqual([]);
+    // The App's side: the blobs are known by the ids it computes, and its verdict commits exactly the new files.
+    const blobs = parseBlobRecords(readFileSync(run.blobsFile));
+    if (typeof blobs === "string") throw new Error(blobs);
+    const verdict = verifyProposal({
+      proposal,
+      patch,
+      blobs,
+      head: new Map(proposal.files.map((f) => [f.path, { kind: "absent" as const }])),
+      protectedPaths: [".github/workflows/**"],
+    });
+    if (!verdict.ok) throw new Error(verdict.message);
+    expect(verdict.changes.deletions).toEqual([]);
+    expect(verdict.changes.additions.map((a) => a.path)).toEqual(["src/sum.js", "test/sum.test.js"]);
+    expect(Buffer.from(verdict.changes.additions[0]!.contents, "base64").toString("utf8")).toBe(
+      readFileSync(join(applied.dir, "src/sum.js"), "utf8"),
     );
-    expect(
-      sh(origin, "ls-tree", "-r", "--name-only", "trellis/7-add-sum")
-        .split("\n")
-        .filter((p) => p.startsWith(".claude")),
-    ).toEqual([]);
     // Outputs, result file and job summary.
     expect(run.outputs["status"]).toBe("succeeded");
-    expect(run.outputs["branch"]).toBe("trellis/7-add-sum");
     expect(JSON.parse(run.outputs["result"]!)).toEqual(run.resultFile);
-    expect(run.resultFile.headSha).toBe(run.result.headSha);
+    expect(run.resultFile.proposal).toEqual(proposal);
     expect(run.exitCode).toBeUndefined();
     expect(run.summary).toContain("| Outcome | ✅ succeeded |");
     expect(run.summary).toContain(`| Turns | ${run.result.turns} |`);
@@ -301,8 +324,10 @@ describe("the Action end to end with the real Claude Code CLI", { timeout: 90_00
     expect(run.result.coverage?.source).toBe("lcov");
     expect(run.result.coverage!.lines).toBeLessThan(90);
     expect(run.result.reason).toMatch(/^coverage_threshold: .*90/);
-    // Work is still pushed so a retry continues from it; the job is marked failed.
-    expect(sh(origin, "rev-parse", "refs/heads/trellis/7-add-sum")).toBe(run.result.headSha);
+    // Work is still proposed so a retry continues from it (the App decides); the job is marked failed.
+    expect(run.result.proposal?.files.map((f) => f.path)).toEqual(["src/sum.js", "test/sum.test.js"]);
+    expect(existsSync(run.patchFile)).toBe(true);
+    expect(sh(origin, "for-each-ref", "--format=%(refname)", "refs/heads/trellis")).toBe("");
     expect(run.exitCode).toBe(1);
     expect(run.outputs["status"]).toBe("failed");
     expect(run.summary).toContain("| coverage_threshold | ❌ |");
@@ -347,8 +372,8 @@ describe("the Action end to end with the real Claude Code CLI", { timeout: 90_00
     expect(tools).toEqual(["Glob", "Read", "Write"]);
   });
 
-  it("a question: the agent writes .trellis/question.md → needs_input, the question is not committed", async () => {
-    const { origin, work } = repo();
+  it("a question: the agent writes .trellis/question.md → needs_input, the question is not proposed", async () => {
+    const { root, origin, work } = repo();
     mockIssue();
     const f = await start([
       () => [
@@ -368,7 +393,7 @@ describe("the Action end to end with the real Claude Code CLI", { timeout: 90_00
     expect(run.result.status, `${run.result.reason}\n${run.log.join("\n")}`).toBe("needs_input");
     expect(run.result.question).toBe("Should sum() accept strings (concatenate) or throw?");
     expect(run.result.criteria).toEqual([]); // not checked while waiting for a human
-    const tree = sh(origin, "ls-tree", "-r", "--name-only", "trellis/7-add-sum").split("\n");
+    const tree = applyProposal(root, origin, run.result.proposal!.base, run.patchFile).files;
     expect(tree).toContain("src/sum.js");
     expect(tree.some((p) => p.startsWith(".trellis"))).toBe(false);
     expect(run.exitCode).toBeUndefined();
@@ -436,7 +461,7 @@ describe("the Action end to end with the real Claude Code CLI", { timeout: 90_00
   });
 
   it("several profiles in one job: own worktrees, merged in order, a conflict reported in the result", async () => {
-    const { origin, work } = repo();
+    const { root, origin, work } = repo();
     mockIssue();
     // Both CLIs talk to one server at once, so route each request by the profile prompt it carries.
     const steps: Record<string, number> = {};
@@ -469,8 +494,8 @@ describe("the Action end to end with the real Claude Code CLI", { timeout: 90_00
     expect(steps).toEqual({ dev: 2, docs: 2 });
     expect(run.result.status).toBe("failed");
     expect(run.result.reason).toBe("sub-agent work could not be merged: e2e-dev: CHANGELOG.md");
-    // e2e-locked merged first (the order given); e2e-dev's work stays on its own branch.
-    const tree = sh(origin, "ls-tree", "-r", "--name-only", "trellis/7-add-sum").split("\n");
+    // e2e-locked merged first (the order given); e2e-dev's work stays on its own (local) branch.
+    const tree = applyProposal(root, origin, run.result.proposal!.base, run.patchFile).files;
     expect(tree).toContain("docs/usage.md");
     expect(tree).not.toContain("src/sum.js");
     expect(run.result.filesChanged).toEqual(["CHANGELOG.md", "docs/usage.md"]);
@@ -479,7 +504,7 @@ describe("the Action end to end with the real Claude Code CLI", { timeout: 90_00
     expect(run.log.some((l) => l.startsWith("[e2e-dev] 🔧 Write("))).toBe(true);
   });
 
-  it("on an existing PR branch: steering files come from the base, protected paths are refused and not pushed", async () => {
+  it("on an existing PR branch: steering files come from the base, protected paths are refused and not proposed", async () => {
     const { root, origin, work } = repo();
     pushBranchWith(root, origin, "trellis/7-add-sum", {
       "src/earlier.js": "export const earlier = 1;\n",
@@ -507,6 +532,8 @@ describe("the Action end to end with the real Claude Code CLI", { timeout: 90_00
     expect(run.result.status).toBe("failed");
     expect(run.result.reason).toMatch(/refused changes to protected paths: \.github\/workflows\/evil\.yml/);
     expect(sh(origin, "rev-parse", "refs/heads/trellis/7-add-sum")).toBe(before);
+    expect(run.result.proposal).toBeUndefined();
+    expect(existsSync(run.patchFile)).toBe(false);
   });
 
   it("the committed bundle: `node action/dist/index.js` as a runner starts it, with the real CLI", async () => {
@@ -569,7 +596,9 @@ describe("the Action end to end with the real Claude Code CLI", { timeout: 90_00
       expect(child.exitCode).toBe(0);
       expect(result.summary).toBe("Done from the bundle.");
       expect(result.tests).toMatchObject({ passed: 1, failed: 0 }); // the lazily loaded criteria chunk ran
-      expect(sh(origin, "rev-parse", "refs/heads/trellis/7-add-sum")).toBe(result.headSha);
+      expect(result.proposal?.files.map((f) => f.path)).toEqual(["src/sum.js", "test/sum.test.js"]);
+      expect(existsSync(join(temp, "trellis", "proposal.patch"))).toBe(true);
+      expect(sh(origin, "for-each-ref", "--format=%(refname)", "refs/heads/trellis")).toBe("");
       expect(child.stdout).toContain("🔧 Write(");
       // `::add-mask::` is how core.setSecret tells the runner what to mask; nothing else may show it.
       const leaks = child.stdout

@@ -56,3 +56,20 @@ export function pushBranchWith(
   sh(scratch, "commit", "--quiet", "-m", `work on ${branch}`);
   sh(scratch, "push", "--quiet", "origin", branch);
 }
+
+/**
+ * Apply a proposal's patch the way the App can check it: a fresh clone of origin at the proposal's base, the patch
+ * applied with `git apply --index`; returns the scratch clone and its tracked files.
+ */
+export function applyProposal(
+  root: string,
+  origin: string,
+  base: string,
+  patchFile: string,
+): { dir: string; files: string[] } {
+  const dir = mkdtempSync(join(root, "apply-"));
+  sh(root, "clone", "--quiet", "--no-checkout", origin, dir);
+  sh(dir, "checkout", "--quiet", "--detach", base);
+  sh(dir, "apply", "--index", "--binary", patchFile);
+  return { dir, files: sh(dir, "ls-files").split("\n").filter(Boolean) };
+}

@@ -52,6 +52,9 @@ const summaryFile = join(summaryDir, "step-summary.md");
 
 export interface ActionRun {
   result: AgentResult;
+  /** The proposal's patch file beside result.json (it exists only when the result has a proposal). */
+  patchFile: string;
+  blobsFile: string;
   resultFile: AgentResult;
   outputs: Record<string, string>;
   summary: string;
@@ -127,5 +130,16 @@ export async function runAction(input: {
   const resultFile = JSON.parse(
     readFileSync(outputs["result_path"] ?? join(temp, "trellis", "result.json"), "utf8"),
   ) as AgentResult;
-  return { result, resultFile, outputs, summary: readFileSync(summaryFile, "utf8"), log, exitCode };
+  const patchFile = join(outputs["result_dir"] ?? join(temp, "trellis"), "proposal.patch");
+  const blobsFile = join(outputs["result_dir"] ?? join(temp, "trellis"), "proposal.blobs");
+  return {
+    result,
+    patchFile,
+    blobsFile,
+    resultFile,
+    outputs,
+    summary: readFileSync(summaryFile, "utf8"),
+    log,
+    exitCode,
+  };
 }

@@ -10,8 +10,16 @@ const result = AgentResultSchema.parse({
   status: "failed",
   reason: "bdd_scenarios_pass: 1 of 2 scenarios failed",
   summary: "Implemented the cart | with pipes",
-  branch: "trellis/7-cart",
-  headSha: "0123456789abcdef0123456789abcdef01234567",
+  proposal: {
+    base: "0123456789abcdef0123456789abcdef01234567",
+    patchFile: "proposal.patch",
+    bytes: 120,
+    sha256: "a".repeat(64),
+    files: [
+      { path: "features/steps.ts", status: "A", mode: "100644", blob: "b".repeat(40) },
+      { path: "src/cart.ts", status: "M", mode: "100644", blob: "c".repeat(40) },
+    ],
+  },
   filesChanged: ["src/cart.ts", "features/steps.ts"],
   criteria: [
     { criterion: "bdd_scenarios_pass", passed: false, detail: "1/2 passed" },
@@ -51,7 +59,7 @@ describe("renderSummary", () => {
     expect(md).toContain("| Duration | 2 min 5 s |");
     expect(md).toContain("| Tokens | 12,345 in · 678 out · 9 cache read · 1 cache write |");
     expect(md).toContain("| Cost | $0.4321 |");
-    expect(md).toContain("| Branch | `trellis/7-cart` @ 0123456 |");
+    expect(md).toContain("| Proposal | 2 file(s) against `0123456`, for the App to commit |");
     expect(md).toContain("| Files changed | 2 |");
     expect(md).toContain("| Tests | 10 passed, 1 failed, 2 skipped |");
     expect(md).toContain("| Scenarios | 1/2 passed · 100 % defined |");

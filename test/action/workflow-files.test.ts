@@ -7,6 +7,7 @@ import { INPUT_NAMES } from "../../action/src/inputs.js";
 import { OUTPUT_NAMES } from "../../action/src/report.js";
 import { attemptIdFromRunName, runName, toDispatchInputs } from "../../src/core/dispatch.js";
 import { resultArtifactName } from "../../src/core/result.js";
+import { repoFiles } from "../../sandbox/src/scenario.js";
 import { makeSpec, REPO_ROOT } from "./harness.js";
 import { loadWorkflowParser } from "./workflow-parser.js";
 
@@ -28,13 +29,14 @@ function parseWorkflowFile(name: string, content: string) {
 interface WorkflowYaml {
   "run-name": string;
   on: { workflow_dispatch: { inputs: Record<string, { required: boolean; type: string }> } };
-  permissions: Record<string, string>;
+  permissions: Record<string, string> | string;
   concurrency: { group: string; "cancel-in-progress": boolean };
   jobs: Record<
     string,
     {
+      permissions?: Record<string, string> | string;
       "timeout-minutes": string;
-      steps: { uses?: string; id?: string; if?: string; with?: Record<string, string> }[];
+      steps: { uses?: string; id?: string; if?: string; with?: Record<string, string | boolean> }[];
     }
   >;
 }
@@ -78,9 +80,9 @@ describe("workflow-templates/trellis-agent.yml", () => {
     expect(attemptIdFromRunName(rendered)).toBe(spec.attemptId);
   });
 
-  it("asks for least permissions, a concurrency group per attempt (GitHub never cancels one), and the stage's timeout", () => {
+  it("asks for read-only permissions, a concurrency group per attempt (GitHub never cancels one), and the stage's timeout", () => {
     expect(yaml.permissions).toEqual({
-      contents: "write",
+      contents: "read",
       issues: "read",
       "pull-requests": "read",
       actions: "read",
@@ -91,7 +93,7 @@ describe("workflow-templates/trellis-agent.yml", () => {
     expect(job["timeout-minutes"]).toBe("${{ fromJSON(inputs.spec).timeoutMinutes }}");
   });
 
-  it("checks out, sets up node, runs the action with every required input, and uploads the result artifact", () => {
+  it("checks out, sets up node, runs the action with every required input, and uploads the result and proposal", () => {
     const uses = job.steps.map((s) => s.uses?.replace(/@.*$/, ""));
     expect(uses[0]).toBe("actions/checkout");
     expect(uses[1]).toBe("actions/setup-node");
@@ -103,10 +105,68 @@ describe("workflow-templates/trellis-agent.yml", () => {
     expect(Object.keys(step.with ?? {})).toEqual(expect.arrayContaining(required));
     for (const key of Object.keys(step.with ?? {})) expect(Object.keys(action.inputs)).toContain(key);
     const upload = job.steps.at(-1)!;
-    expect(upload.uses).toBe("actions/upload-artifact@v4");
+    expect(upload.uses?.replace(/@.*$/, "")).toBe("actions/upload-artifact");
     expect(upload.if).toBe("always()");
     expect(upload.with?.["name"]).toBe(resultArtifactName("${{ inputs.attempt_id }}"));
-    expect(upload.with?.["path"]).toContain(`steps.${step.id}.outputs.result_path`);
+    // The folder: result.json and, for a change, proposal.patch beside it.
+    expect(upload.with?.["path"]).toContain(`steps.${step.id}.outputs.result_dir`);
+  });
+});
+
+/** Workflows Trellis installs in a repository: the agent workflow, and the sandbox repository's own CI. */
+function installedWorkflows(): { name: string; yaml: WorkflowYaml; content: string }[] {
+  const ci = repoFiles()[".github/workflows/ci.yml"]!;
+  return [
+    { name: WORKFLOW, content: read(WORKFLOW) },
+    { name: "sandbox .github/workflows/ci.yml", content: ci },
+  ].map((w) => ({ ...w, yaml: parse(w.content) as WorkflowYaml }));
+}
+
+// Trellis's own Action, shipped from this repository: its release pins it (no commit of it exists to pin yet).
+const OWN_ACTION = /^trellis-dev\/trellis\/action@/;
+
+describe("installed workflows are read-only and pinned", () => {
+  it.each(installedWorkflows().map((w) => [w.name, w] as const))(
+    "%s: every third-party `uses:` is pinned by a full commit SHA with its version in a comment",
+    (_, w) => {
+      const uses = Object.values(w.yaml.jobs).flatMap((j) => j.steps.map((s) => s.uses).filter(Boolean));
+      expect(uses.length).toBeGreaterThan(0);
+      for (const u of uses) {
+        if (OWN_ACTION.test(u!)) continue;
+        expect(u, `${u} must be pinned by a 40-hex commit SHA`).toMatch(/^[\w.-]+\/[\w./-]+@[0-9a-f]{40}$/);
+        // The version travels as a trailing comment on the same line, for people and for Dependabot.
+        const line = w.content.split("\n").find((l) => l.includes(`uses: ${u!}`));
+        expect(line, `${u} needs a "# vX.Y.Z" comment`).toMatch(/@[0-9a-f]{40} # v\d+\.\d+\.\d+$/);
+      }
+    },
+  );
+
+  it.each(installedWorkflows().map((w) => [w.name, w] as const))(
+    "%s: no permission writes, and no checkout persists its credential",
+    (_, w) => {
+      const scopes = [w.yaml.permissions, ...Object.values(w.yaml.jobs).map((j) => j.permissions)];
+      for (const p of scopes.filter(Boolean)) {
+        expect(typeof p === "string" ? p : Object.values(p!)).not.toContain("write");
+        expect(p).not.toBe("write-all");
+      }
+      // Top-level permissions must be set: without them the token gets the repository's default, maybe write.
+      expect(w.yaml.permissions).toBeDefined();
+      if (w.name !== WORKFLOW) return;
+      const checkouts = Object.values(w.yaml.jobs)
+        .flatMap((j) => j.steps)
+        .filter((s) => s.uses?.startsWith("actions/checkout@"));
+      expect(checkouts.length).toBeGreaterThan(0);
+      for (const c of checkouts) expect(c.with?.["persist-credentials"]).toBe(false);
+    },
+  );
+
+  it("the agent workflow's setup-node saves nothing to the Actions cache", () => {
+    const yaml = parse(read(WORKFLOW)) as WorkflowYaml;
+    const setup = Object.values(yaml.jobs)
+      .flatMap((j) => j.steps)
+      .find((s) => s.uses?.startsWith("actions/setup-node@"));
+    expect(setup?.with?.["package-manager-cache"]).toBe(false);
+    expect(setup?.with?.["cache"]).toBeUndefined();
   });
 });
 

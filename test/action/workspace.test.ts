@@ -7,7 +7,6 @@ import {
   parseReview,
   prepareWorkspace,
   protectedViolations,
-  pushBranch,
   readQuestion,
   readReview,
   resetSteering,
@@ -62,8 +61,8 @@ describe("prepareWorkspace", () => {
   });
 });
 
-describe("changes, steering reset, commit and push", () => {
-  it("commits only the agent's work as trellis[bot], never .trellis/ or materialised agents, and pushes", async () => {
+describe("changes, steering reset and a local commit", () => {
+  it("commits only the agent's work as trellis[bot], never .trellis/ or materialised agents, and never pushes", async () => {
     const { origin, work } = makeRepo(base);
     await prepareWorkspace(work, "trellis/4-x", "main");
     await materialiseAgents(work, [{ name: "dev", markdown: "---\nname: dev\n---\nbody\n" }]);
@@ -82,8 +81,8 @@ describe("changes, steering reset, commit and push", () => {
     expect(sh(work, "log", "-1", "--format=%an <%ae>")).toBe(
       "trellis[bot] <trellis[bot]@users.noreply.github.com>",
     );
-    await pushBranch(work, "trellis/4-x");
-    expect(sh(origin, "rev-parse", "refs/heads/trellis/4-x")).toBe(sha);
+    // The commit is local (sub-agent worktrees merge this way): origin never hears of the branch.
+    expect(sh(origin, "for-each-ref", "--format=%(refname)", "refs/heads/trellis")).toBe("");
     expect(await readQuestion(work)).toBe("Which colour?");
     expect(await commitStaged(work, "nothing")).toBeUndefined();
   });

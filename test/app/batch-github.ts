@@ -5,6 +5,7 @@
 import { resultArtifactName } from "../../src/core/result.js";
 import { INSTALLATION_ID } from "../support/app-harness.js";
 import { githubApi } from "../support/github-routes.js";
+import { fakeCommits } from "../support/app-commits.js";
 
 export const OWNER = "Codertocat";
 export const REPO = `/repos/${OWNER}/Hello-World`;
@@ -65,13 +66,23 @@ export function fakeGitHub({ config: CONFIG, tasks: TASKS, firstIssue = 10 }: Fa
   const cancelled: number[] = [];
   const created: { title: string; body: string; labels?: string[] }[] = [];
   const pulls: { number: number; head: string; body: string; merged?: boolean }[] = [];
-  const checkRuns: { id: number; head_sha: string; external_id: string; name: string; status: string }[] = [];
+  const checkRuns: {
+    id: number;
+    head_sha: string;
+    external_id: string;
+    name: string;
+    status: string;
+    conclusion?: string;
+    output?: { title: string; summary: string };
+  }[] = [];
   const artifacts = new Map<number, { attemptId: string; zip: Buffer }>();
   const authored = (i: FakeIssue) => ({ user: CODERTOCAT, performed_via_github_app: null, ...i });
   const byId = (id: number) => [...issues.values()].find((i) => i.id === id)!;
   const issueOf = (uri: string) => Number(/\/issues\/(\d+)/.exec(uri)![1]);
   // A model of GitHub, not a list of expectations: each route answers whenever a scenario asks, and a
   // scenario may never ask some (so they are optional, and a test needs no nock.cleanAll() to end).
+  // The App's own commits of the tickets' proposals (first: its contents route answers only the files it knows).
+  const git = fakeCommits(REPO);
   const scope = githubApi().persist();
   type Uri = Parameters<typeof scope.get>[0];
   const api = {
@@ -189,13 +200,18 @@ export function fakeGitHub({ config: CONFIG, tasks: TASKS, firstIssue = 10 }: Fa
       external_id: b.external_id!,
       name: b.name!,
       status: b.status ?? "queued",
+      ...(b.conclusion ? { conclusion: b.conclusion } : {}),
+      ...(b.output ? { output: b.output as unknown as { title: string; summary: string } } : {}),
     };
     checkRuns.push(run);
     return [201, run];
   });
   api.patch(/\/check-runs\/\d+$/).reply((uri, body) => {
     const run = checkRuns.find((r) => uri.endsWith(`/${r.id}`))!;
-    run.status = (body as Record<string, string>).status ?? run.status;
+    const b = body as { status?: string; conclusion?: string; output?: { title: string; summary: string } };
+    run.status = b.status ?? run.status;
+    if (b.conclusion) run.conclusion = b.conclusion;
+    if (b.output) run.output = b.output;
     return [200, run];
   });
   // Dispatches, pull requests, result artifacts.
@@ -288,6 +304,8 @@ export function fakeGitHub({ config: CONFIG, tasks: TASKS, firstIssue = 10 }: Fa
     return number;
   };
   return {
+    git,
+    checkRuns,
     issues,
     comments,
     subIssues,

@@ -13,17 +13,12 @@ import { listAudit } from "../../src/store/audit.js";
 import { findBatchByTrackingIssue, listTickets } from "../../src/store/batches.js";
 import type { Db } from "../../src/store/db.js";
 import { listRuns } from "../../src/store/runs.js";
-import {
-  agentResult,
-  INSTALLATION_ID,
-  resultZip,
-  startHarness,
-  type Harness,
-} from "../support/app-harness.js";
+import { agentResult, INSTALLATION_ID, startHarness, type Harness } from "../support/app-harness.js";
 import { engineCases } from "../support/engines.js";
 import { githubApi, useGitHubNock } from "../support/github-routes.js";
 import { examplePayload, examplePayloadAs } from "../support/webhooks.js";
-import { fakeGitHub as fakeGitHubWith, OWNER } from "./batch-github.js";
+import { buildProposal, proposalZip } from "../support/app-commits.js";
+import { BASE_SHA, fakeGitHub as fakeGitHubWith, OWNER } from "./batch-github.js";
 
 const installation = { id: INSTALLATION_ID, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==" };
 
@@ -105,9 +100,10 @@ describe.each(engineCases())("a batch of tickets ($title)", ({ engine, skip }) =
         // The Actions run GitHub created for the dispatch (its id came back from the dispatch request).
         const runId = gh.workflowRuns.get(attemptId)!;
         expect(runId).toBeDefined();
+        const built = buildProposal(BASE_SHA, { [`ticket-${issue}.md`]: `work for #${issue}\n` });
         gh.artifacts.set(runId, {
           attemptId,
-          zip: resultZip(agentResult(attemptId, { branch: spec.branch })),
+          zip: proposalZip(agentResult(attemptId, { proposal: built.proposal }), built),
         });
         const payload = (action: "requested" | "completed") =>
           examplePayload("workflow_run", action, {
@@ -128,6 +124,10 @@ describe.each(engineCases())("a batch of tickets ($title)", ({ engine, skip }) =
         await h.deliver("workflow_run", payload("requested"));
         await h.deliver("workflow_run", payload("completed"));
         await h.drain();
+        // The App committed the ticket's proposal on the branch it named, and opened the PR from it.
+        expect(gh.git.commits.find((c) => c.branch === spec.branch)?.additions).toMatchObject([
+          { path: `ticket-${issue}.md` },
+        ]);
         const pr = gh.pulls.find((p) => p.head === spec.branch)!;
         expect(pr.body).toContain(`Closes #${issue}`);
         pr.merged = true;

@@ -10,13 +10,8 @@ import { resultArtifactName } from "../../src/core/result.js";
 import { findRunsByIssue } from "../../src/store/runs.js";
 import type { Db } from "../../src/store/db.js";
 import { listAudit } from "../../src/store/audit.js";
-import {
-  agentResult,
-  INSTALLATION_ID,
-  resultZip,
-  startHarness,
-  type Harness,
-} from "../support/app-harness.js";
+import { agentResult, INSTALLATION_ID, startHarness, type Harness } from "../support/app-harness.js";
+import { buildProposal, fakeCommits, OLD_BLOB, proposalZip } from "../support/app-commits.js";
 import { engineCases } from "../support/engines.js";
 import { githubApi, useGitHubNock } from "../support/github-routes.js";
 import { examplePayload, examplePayloadAs } from "../support/webhooks.js";
@@ -162,6 +157,8 @@ describe.each(engineCases())("a single-issue run ($title)", ({ engine, skip }) =
     "label → dispatch → result → check run → PR → merged → done (the %s's close delivered first)",
     async (first) => {
       githubApi().get("/app").reply(200, { id: 123, slug: "trellis", name: "Trellis" });
+      const git = fakeCommits(REPO);
+      git.headFiles.set("README.md", OLD_BLOB);
       const gh = fakeGitHub();
       h = await startHarness(db);
       const installation = { id: INSTALLATION_ID, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==" };
@@ -238,10 +235,13 @@ describe.each(engineCases())("a single-issue run ($title)", ({ engine, skip }) =
       await h.drain();
       expect(gh.checkRuns[0]).toMatchObject({ status: "in_progress" });
 
-      // 3. It completes; the App reads the result artifact.
-      const result = agentResult(attemptId);
+      // 3. It completes; the App reads the result artifact, then verifies the proposal and commits it itself.
+      const built = buildProposal(BASE_SHA, { "README.md": { content: "Hello World\n", modified: true } });
+      // The job's claims of a branch and a head (HEAD_SHA) are ignored: the App names the branch and makes the commit.
+      const result = agentResult(attemptId, { proposal: built.proposal });
       githubApi()
         .get("/repos/Codertocat/Hello-World/actions/runs/30433642/artifacts")
+        .times(2)
         .query(true)
         .reply(200, {
           total_count: 1,
@@ -249,15 +249,31 @@ describe.each(engineCases())("a single-issue run ($title)", ({ engine, skip }) =
         });
       githubApi()
         .get("/repos/Codertocat/Hello-World/actions/artifacts/55/zip")
+        .times(2)
         .reply(302, "", { location: "https://blob.example.test/artifact.zip" });
       githubApi("https://blob.example.test")
         .get("/artifact.zip")
-        .reply(200, resultZip(result), { "content-type": "application/zip" });
+        .times(2)
+        .reply(200, proposalZip(result, built), { "content-type": "application/zip" });
       await h.deliver("workflow_run", workflowRun("completed", "success"));
       await h.drain();
 
+      // The App's own commit, on a branch it created from the base.
+      expect(git.refs).toEqual([
+        { ref: "refs/heads/trellis/1-spelling-error-in-the-readme-file", sha: BASE_SHA },
+      ]);
+      expect(git.commits).toMatchObject([
+        {
+          branch: "trellis/1-spelling-error-in-the-readme-file",
+          expectedHeadOid: BASE_SHA,
+          additions: [{ path: "README.md", contents: Buffer.from("Hello World\n").toString("base64") }],
+          deletions: [],
+        },
+      ]);
+      expect(git.commits[0]!.body).toContain(`Trellis-Attempt: ${attemptId}`);
       const base = gh.checkRuns.find((r) => r.head_sha === BASE_SHA)!;
-      const head = gh.checkRuns.find((r) => r.head_sha === HEAD_SHA)!;
+      const head = gh.checkRuns.find((r) => r.head_sha === git.commits[0]!.oid)!;
+      expect(gh.checkRuns.some((r) => r.head_sha === HEAD_SHA)).toBe(false);
       expect(base).toMatchObject({ status: "completed", conclusion: "success" });
       expect(head).toMatchObject({
         status: "completed",

@@ -113,7 +113,7 @@ describe("renderStatusComment", () => {
     h.advance(5000);
     h.started("dev");
     h.advance(180_000);
-    h.finish("dev", { branch: "trellis/7-add-login", costUsd: 1.5 });
+    h.commit("dev", "trellis/7-add-login", { costUsd: 1.5 });
     h.send({ type: "pr_opened", at: h.now, stage: "dev", prNumber: 12 });
     const md = renderStatusComment(h.state, { marker: statusMarker(h.state.id) });
     expect(md.startsWith("<!-- trellis:status=run_1 -->\n")).toBe(true);

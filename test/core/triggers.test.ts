@@ -14,11 +14,13 @@ import {
 import { createRun, reduceRun } from "../../src/core/workflow/machine.js";
 import * as checkRun from "../../src/handlers/check-run.js";
 import type { DomainEvent } from "../../src/core/events.js";
+import type { WorkflowRunEvent } from "../../src/handlers/events.js";
 import * as issueComment from "../../src/handlers/issue-comment.js";
 import * as issues from "../../src/handlers/issues.js";
 import * as pullRequest from "../../src/handlers/pull-request.js";
 import * as workflowRun from "../../src/handlers/workflow-run.js";
 import { agentResult } from "../support/app-harness.js";
+import { PROPOSAL } from "./workflow/support.js";
 import { examplePayload, examplePayloadAs } from "../support/webhooks.js";
 
 const defs: Definitions = loadDefinitions({ builtins: await readBuiltins(), repo: new Map() }).value!;
@@ -260,7 +262,7 @@ describe("GitHub's reports", () => {
 
   it("a forged report changes nothing: another repository's run, another Actions run than the attempt's", () => {
     const finished = { runs: [run], result: { ok: true as const, result: agentResult(attemptId) } };
-    const genuine = wr(false);
+    const genuine = wr(false) as WorkflowRunEvent;
     expect(decide(facts(genuine, finished))).toMatchObject([{ event: { type: "attempt_finished" } }]);
     // The same attempt id in a run of another repository of the installation.
     const elsewhere = { ...genuine, repo: { ...genuine.repo, name: "other-repo" } };
@@ -316,9 +318,16 @@ describe("an issue closed by the merge of the run's PR (`Closes #1`)", () => {
   function waitingForMerge(): RunState {
     let run = startedRun();
     const attemptId = run.stages.dev!.attempts[0]!.id;
-    const result = agentResult(attemptId, { branch: "trellis/1-spelling-error" });
+    const result = agentResult(attemptId, { proposal: PROPOSAL });
     for (const event of [
-      { type: "attempt_finished", at: AT, attemptId, result },
+      { type: "attempt_finished", at: AT, attemptId, result, workflowRunId: 9 },
+      {
+        type: "proposal_committed",
+        at: AT,
+        attemptId,
+        branch: "trellis/1-spelling-error",
+        headSha: "c".repeat(40),
+      },
       { type: "pr_opened", at: AT, stage: "dev", prNumber: 2 },
     ] as const)
       run = reduceRun(run, event, ctx).state;

@@ -1,7 +1,8 @@
+import { createHash } from "node:crypto";
 import { strToU8, zipSync } from "fflate";
 import { describe, expect, it } from "vitest";
 import type { AgentResult } from "../../src/core/result.js";
-import { MAX_ARTIFACT_BYTES, readAttemptResult } from "../../src/github/results.js";
+import { MAX_ARTIFACT_BYTES, parseBlobRecords, readAttemptResult } from "../../src/github/results.js";
 import { githubApi, useGitHubNock } from "../support/github-routes.js";
 import { examplePayload } from "../support/webhooks.js";
 import { R, repo, testOctokit } from "./helpers.js";
@@ -76,6 +77,39 @@ describe("readAttemptResult", () => {
     };
     expect(read.result).toMatchObject(expected);
     expect(read.artifactId).toBe(11);
+  });
+
+  it("with the proposal: checks the patch's size and SHA-256 and keys each blob by the id it computes", async () => {
+    const patch = strToU8("diff --git a/a.txt b/a.txt\n");
+    const contents = strToU8("hello\n");
+    const record = new Uint8Array([...strToU8(`blob ${contents.byteLength}\0`), ...contents]);
+    const proposal = {
+      base: "a".repeat(40),
+      patchFile: "proposal.patch",
+      bytes: patch.byteLength,
+      sha256: createHash("sha256").update(patch).digest("hex"),
+      files: [
+        { path: "a.txt", status: "M", mode: "100644", blob: "ce013625030ba8dba906f756967f9e9ca394464a" },
+      ],
+    };
+    const files = { "result.json": JSON.stringify({ ...result, proposal }), "proposal.patch": patch };
+    mockDownload(zipOf({ ...files, "proposal.blobs": record }));
+    const read = await readAttemptResult(testOctokit(), repo, runId, attemptId, { withProposal: true });
+    if (!read.ok) throw new Error(read.message);
+    // `git hash-object` of "hello\n".
+    expect([...(read.proposal?.blobs.keys() ?? [])]).toEqual(["ce013625030ba8dba906f756967f9e9ca394464a"]);
+    expect(read.proposal?.patch).toEqual(patch);
+
+    const tampered = { ...files, "proposal.patch": strToU8("diff --git a/b.txt b/b.txt\n") };
+    mockDownload(zipOf(tampered));
+    expect(
+      await readAttemptResult(testOctokit(), repo, runId, attemptId, { withProposal: true }),
+    ).toMatchObject({
+      ok: false,
+      code: "invalid",
+      message: expect.stringContaining("SHA-256") as unknown,
+    });
+    expect(parseBlobRecords(strToU8("blob 9\0short"))).toMatch(/cut short/);
   });
 
   it("takes the newest of several uploads", async () => {

@@ -14,6 +14,7 @@ export interface CommandResult {
 
 export interface RunCommandOptions {
   cwd: string;
+  /** The command's whole environment (the Action's own, with its tokens, is not added to it); the Action's when absent. */
   env?: Record<string, string>;
   timeoutMs: number;
   /** Output kept, in characters. */
@@ -45,7 +46,8 @@ export async function runCommand(command: string, options: RunCommandOptions): P
     shell: true,
     cwd: options.cwd,
     env: { ...options.env, CI: options.env?.CI ?? process.env.CI ?? "true", FORCE_COLOR: "0" },
-    extendEnv: true,
+    // Given an environment, the command gets only that: the project's tests are the agent's code.
+    extendEnv: options.env === undefined,
     stdin: "ignore",
     buffer: false,
     reject: false,

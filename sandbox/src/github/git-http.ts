@@ -73,16 +73,22 @@ function loginOf(state: GitHubState, actor: Actor): string | undefined {
   return undefined;
 }
 
-function canWrite(state: GitHubState, repo: Repository, actor: Actor): boolean {
+/** Whether `actor` may write the repository's contents (push, or commit through the API). */
+export function canWrite(state: GitHubState, repo: Repository, actor: Actor): boolean {
   if (actor.kind === "installation") {
     const inst = state.installations.get(actor.installationId);
     const name = `${repo.owner}/${repo.name}`.toLowerCase();
     return inst?.repos.some((r) => r.toLowerCase() === name) ?? false;
   }
   if (actor.kind !== "user") return false;
-  // A workflow's GITHUB_TOKEN writes contents when the workflow's `permissions` grant `contents: write`, as the agent
-  // workflow does ("Controlling permissions for GITHUB_TOKEN", https://docs.github.com/en/actions/writing-workflows/choosing-what-your-workflow-does/controlling-permissions-for-github_token).
-  if (actor.login.toLowerCase() === WORKFLOW_TOKEN_USER) return true;
+  // A workflow's GITHUB_TOKEN has the permissions its workflow's `permissions` key grants (the agent workflow grants
+  // `contents: read`): "If you specify the access for any of these permissions, all of those that are not
+  // specified are set to none", and pushing needs `contents: write` ("Controlling permissions for GITHUB_TOKEN",
+  // https://docs.github.com/en/actions/writing-workflows/choosing-what-your-workflow-does/controlling-permissions-for-github_token;
+  // "Permissions for the GITHUB_TOKEN": contents read allows cloning, write allows pushing,
+  // https://docs.github.com/en/actions/security-for-github-actions/security-guides/automatic-token-authentication#permissions-for-the-github_token).
+  // GitHub answers such a push with a 403 "Permission to <repo>.git denied to github-actions[bot]."
+  if (actor.login.toLowerCase() === WORKFLOW_TOKEN_USER) return actor.contents !== "read";
   const role = roleOf(state, repo, actor.login);
   return role === "admin" || role === "maintain" || role === "write";
 }

@@ -1,13 +1,21 @@
 import { schema as githubIdl } from "@octokit/graphql-schema";
-import type { DocumentNode, GraphQLError, GraphQLSchema, OperationDefinitionNode } from "graphql";
-import { buildSchema, executeSync, GraphQLScalarType, Kind, parse, validate } from "graphql";
-import type { GitHubState } from "./state.js";
+import type {
+  DocumentNode,
+  ExecutionResult,
+  GraphQLError,
+  GraphQLSchema,
+  OperationDefinitionNode,
+} from "graphql";
+import { buildSchema, execute, executeSync, GraphQLScalarType, Kind, parse, validate } from "graphql";
+import type { Actor, GitHubState } from "./state.js";
 import { botLogin } from "./state.js";
 import { SandboxError } from "./errors.js";
 import { takeGraphQLRateLimit } from "./rate-limits.js";
 import { setViewerIsApp } from "./graphql/objects.js";
 import { queryRoot } from "./graphql/query.js";
 import { mutationRoot } from "./graphql/project-mutations.js";
+import { commitMutations } from "./graphql/commit-mutations.js";
+import { TypedGraphQLError } from "./commits.js";
 
 /**
  * GitHub's GraphQL endpoint for the sandbox: every document is validated against GitHub's real schema (from
@@ -68,9 +76,30 @@ const MUTATION_FIELDS = new Set([
   "createProjectV2",
   "createProjectV2Field",
   "updateProjectV2Field",
+  "createCommitOnBranch",
 ]);
+/** Mutations that write git, so run asynchronously (handleGraphQLAsync). */
+const ASYNC_MUTATIONS = new Set(["createCommitOnBranch"]);
 
-export function handleGraphQL(state: GitHubState, body: unknown, login: string): GraphQLResponse {
+/**
+ * handleGraphQL for the HTTP endpoint: mutations that write git (createCommitOnBranch) are executed asynchronously
+ * with the caller's credentials; everything else as handleGraphQL does.
+ */
+export async function handleGraphQLAsync(
+  state: GitHubState,
+  body: unknown,
+  login: string,
+  actor: Actor,
+): Promise<GraphQLResponse> {
+  return handleGraphQL(state, body, login, actor);
+}
+
+export function handleGraphQL(
+  state: GitHubState,
+  body: unknown,
+  login: string,
+  actor?: Actor,
+): GraphQLResponse | Promise<GraphQLResponse> {
   const counted = takeGraphQLRateLimit();
   const request = (body ?? {}) as { query?: unknown; variables?: unknown; operationName?: unknown };
   if (typeof request.query !== "string")
@@ -107,6 +136,21 @@ export function handleGraphQL(state: GitHubState, body: unknown, login: string):
       ],
     };
 
+  const writesGit = operation.selectionSet.selections.some(
+    (s) => s.kind === Kind.FIELD && ASYNC_MUTATIONS.has(s.name.value),
+  );
+  if (writesGit) {
+    if (!actor) return { errors: [{ message: "createCommitOnBranch needs the caller's credentials" }] };
+    return Promise.resolve(
+      execute({
+        schema: githubSchema(),
+        document,
+        rootValue: commitMutations(state, login, actor),
+        variableValues: (request.variables ?? {}) as Record<string, unknown>,
+        ...(operationName ? { operationName } : {}),
+      }),
+    ).then((result) => respond(result, operation));
+  }
   // executeSync runs the resolvers synchronously: the flag holds for exactly this request.
   setViewerIsApp(login.toLowerCase() === botLogin(state).toLowerCase());
   const result = executeSync({
@@ -117,6 +161,10 @@ export function handleGraphQL(state: GitHubState, body: unknown, login: string):
     variableValues: (request.variables ?? {}) as Record<string, unknown>,
     ...(operationName ? { operationName } : {}),
   });
+  return respond(result, operation);
+}
+
+function respond(result: ExecutionResult, operation: OperationDefinitionNode): GraphQLResponse {
   const response: GraphQLResponse = {
     ...(result.data !== undefined ? { data: result.data } : {}),
     ...(result.errors ? { errors: result.errors.map(githubStyle) } : {}),
@@ -145,13 +193,15 @@ function githubStyle(error: GraphQLError): Record<string, unknown> {
   const unknownField = /^Cannot query field "(\w+)" on type "(\w+)"/.exec(error.message);
   const original = error.originalError;
   const type =
-    original instanceof SandboxError
-      ? original.status === 404
-        ? "NOT_FOUND"
-        : original.status === 403
-          ? "FORBIDDEN"
-          : "UNPROCESSABLE"
-      : undefined;
+    original instanceof TypedGraphQLError
+      ? original.type
+      : original instanceof SandboxError
+        ? original.status === 404
+          ? "NOT_FOUND"
+          : original.status === 403
+            ? "FORBIDDEN"
+            : "UNPROCESSABLE"
+        : undefined;
   return {
     message: unknownField
       ? `Field '${unknownField[1]}' doesn't exist on type '${unknownField[2]}'`

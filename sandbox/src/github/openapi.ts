@@ -103,21 +103,13 @@ function compileRoute(route: string): { pattern: RegExp; literalChars: number } 
 
 /** The OpenAPI operation a request goes to, preferring the most specific route. */
 export function matchOperation(method: string, pathname: string): Operation | undefined {
-  const decoded = pathname.split("/").map(safeDecode).join("/");
+  // Matched as sent: an encoded slash stays inside its parameter (`branches/trellis%2F1-fix` is one branch name).
   let best: Operation | undefined;
   for (const op of githubOperations()) {
-    if (op.method !== method.toUpperCase() || !op.pattern.test(decoded)) continue;
+    if (op.method !== method.toUpperCase() || !op.pattern.test(pathname)) continue;
     if (!best || op.literalChars > best.literalChars) best = op;
   }
   return best;
-}
-
-function safeDecode(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
 }
 
 /** What is wrong with a request, in words; empty when GitHub's REST API accepts its route, query and body shape. */

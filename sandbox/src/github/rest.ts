@@ -2,7 +2,7 @@ import type { Actor, GitHubState } from "./state.js";
 import { botLogin, now } from "./state.js";
 import { SandboxError } from "./errors.js";
 import { matchOperation, requestProblems } from "./openapi.js";
-import { handleGraphQL } from "./graphql.js";
+import { handleGraphQLAsync } from "./graphql.js";
 import type { Ctx, SandboxRequest, SandboxResponse } from "./rest/routing.js";
 import { DOCS, errorResponse, json, notFound, routes } from "./rest/routing.js";
 // Each area adds its routes to the table as it loads; a request goes to the first route that matches.
@@ -49,15 +49,17 @@ export async function handleRequest(state: GitHubState, req: SandboxRequest): Pr
           message: "This endpoint requires you to be authenticated.",
           documentation_url: DOCS,
         });
-      return json(200, handleGraphQL(state, body, loginOf(state, actor)));
+      return json(200, await handleGraphQLAsync(state, body, loginOf(state, actor), actor));
     }
     const blob = /^\/_sandbox\/artifacts\/(\d+)\.zip$/.exec(pathname);
     if (blob && method === "GET") return downloadBlob(state, Number(blob[1]));
 
     const decoded = pathname.split("/").map(safeDecode).join("/");
+    // Matched as sent, each parameter decoded after: GitHub takes a branch name with an encoded slash
+    // (`branches/trellis%2F1-fix`, as Octokit sends `{branch}`) as one parameter.
     const found = routes
       .filter((r) => r.method === method)
-      .map((r) => ({ r, m: r.pattern.exec(decoded) }))
+      .map((r) => ({ r, m: r.pattern.exec(pathname) }))
       .find((x) => x.m);
     if (!found?.m) {
       const op = matchOperation(method, pathname);
@@ -77,7 +79,7 @@ export async function handleRequest(state: GitHubState, req: SandboxRequest): Pr
       });
 
     const params: Record<string, string> = {};
-    found.r.keys.forEach((k, i) => (params[k] = found.m?.[i + 1] ?? ""));
+    found.r.keys.forEach((k, i) => (params[k] = safeDecode(found.m?.[i + 1] ?? "")));
     const ctx: Ctx = {
       state,
       method,

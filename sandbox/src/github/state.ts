@@ -171,7 +171,8 @@ export interface Installation {
 export type Actor =
   | { kind: "app" }
   | { kind: "installation"; installationId: number }
-  | { kind: "user"; login: string }
+  /** `contents`: a workflow GITHUB_TOKEN's `contents` permission, as its workflow's `permissions` set it. */
+  | { kind: "user"; login: string; contents?: "read" | "write" }
   | { kind: "anonymous" };
 
 export interface Project {
@@ -268,8 +269,11 @@ export interface GitHubSeed {
   repos?: RepoSeed[];
   /** One installation of the App on each owner that has repos, unless given. */
   installations?: { id?: number; account: string; repos?: string[] }[];
-  /** Tokens accepted as a user (e.g. the Action's GITHUB_TOKEN → "github-actions[bot]"). */
-  userTokens?: Record<string, string>;
+  /**
+   * Tokens accepted as a user (e.g. the Action's GITHUB_TOKEN → "github-actions[bot]"); a workflow token may say
+   * what its workflow grants for `contents` (write when unsaid).
+   */
+  userTokens?: Record<string, string | { login: string; contents: "read" | "write" }>;
   /** Which of a merge's deliveries leaves first (default `pull_request_first`); GitHub fixes no order. */
   mergeDeliveryOrder?: MergeDeliveryOrder;
 }
@@ -328,9 +332,13 @@ export function createGitHubState(seed: GitHubSeed = {}): GitHubState {
     const repos = i.repos ?? [...state.repos.values()].filter((r) => r.owner === i.account).map(fullName);
     state.installations.set(id, { id, account: i.account, repos, createdAt: now(state) });
   }
-  for (const [token, login] of Object.entries(seed.userTokens ?? {})) {
+  for (const [token, who] of Object.entries(seed.userTokens ?? {})) {
+    const login = typeof who === "string" ? who : who.login;
     ensureUser(state, login, login.endsWith("[bot]") ? "Bot" : "User");
-    state.tokens.set(token, { kind: "user", login });
+    state.tokens.set(
+      token,
+      typeof who === "string" ? { kind: "user", login } : { kind: "user", login, contents: who.contents },
+    );
   }
   return state;
 }

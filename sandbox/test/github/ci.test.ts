@@ -39,6 +39,7 @@ const AGENT =
   "name: Agent\non:\n  workflow_dispatch:\n    inputs: {}\njobs:\n  agent:\n    steps:\n      - run: true\n";
 
 const WORKFLOW_TOKEN = "ghs_workflowToken";
+const READ_ONLY_WORKFLOW_TOKEN = "ghs_readOnlyWorkflowToken";
 const APP_TOKEN = "ghs_installationToken";
 
 let root: string;
@@ -64,7 +65,11 @@ beforeEach(async () => {
         workflows: [{ path: ".github/workflows/agent.yml", name: "Agent" }],
       },
     ],
-    userTokens: { [WORKFLOW_TOKEN]: "github-actions[bot]", ghp_octocat: "octocat" },
+    userTokens: {
+      [WORKFLOW_TOKEN]: "github-actions[bot]",
+      [READ_ONLY_WORKFLOW_TOKEN]: { login: "github-actions[bot]", contents: "read" },
+      ghp_octocat: "octocat",
+    },
   });
   const [installation] = [...state.installations.values()];
   state.tokens.set(APP_TOKEN, { kind: "installation", installationId: installation!.id });
@@ -187,6 +192,15 @@ describe("GitHub Actions on pushes and pull requests", () => {
     expect(actions.runs).toEqual([]);
     expect(await checkRunsOn(sha)).toEqual([]);
     expect(named("workflow_run")).toEqual([]);
+  });
+
+  it("a GITHUB_TOKEN whose workflow grants `contents: read` (the agent workflow) clones but cannot push: 403", async () => {
+    await expect(push(READ_ONLY_WORKFLOW_TOKEN, "trellis/1-a", "a.txt")).rejects.toThrow(
+      /Permission to acme\/web\.git denied to github-actions\[bot\]|403/,
+    );
+    expect(named("push")).toEqual([]);
+    const heads = await execa("git", ["for-each-ref", "refs/heads"], { cwd: join(root, "web.git") });
+    expect(heads.stdout).not.toContain("trellis/1-a");
   });
 
   it("a pull request opened by the App gets the CI check run on its head; GITHUB_TOKEN pushes to it do not", async () => {

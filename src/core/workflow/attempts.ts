@@ -1,8 +1,10 @@
 /**
  * What GitHub and the Action report about a dispatched attempt: its Actions run queued or started, its result,
- * its run lost, or its dispatch refused for budget.
+ * its run lost, or its dispatch refused for budget; and what the App made of its proposal (committed or refused).
  */
 import type { Attempt, CheckRunConclusion, StageState } from "../model.js";
+import { branchName } from "../dispatch.js";
+import { describeRefusal } from "../proposal.js";
 import type { AgentResult } from "../result.js";
 import { block, codeSpan as code, ident, inline } from "../render.js";
 import { cancelInFlight, learnWorkflowRun } from "./cancellation.js";
@@ -56,6 +58,8 @@ export const onAttemptFinished: Handler<"attempt_finished"> = (step, e) => {
   const { stage, attempt } = found;
   const late = attempt.finishedAt !== undefined;
   recordResult(step, attempt, e.result);
+  if (attempt.workflowRunId === undefined && e.workflowRunId !== undefined)
+    attempt.workflowRunId = e.workflowRunId;
   if (late) return; // timed out, cancelled or aborted already: keep the cost, change nothing else
   attempt.finishedAt = e.at;
   if (stage.status !== "queued" && stage.status !== "running") return;
@@ -78,24 +82,13 @@ export const onAttemptFinished: Handler<"attempt_finished"> = (step, e) => {
   const r = e.result;
   switch (r.status) {
     case "succeeded": {
-      const loop = defOf(step.run, stage.id).iterate;
-      if (loop && loop.reviewers.length > 0) {
-        step.check(
-          stage,
-          attempt,
-          "completed",
-          `Produced; ${loop.reviewers.length} review(s) requested`,
-          outcomeSummary(step, stage, attempt),
-          "success",
-        );
-        if (step.held) {
-          stage.status = "waiting";
-          stage.waitingFor = "retry_backoff";
-          stage.wakeAt = step.at;
-        } else dispatchReviewers(step, stage);
+      // A change goes on only once the App has verified and committed it (proposal_committed / proposal_refused).
+      if (r.proposal) {
+        // The proposal is read again from the Actions run whose artifact gave this result.
+        commitProposal(step, stage, attempt, e.workflowRunId ?? attempt.workflowRunId);
         return;
       }
-      afterAgentSuccess(step, stage, attempt);
+      afterProducerSuccess(step, stage, attempt);
       return;
     }
     case "needs_input": {
@@ -130,6 +123,110 @@ export const onAttemptFinished: Handler<"attempt_finished"> = (step, e) => {
     }
   }
 };
+
+/** The producer's attempt succeeded and its change, if any, is committed: reviews, or approvals and the PR. */
+function afterProducerSuccess(step: Step, stage: StageState, attempt: Attempt): void {
+  const loop = defOf(step.run, stage.id).iterate;
+  if (loop && loop.reviewers.length > 0) {
+    step.check(
+      stage,
+      attempt,
+      "completed",
+      `Produced; ${loop.reviewers.length} review(s) requested`,
+      outcomeSummary(step, stage, attempt),
+      "success",
+    );
+    if (step.held) {
+      stage.status = "waiting";
+      stage.waitingFor = "retry_backoff";
+      stage.wakeAt = step.at;
+    } else dispatchReviewers(step, stage);
+    return;
+  }
+  afterAgentSuccess(step, stage, attempt);
+}
+
+/**
+ * Asks the shell to verify and commit the attempt's proposal on the run's branch (the App's name for it, not the
+ * job's). The stage stays where it is until the outcome comes back.
+ */
+function commitProposal(
+  step: Step,
+  stage: StageState,
+  attempt: Attempt,
+  workflowRunId: number | undefined,
+): void {
+  if (workflowRunId === undefined) {
+    refuseProposal(step, stage, attempt, {
+      rule: "missing_contents",
+      message: "the Actions run that holds the proposal is not known",
+    });
+    return;
+  }
+  step.effects.push({
+    type: "commit_proposal",
+    key: `commit:${stage.id}:${attempt.id}`,
+    stage: stage.id,
+    attemptId: attempt.id,
+    workflowRunId,
+    branch: branchName(step.run.issue, step.run.issueTitle),
+  });
+}
+
+/** The proposal of a finished attempt whose outcome the App has not decided yet. */
+function awaitingCommit(step: Step, attemptId: string): { stage: StageState; attempt: Attempt } | undefined {
+  const found = stageForAttempt(step.run, attemptId);
+  if (!found?.attempt.result?.proposal || found.attempt.commit || found.attempt.refusal) return undefined;
+  return found;
+}
+
+export const onProposalCommitted: Handler<"proposal_committed"> = (step, e) => {
+  const found = awaitingCommit(step, e.attemptId);
+  if (!found) return;
+  const { stage, attempt } = found;
+  attempt.commit = { branch: e.branch, headSha: e.headSha };
+  step.audit(SYSTEM_ACTOR, "proposal_committed", {
+    stage: stage.id,
+    attemptId: attempt.id,
+    branch: e.branch,
+    headSha: e.headSha,
+  });
+  // Aborted or cancelled meanwhile: the commit stays on its branch, the stage does not go on.
+  if (stage.status !== "queued" && stage.status !== "running") return;
+  afterProducerSuccess(step, stage, attempt);
+};
+
+export const onProposalRefused: Handler<"proposal_refused"> = (step, e) => {
+  const found = awaitingCommit(step, e.attemptId);
+  if (!found) return;
+  refuseProposal(step, found.stage, found.attempt, {
+    rule: e.rule,
+    ...(e.path !== undefined ? { path: e.path } : {}),
+    message: e.message,
+  });
+};
+
+function refuseProposal(
+  step: Step,
+  stage: StageState,
+  attempt: Attempt,
+  refusal: NonNullable<Attempt["refusal"]>,
+): void {
+  attempt.refusal = refusal;
+  step.audit(SYSTEM_ACTOR, "proposal_refused", { stage: stage.id, attemptId: attempt.id, ...refusal });
+  if (stage.status !== "queued" && stage.status !== "running") return;
+  const reason = `the App refused the proposed change (${describeRefusal(refusal)})`;
+  step.check(
+    stage,
+    attempt,
+    "completed",
+    `Refused: ${refusal.rule}${refusal.path !== undefined ? ` (${refusal.path})` : ""}`,
+    inline(reason, 1000),
+    "failure",
+  );
+  stage.feedback.push(`Attempt ${attempt.number} failed: ${reason}`);
+  failAttempt(step, stage, reason);
+}
 
 /** An in-flight attempt ended without a usable result (lost run or timeout). */
 export function attemptEnded(

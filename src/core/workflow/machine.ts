@@ -17,6 +17,8 @@ import {
   onAttemptQueued,
   onAttemptStarted,
   onDispatchRefused,
+  onProposalCommitted,
+  onProposalRefused,
 } from "./attempts.js";
 import { onAnswer, onAbort, onAssign, onHold, onRetry, onUnhold } from "./commands.js";
 import { onStart } from "./create.js";
@@ -56,6 +58,8 @@ const HANDLERS: { [K in RunEvent["type"]]: Handler<K> } = {
   pr_closed: onPrClosed,
   closed_by_merge: onClosedByMerge,
   dispatch_refused: onDispatchRefused,
+  proposal_committed: onProposalCommitted,
+  proposal_refused: onProposalRefused,
 };
 
 // What a human sees in the status comment; when it changes, the comment is re-rendered.

@@ -32,7 +32,8 @@ export function afterAgentSuccess(step: Step, stage: StageState, attempt: Attemp
 
 export function finishStage(step: Step, stage: StageState, attempt: Attempt): void {
   const def = defOf(step.run, stage.id);
-  const branch = attempt.result?.branch;
+  // The App's own commit, never the job's claim.
+  const branch = attempt.commit?.branch;
   // "accepted": the attempt's check run may already be completed (review loop, approvals); this is its final word.
   step.check(
     stage,

@@ -255,7 +255,7 @@ describe("edge cases", () => {
       }),
     ]);
     h.start();
-    h.finish("dev", { branch: "b1" });
+    h.commit("dev", "b1");
     h.send({ type: "approve", at: h.now, actor: "bob" });
     h.send({ type: "pr_opened", at: h.now, stage: "dev", prNumber: 3 });
     h.send({ type: "pr_closed", at: h.now, prNumber: 3, actor: "bob" });

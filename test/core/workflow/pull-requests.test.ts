@@ -7,7 +7,7 @@ describe("pull requests", () => {
   it("opens a PR for a successful branch; the stage is done when it merges", () => {
     const h = new Harness([stage("dev", { openPr: true })]);
     h.start();
-    const fx = h.finish("dev", { branch: "trellis/7-add-login" });
+    const fx = h.commit("dev", "trellis/7-add-login");
     expect(h.of("open_pr", fx)).toMatchObject([
       { stage: "dev", branch: "trellis/7-add-login", title: "Add login (#7, dev)" },
     ]);
@@ -27,7 +27,7 @@ describe("pull requests", () => {
       }),
     ]);
     h.start();
-    h.finish("dev", { branch: "b" });
+    h.commit("dev", "b");
     h.send({ type: "pr_opened", at: h.now, stage: "dev", prNumber: 12 });
     const fx = h.send({ type: "pr_closed", at: h.now, prNumber: 12, actor: "bob" });
     expect(h.of("dispatch", fx)).toMatchObject([{ attempt: 2 }]);
@@ -38,7 +38,7 @@ describe("pull requests", () => {
     const waitingForMerge = (stages = [stage("dev", { openPr: true })]) => {
       const h = new Harness(stages);
       h.start();
-      h.finish("dev", { branch: "b" });
+      h.commit("dev", "b");
       h.send({ type: "pr_opened", at: h.now, stage: "dev", prNumber: 12 });
       return h;
     };
@@ -91,7 +91,7 @@ describe("pull requests", () => {
     it("a PR merged while its stage was still at work: that stage succeeds with the merge", () => {
       const h = new Harness([stage("dev", { openPr: true })]);
       h.start();
-      h.finish("dev", { branch: "b" });
+      h.commit("dev", "b");
       h.send({ type: "pr_opened", at: h.now, stage: "dev", prNumber: 12 });
       h.send({ type: "retry", at: h.now, actor: "alice", stage: "dev" });
       h.send({ type: "pr_opened", at: h.now, stage: "dev", prNumber: 12 });

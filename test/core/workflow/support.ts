@@ -28,6 +28,15 @@ export function template(stages: StageDef[], name = "test"): WorkflowTemplate {
   return { name, description: "a test workflow", stages, source: "test" };
 }
 
+/** A proposal as the Action reports it (its contents are the App's concern, not the run machine's). */
+export const PROPOSAL = {
+  base: "b".repeat(40),
+  patchFile: "proposal.patch" as const,
+  bytes: 10,
+  sha256: "0".repeat(64),
+  files: [{ path: "a.txt", status: "M" as const, mode: "100644", blob: "d".repeat(40) }],
+};
+
 export function result(patch: Partial<AgentResult> = {}): AgentResult {
   return {
     version: 1,
@@ -112,6 +121,28 @@ export class Harness {
       at: this.now,
       attemptId,
       result: result({ stage: stageId, attemptId, ...patch }),
+    });
+  }
+
+  /**
+   * The agent proposes a change and the App commits it on `branch` (the commit_proposal effect's outcome): the
+   * effects of that outcome.
+   */
+  commit(stageId: string, branch: string, patch: Partial<AgentResult> = {}): Effect[] {
+    const attemptId = this.attempt(stageId);
+    this.send({
+      type: "attempt_finished",
+      at: this.now,
+      attemptId,
+      workflowRunId: 4242,
+      result: result({ stage: stageId, attemptId, proposal: PROPOSAL, ...patch }),
+    });
+    return this.send({
+      type: "proposal_committed",
+      at: this.now,
+      attemptId,
+      branch,
+      headSha: "c".repeat(40),
     });
   }
 

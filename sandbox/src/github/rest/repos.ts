@@ -1,6 +1,7 @@
 import type { Repository, Role } from "../state.js";
 import { fullName, roleOf } from "../state.js";
 import { SandboxError } from "../errors.js";
+import { createRef, refNodeId } from "../commits.js";
 import { fullRepoJson, userJson } from "../shapes.js";
 import type { Ctx } from "./routing.js";
 import { json, listRoute, page, repoOf, route } from "./routing.js";
@@ -54,12 +55,24 @@ route("GET /repos/{owner}/{repo}/git/ref/{ref}", async (ctx) => {
   const branch = ref.replace(/^heads\//, "");
   const sha = ref.startsWith("heads/") ? (await repo.backend.branches()).get(branch) : undefined;
   if (!sha) throw new SandboxError(404, "Not Found");
-  return json(200, {
-    ref: `refs/${ref}`,
-    node_id: `REF_${Buffer.from(ref).toString("base64url")}`,
-    url: `${ctx.state.apiBase}/repos/${fullName(repo)}/git/refs/${ref}`,
+  return json(200, refJson(ctx, repo, branch, sha));
+});
+
+function refJson(ctx: Ctx, repo: Repository, branch: string, sha: string): Record<string, unknown> {
+  return {
+    ref: `refs/heads/${branch}`,
+    node_id: refNodeId(repo, branch),
+    url: `${ctx.state.apiBase}/repos/${fullName(repo)}/git/refs/heads/${branch}`,
     object: { sha, type: "commit", url: `${ctx.state.apiBase}/repos/${fullName(repo)}/git/commits/${sha}` },
-  });
+  };
+}
+
+route("POST /repos/{owner}/{repo}/git/refs", async (ctx) => {
+  const repo = repoOf(ctx);
+  const ref = String(ctx.body["ref"] ?? "");
+  const sha = String(ctx.body["sha"] ?? "");
+  await createRef(ctx.state, repo, ctx.actor, ctx.login, ref, sha);
+  return json(201, refJson(ctx, repo, ref.replace(/^refs\/heads\//, ""), sha));
 });
 
 async function commitJson(ctx: Ctx, repo: Repository, sha: string): Promise<Record<string, unknown>> {
