@@ -1,13 +1,8 @@
 import { parse } from "yaml";
 import type { CheckRun, GitHubState, Repository, StateEvent, Workflow, WorkflowRun } from "./state.js";
 import { emit, fullName, newId, now, onStateEvent } from "./state.js";
-import {
-  checkRunJson,
-  GITHUB_ACTIONS_APP,
-  githubActionsAppJson,
-  workflowJson,
-  workflowRunJson,
-} from "./shapes.js";
+import { checkRunJson, GITHUB_ACTIONS_APP, githubActionsAppJson } from "./shapes.js";
+import { workflowRunEvent } from "./mutations/workflows.js";
 
 /**
  * GitHub Actions' own trigger: a push or a pull request starts each workflow of the repository whose `on:` names
@@ -272,7 +267,7 @@ export function startActions(state: GitHubState, options: ActionsOptions = {}): 
       };
       t.repo.workflowRuns.set(run.id, run);
       runs.push(run);
-      workflowRunEvent(t.repo, run, "requested");
+      workflowRunEvent(state, t.repo, run, "requested");
       const checkRuns = file.jobs.map((job) => {
         const checkRun: CheckRun = {
           id: newId(state),
@@ -305,7 +300,7 @@ export function startActions(state: GitHubState, options: ActionsOptions = {}): 
     const { repo, run } = s;
     run.status = "in_progress";
     run.updatedAt = now(state);
-    workflowRunEvent(repo, run, "in_progress");
+    workflowRunEvent(state, repo, run, "in_progress");
     let failed: CiResult["conclusion"] | undefined;
     for (const { job, checkRun } of s.checkRuns) {
       checkRun.status = "in_progress";
@@ -330,21 +325,7 @@ export function startActions(state: GitHubState, options: ActionsOptions = {}): 
       sender: run.actor,
       fields: { check_suite: checkSuiteJson(repo, run, s.checkRuns.length) },
     });
-    workflowRunEvent(repo, run, "completed");
-  }
-
-  function workflowRunEvent(repo: Repository, run: WorkflowRun, action: string): void {
-    const w = repo.workflows.get(run.workflowId);
-    emit(state, {
-      name: "workflow_run",
-      action,
-      repo,
-      sender: run.actor,
-      fields: {
-        workflow_run: workflowRunJson(state, repo, run),
-        workflow: w ? workflowJson(state, repo, w) : null,
-      },
-    });
+    workflowRunEvent(state, repo, run, "completed");
   }
 
   function checkRunEvent(repo: Repository, checkRun: CheckRun, action: string, sender: string): void {

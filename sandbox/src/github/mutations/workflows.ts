@@ -1,7 +1,7 @@
 import type { Artifact, GitHubState, Repository, WorkflowRun } from "../state.js";
-import { emit, fullName, newId, now } from "../state.js";
+import { emit, newId, now } from "../state.js";
 import { SandboxError } from "../errors.js";
-import { nodeId, workflowRunJson } from "../shapes.js";
+import { workflowJson, workflowRunJson } from "../shapes.js";
 
 /** Workflow runs: dispatched, queued by concurrency group, started, completed and cancelled. */
 
@@ -112,7 +112,13 @@ export function cancelWorkflowRun(state: GitHubState, repo: Repository, runId: n
   return run;
 }
 
-function workflowRunEvent(state: GitHubState, repo: Repository, run: WorkflowRun, action: string): void {
+/** A `workflow_run` webhook for `run` (requested, in_progress, completed), as its repository's Actions send it. */
+export function workflowRunEvent(
+  state: GitHubState,
+  repo: Repository,
+  run: WorkflowRun,
+  action: string,
+): void {
   const w = repo.workflows.get(run.workflowId);
   emit(state, {
     name: "workflow_run",
@@ -121,20 +127,7 @@ function workflowRunEvent(state: GitHubState, repo: Repository, run: WorkflowRun
     sender: run.actor,
     fields: {
       workflow_run: workflowRunJson(state, repo, run),
-      workflow: w
-        ? {
-            id: w.id,
-            node_id: nodeId("W", w.id),
-            name: w.name,
-            path: w.path,
-            state: "active",
-            created_at: repo.createdAt,
-            updated_at: repo.createdAt,
-            url: `${state.apiBase}/repos/${fullName(repo)}/actions/workflows/${w.id}`,
-            html_url: `${state.htmlBase}/${fullName(repo)}/blob/${repo.defaultBranch}/${w.path}`,
-            badge_url: `${state.htmlBase}/${fullName(repo)}/workflows/${w.id}/badge.svg`,
-          }
-        : null,
+      workflow: w ? workflowJson(state, repo, w) : null,
     },
   });
 }
