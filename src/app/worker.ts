@@ -124,7 +124,8 @@ export function createWorker(deps: AppDeps, options: WorkerOptions = {}): Worker
       if (n > 0 || !running) continue;
       const due = await nextEffectDueInMs(deps.db, new Date(deps.now())).catch(() => null);
       const ms = Math.min(due ?? idleMs, idleMs);
-      if (ms > 0)
+      // stop() may have come while the due time was read: it found no sleeper to wake.
+      if (ms > 0 && running)
         await new Promise<void>((resolve) => {
           sleeper = { timer: setTimeout(resolve, ms), resolve };
         });

@@ -40,9 +40,14 @@ async function runEntry(
         stdio: ["ignore", "pipe", "pipe"],
       });
       let out = "";
+      let asked = false;
       child.stdout.on("data", (c: Buffer) => {
         out += c.toString();
-        if (until !== undefined && out.includes(until)) child.kill("SIGTERM");
+        // Once: the entry stops on the first SIGTERM, and a second one (sent on each later log line) would kill it.
+        if (until !== undefined && !asked && out.includes(until)) {
+          asked = true;
+          child.kill("SIGTERM");
+        }
       });
       child.stderr.on("data", (c: Buffer) => (out += c.toString()));
       const timer = setTimeout(() => {
