@@ -4,6 +4,8 @@
  * run one against the same PostgreSQL: a row is only ever executed by the worker holding its lease.
  */
 import { randomBytes } from "node:crypto";
+import { abandonedEffectEvent } from "../core/abandoned-effect.js";
+import type { Effect } from "../core/model.js";
 import { isTransient } from "../github/client.js";
 import { backoffMs } from "../store/backoff.js";
 import {
@@ -93,16 +95,13 @@ export function createWorker(deps: AppDeps, options: WorkerOptions = {}): Worker
     }
   }
 
-  /** A dispatch that can never happen must not leave its stage waiting forever. */
+  /** An effect its run waits on (a dispatch, a commit) must not leave its stage waiting forever. */
   async function giveUp(payload: OutboxPayload, error: unknown): Promise<void> {
-    if (payload.kind !== "effect" || payload.effect.type !== "dispatch" || !payload.target.runId) return;
+    if (payload.kind !== "effect" || !payload.target.runId) return;
     const message = error instanceof Error ? error.message : String(error);
-    await applyRunEvent(deps, payload.target, payload.target.runId, {
-      type: "attempt_lost",
-      at: deps.now(),
-      attemptId: payload.effect.attemptId,
-      reason: `the agent workflow could not be dispatched (${message.slice(0, 300)}); is .github/workflows/trellis-agent.yml installed?`,
-    });
+    // The shell's own effects (reactions, ticks, batch work) are none the core knows: they give no event.
+    const event = abandonedEffectEvent(payload.effect as Effect, message, deps.now());
+    if (event) await applyRunEvent(deps, payload.target, payload.target.runId, event);
   }
 
   async function round(limit = concurrency): Promise<number> {

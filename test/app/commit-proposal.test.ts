@@ -182,4 +182,26 @@ describe.each(engineCases())("the App commits an agent's proposal ($title)", ({ 
       expect(gh.pulls.map((p) => p.head)).toEqual([BRANCH]);
     },
   );
+
+  test.skipIf(skip)(
+    "a commit GitHub keeps failing is given up after the worker's retries: the stage fails, it does not wait",
+    async () => {
+      const { gh, attemptId } = await proposeAndFinish(
+        { "a.txt": "a\n" },
+        (gh) => (gh.git.state.outage = true),
+      );
+      for (let round = 0; round < 10; round++) {
+        h!.clock.now += 10 * 60_000; // past the longest backoff (5 minutes)
+        await h!.drain();
+      }
+      expect(gh.git.commits).toEqual([]);
+      expect(gh.git.graphqlRequests).toBe(8);
+      const [run] = await findRunsByIssue(db, `${OWNER}/Hello-World`, ISSUE.number);
+      const attempt = run!.state.stages.dev!.attempts.find((a) => a.id === attemptId)!;
+      expect(attempt.refusal).toMatchObject({ rule: "commit_failed" });
+      // The stage's retry policy takes over: the next attempt is dispatched with the reason as feedback.
+      expect(run!.state.stages.dev!.attempts).toHaveLength(2);
+      expect(run!.state.stages.dev!.feedback.at(-1)).toContain("commit_failed");
+    },
+  );
 });

@@ -105,6 +105,8 @@ export function fakeCommits(repoPath: string, prefix = "trellis/") {
   const commits: FakeCommit[] = [];
   const refs: { ref: string; sha: string }[] = [];
   let graphqlRequests = 0;
+  /** GitHub's GraphQL endpoint is down (502) while this is set. */
+  const state = { outage: false };
   const api = nock(GITHUB_API).persist();
   const contentsPrefix = `${repoPath}/contents/`;
   const contentsPath = (uri: string): string | undefined => {
@@ -148,6 +150,7 @@ export function fakeCommits(repoPath: string, prefix = "trellis/") {
     .optionally()
     .reply((_uri, body) => {
       graphqlRequests++;
+      if (state.outage) return [502, { message: "Server Error" }];
       const { query, variables } = body as { query: string; variables: { input: Record<string, unknown> } };
       if (!query.includes("createCommitOnBranch"))
         return [200, { data: null, errors: [{ message: "unexpected" }] }];
@@ -192,6 +195,7 @@ export function fakeCommits(repoPath: string, prefix = "trellis/") {
       return [200, { data: { createCommitOnBranch: { commit: { oid } } } }];
     });
   return {
+    state,
     headFiles,
     branches,
     commits,
