@@ -32,7 +32,12 @@ switch (plan.kind) {
   case "proxy":
     await run(
       trellis(
-        plan.kind === "proxy" && plan.config.metricsToken ? { metricsToken: plan.config.metricsToken } : {},
+        plan.kind === "proxy"
+          ? {
+              ...(plan.config.metricsToken ? { metricsToken: plan.config.metricsToken } : {}),
+              workerOptions: { retention: plan.config.retention },
+            }
+          : {},
       ),
       { log },
     );

@@ -9,6 +9,7 @@ import { readAppIdentity } from "../github/self.js";
 import type { AppIdentity, DomainEvent } from "../handlers/events.js";
 import { HANDLED_EVENTS, toDomainEvent } from "../handlers/index.js";
 import { changedDefinitions } from "../handlers/push.js";
+import { DEFAULT_RETENTION } from "../core/server-config.js";
 import { openDb, pingDb, type Db, type OpenDbOptions } from "../store/db.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import { createAppCaches } from "./caches.js";
@@ -66,7 +67,8 @@ export async function createApp(
     wake: () => workerRef.current?.wake(),
     caches: createAppCaches(),
   };
-  const worker = createWorker(deps, options.workerOptions);
+  // Records past the default retention are pruned unless the server's configuration says otherwise.
+  const worker = createWorker(deps, { retention: DEFAULT_RETENTION, ...options.workerOptions });
   workerRef.current = worker;
 
   // The App's own identity, so its comments and check runs are recognised (best effort: the sandbox

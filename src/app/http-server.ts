@@ -37,6 +37,7 @@ export async function startServer(config: ServeConfig, options: StartOptions): P
   });
   const fn = trellis({
     ...options.app,
+    workerOptions: { ...options.app?.workerOptions, retention: config.retention },
     ...(config.metricsToken !== undefined ? { metricsToken: config.metricsToken } : {}),
     serveRoutes: false,
   });

@@ -45,7 +45,11 @@ export function createMetrics(): Metrics {
         lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`);
         for (const [status, n] of Object.entries(byStatus)) lines.push(`${name}{status="${status}"} ${n}`);
       };
-      gauge("trellis_effects", "Effects in the outbox by status", stored.outbox);
+      gauge(
+        "trellis_effects",
+        "Effects waiting or running in the outbox (its depth), by status",
+        stored.outbox,
+      );
       gauge("trellis_runs", "Workflow runs by status", stored.runsByStatus);
       gauge("trellis_stages", "Current stages by status", stored.stagesByStatus);
       gauge("trellis_attempts", "Agent attempts by status", stored.attemptsByStatus);

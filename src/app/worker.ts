@@ -6,8 +6,10 @@
 import { randomBytes } from "node:crypto";
 import { abandonedEffectEvent } from "../core/abandoned-effect.js";
 import type { Effect } from "../core/model.js";
+import type { Retention } from "../core/server-config.js";
 import { isTransient } from "../github/client.js";
 import { backoffMs } from "../store/backoff.js";
+import { pruneExpired } from "../store/retention.js";
 import {
   claimEffects,
   completeEffect,
@@ -32,6 +34,10 @@ export interface WorkerOptions {
    * the worker to one event per `yieldMs` but never stops it. 0 disables yielding. (`drain` never yields.)
    */
   yieldMs?: number;
+  /** Finished records past this are deleted by the worker's housekeeping; undefined: nothing is deleted. */
+  retention?: Retention;
+  /** How often the housekeeping runs (default hourly; the first time right after the start). */
+  housekeepingEveryMs?: number;
 }
 
 export interface Worker {
@@ -39,6 +45,8 @@ export interface Worker {
   wake(): void;
   /** Claims and executes until nothing is due now (tests and the sandbox use this). */
   drain(options?: { maxRounds?: number }): Promise<number>;
+  /** Deletes expired records now if the period has passed (the loop does this on its own). */
+  housekeeping(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -49,6 +57,8 @@ export function createWorker(deps: AppDeps, options: WorkerOptions = {}): Worker
   const idleMs = options.idleMs ?? 2_000;
   const maxAttempts = options.maxAttempts ?? 8;
   const yieldMs = options.yieldMs ?? 100;
+  const housekeepingEveryMs = options.housekeepingEveryMs ?? 60 * 60_000;
+  let lastHousekeeping = -Infinity;
   let running = false;
   let loop: Promise<void> | undefined;
   let sleeper: { timer: NodeJS.Timeout; resolve: () => void } | undefined;
@@ -110,8 +120,22 @@ export function createWorker(deps: AppDeps, options: WorkerOptions = {}): Worker
     return rows.length;
   }
 
+  /** Deleting is idempotent, so replicas need not take turns: each prunes at most once per period. */
+  async function housekeeping(): Promise<void> {
+    if (!options.retention || deps.now() - lastHousekeeping < housekeepingEveryMs) return;
+    lastHousekeeping = deps.now();
+    try {
+      const pruned = await pruneExpired(deps.db, options.retention);
+      if (pruned.inbox + pruned.outbox + pruned.audit > 0)
+        deps.log.info({ pruned }, "pruned expired records");
+    } catch (error) {
+      deps.log.warn({ err: String(error) }, "housekeeping failed; it is tried again next period");
+    }
+  }
+
   async function run(): Promise<void> {
     while (running) {
+      await housekeeping();
       let n = 0;
       try {
         // Webhooks first: under sustained load, one event per `yieldMs` keeps the worker moving.
@@ -139,6 +163,7 @@ export function createWorker(deps: AppDeps, options: WorkerOptions = {}): Worker
       running = true;
       loop = run();
     },
+    housekeeping,
     async drain({ maxRounds = 1_000 } = {}) {
       let total = 0;
       for (let i = 0; i < maxRounds; i++) {

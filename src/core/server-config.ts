@@ -15,6 +15,12 @@ export const MAX_WEBHOOK_BYTES = 25 * 1024 * 1024;
  */
 export const MIN_SECRET_LENGTH = 16;
 
+/**
+ * GitHub Docs, "Redelivering webhooks": deliveries "from the past 3 days" can be redelivered on GitHub.com, "from
+ * the past 7 days" on GitHub Enterprise Server: the inbox keeps ids at least that long.
+ */
+const GITHUB_REDELIVERY_DAYS = 7;
+
 /** Probot's fallback when no secret is given (probot/lib/server/server.js `defaultWebhookSecret`): public. */
 const PROBOT_DEFAULT_SECRET = "development";
 
@@ -31,7 +37,19 @@ export interface ServeConfig {
   metricsPort?: number;
   /** When set, those routes answer only `Authorization: Bearer <token>`. */
   metricsToken?: string;
+  retention: Retention;
 }
+
+/** How long the worker keeps finished records, in days; 0 keeps them forever. */
+export interface Retention {
+  /** Deliveries seen (the inbox drops redeliveries by id; GitHub redelivers only recent ones). */
+  inboxDays: number;
+  /** Effects done or given up (their keys become reusable after this). */
+  outboxDays: number;
+  auditDays: number;
+}
+
+export const DEFAULT_RETENTION: Retention = { inboxDays: 7, outboxDays: 30, auditDays: 365 };
 
 export type StartPlan =
   /** No App yet (no APP_ID or key) outside production: Probot's manifest flow creates one. */
@@ -78,6 +96,19 @@ export function planStart(env: Env, privateKey: string | undefined): StartPlan {
   const metricsToken = env.METRICS_TOKEN === "" ? undefined : env.METRICS_TOKEN;
   if (metricsToken !== undefined && metricsToken.length < MIN_SECRET_LENGTH)
     errors.push(`METRICS_TOKEN is too short: use at least ${MIN_SECRET_LENGTH} random characters`);
+  const retention: Retention = {
+    inboxDays:
+      daysOf(env.RETENTION_INBOX_DAYS, "RETENTION_INBOX_DAYS", errors) ?? DEFAULT_RETENTION.inboxDays,
+    outboxDays:
+      daysOf(env.RETENTION_OUTBOX_DAYS, "RETENTION_OUTBOX_DAYS", errors) ?? DEFAULT_RETENTION.outboxDays,
+    auditDays:
+      daysOf(env.RETENTION_AUDIT_DAYS, "RETENTION_AUDIT_DAYS", errors) ?? DEFAULT_RETENTION.auditDays,
+  };
+  // A redelivery GitHub still offers must find its id in the inbox, or it would be applied twice.
+  if (retention.inboxDays > 0 && retention.inboxDays < GITHUB_REDELIVERY_DAYS)
+    errors.push(
+      `RETENTION_INBOX_DAYS must be at least ${GITHUB_REDELIVERY_DAYS} (GitHub redelivers deliveries of the past ${GITHUB_REDELIVERY_DAYS} days), or 0 to keep them forever`,
+    );
   if (errors.length > 0) return { kind: "refuse", errors };
 
   const config: ServeConfig = {
@@ -90,6 +121,7 @@ export function planStart(env: Env, privateKey: string | undefined): StartPlan {
     ...(env.GHE_HOST ? { baseUrl: `${env.GHE_PROTOCOL || "https"}://${env.GHE_HOST}/api/v3` } : {}),
     ...(metricsPort !== undefined ? { metricsPort } : {}),
     ...(metricsToken !== undefined ? { metricsToken } : {}),
+    retention,
   };
   if (env.WEBHOOK_PROXY_URL) return { kind: "proxy", config, url: env.WEBHOOK_PROXY_URL };
   return { kind: "serve", config };
@@ -100,6 +132,14 @@ function portOf(value: string | undefined, name: string, errors: string[]): numb
   const n = Number(value);
   if (Number.isInteger(n) && n >= 0 && n <= 65535) return n;
   errors.push(`${name} must be a port number (0–65535), not "${value}"`);
+  return undefined;
+}
+
+function daysOf(value: string | undefined, name: string, errors: string[]): number | undefined {
+  if (value === undefined || value === "") return undefined;
+  const n = Number(value);
+  if (Number.isInteger(n) && n >= 0) return n;
+  errors.push(`${name} must be a whole number of days (0 keeps records forever), not "${value}"`);
   return undefined;
 }
 

@@ -48,3 +48,11 @@ export async function listAudit(
   );
   return r.rows;
 }
+
+/** Deletes entries older than `olderThanMs` (the retention the App is configured with), on the database's clock. */
+export async function pruneAudit(db: Db, olderThanMs: number): Promise<number> {
+  const r = await db.query("DELETE FROM audit_log WHERE at < now() - $1 * interval '1 millisecond'", [
+    olderThanMs,
+  ]);
+  return r.rowCount;
+}

@@ -12,3 +12,4 @@ export * from "./costs.js";
 export * from "./audit.js";
 export * from "./installations.js";
 export * from "./metrics.js";
+export * from "./retention.js";

@@ -9,7 +9,7 @@ import nock from "nock";
 import { pino } from "pino";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { startServer, type RunningServer } from "../../src/app/http-server.js";
-import { MAX_WEBHOOK_BYTES, type ServeConfig } from "../../src/core/server-config.js";
+import { DEFAULT_RETENTION, MAX_WEBHOOK_BYTES, type ServeConfig } from "../../src/core/server-config.js";
 import { openDb, type Db } from "../../src/store/db.js";
 import { githubApi, useGitHubNock } from "../support/github-routes.js";
 import { examplePayload } from "../support/webhooks.js";
@@ -89,6 +89,7 @@ describe("the App's HTTP server", () => {
       port: 0,
       host: "127.0.0.1",
       webhookPath: "/api/github/webhooks",
+      retention: DEFAULT_RETENTION,
       ...patch,
     };
     server = await startServer(config, {
@@ -151,7 +152,7 @@ describe("the App's HTTP server", () => {
     expect(metrics).toContain("# TYPE trellis_deliveries_total counter");
     // The gauges are read from the store.
     expect(metrics).toMatch(/^trellis_effects\{status="pending"\} \d+$/m);
-    expect(metrics).toContain('trellis_effects{status="failed"} 0');
+    expect(metrics).toContain('trellis_effects{status="running"} 0');
     expect(metrics).toContain("# TYPE trellis_runs gauge");
   });
 

@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { normalizePrivateKey, planStart } from "../../src/core/server-config.js";
+import { DEFAULT_RETENTION, normalizePrivateKey, planStart } from "../../src/core/server-config.js";
 
 const { privateKey: PEM } = generateKeyPairSync("rsa", {
   modulusLength: 1024,
@@ -39,6 +39,7 @@ describe("planStart", () => {
         secret: SECRET,
         port: 3000,
         webhookPath: "/api/github/webhooks",
+        retention: DEFAULT_RETENTION,
       },
     });
     const plan = planStart(
@@ -56,6 +57,20 @@ describe("planStart", () => {
       kind: "proxy",
       url: "https://smee.io/x",
     });
+  });
+
+  it("keeps deliveries, effects and the audit log as long as RETENTION_* says, in days (0: forever)", () => {
+    const plan = planStart({ ...app, RETENTION_OUTBOX_DAYS: "90", RETENTION_AUDIT_DAYS: "0" }, PEM);
+    expect(plan).toMatchObject({ config: { retention: { inboxDays: 7, outboxDays: 90, auditDays: 0 } } });
+    const refused = (env: Record<string, string>) => {
+      const p = planStart({ ...app, ...env }, PEM);
+      return p.kind === "refuse" ? p.errors.join("\n") : "";
+    };
+    expect(refused({ RETENTION_AUDIT_DAYS: "a year" })).toMatch(
+      /RETENTION_AUDIT_DAYS must be a whole number/,
+    );
+    // Shorter than GitHub keeps deliveries redeliverable, a redelivery would be applied twice.
+    expect(refused({ RETENTION_INBOX_DAYS: "2" })).toMatch(/RETENTION_INBOX_DAYS must be at least 7/);
   });
 });
 
