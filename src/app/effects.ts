@@ -120,7 +120,7 @@ async function dispatch(
     stage: effect.stage,
     profile: effect.profile,
     // Only attempts GitHub has already been asked to run count; this one's own row is still running.
-    inFlight: (await inFlightAttemptsByProfile(deps.db))[effect.profile] ?? 0,
+    inFlight: (await inFlightAttemptsByProfile(deps.db, target.installationId))[effect.profile] ?? 0,
     ...(profile ? { maxParallel: profile.maxParallel } : {}),
     dryRun: defs.config.dry_run,
     agentWorkflow: defs.config.agent_workflow,

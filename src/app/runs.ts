@@ -88,7 +88,10 @@ export interface RunStart {
 /** Stores a new run, audits its start and applies its `start` event, in the caller's transaction. */
 export async function startRun(uow: UnitOfWork, start: RunStart): Promise<RunState> {
   const { run, actor } = start;
-  await insertRun(uow.tx, run, start.batchId !== undefined ? { batchId: start.batchId } : {});
+  await insertRun(uow.tx, run, {
+    ...(start.batchId !== undefined ? { batchId: start.batchId } : {}),
+    ...(start.target.installationId !== undefined ? { installationId: start.target.installationId } : {}),
+  });
   uow.pending.audit.push({
     repo: repoName(run.repo),
     actor,

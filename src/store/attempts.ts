@@ -138,16 +138,22 @@ export async function listAttempts(db: Db, runId: string): Promise<AttemptRow[]>
 
 /**
  * Attempts whose dispatch actually reached GitHub (its `dispatch:<attempt>` outbox row is done) and
- * that have not finished, by profile: what a profile's max parallel limits. Attempts still waiting
+ * that have not finished, by profile, in one installation (runs stored without one count everywhere; no
+ * installation: all of them): what a profile's max parallel limits. Attempts still waiting
  * for a free slot are not counted, or a queue longer than the limit would wait on itself forever.
  */
-export async function inFlightAttemptsByProfile(db: Db): Promise<Record<string, number>> {
+export async function inFlightAttemptsByProfile(
+  db: Db,
+  installationId?: number,
+): Promise<Record<string, number>> {
   const r = await db.query<{ profile: string; n: number }>(
-    `SELECT a.profile, count(*)::int AS n FROM attempts a
-      WHERE a.status = 'running'
-         OR (a.status = 'dispatched'
-             AND EXISTS (SELECT 1 FROM outbox o WHERE o.key = 'dispatch:' || a.id AND o.status = 'done'))
+    `SELECT a.profile, count(*)::int AS n FROM attempts a JOIN runs r ON r.id = a.run_id
+      WHERE ($1::bigint IS NULL OR r.installation_id = $1 OR r.installation_id IS NULL)
+        AND (a.status = 'running'
+             OR (a.status = 'dispatched'
+                 AND EXISTS (SELECT 1 FROM outbox o WHERE o.key = 'dispatch:' || a.id AND o.status = 'done')))
       GROUP BY a.profile`,
+    [installationId ?? null],
   );
   return Object.fromEntries(r.rows.map((x) => [x.profile, x.n]));
 }

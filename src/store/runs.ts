@@ -40,12 +40,17 @@ interface RunRecord {
 
 const toStored = (r: RunRecord): StoredRun => ({ state: r.state, version: r.version, batchId: r.batch_id });
 
-export async function insertRun(tx: Db, state: RunState, options: { batchId?: string } = {}): Promise<void> {
+export async function insertRun(
+  tx: Db,
+  state: RunState,
+  options: { batchId?: string; installationId?: number } = {},
+): Promise<void> {
   const p = projection(state);
   await tx.query(
     `WITH written AS (
-       INSERT INTO runs (id, repo, issue, status, state, batch_id, cost_usd, version, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9)
+       INSERT INTO runs (id, repo, issue, status, state, batch_id, cost_usd, version, created_at, updated_at,
+                         installation_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $12)
        RETURNING id, version)
      ${projectCtes({ updatedAt: 9, stages: 10, attempts: 11 })}
      SELECT version FROM written`,
@@ -61,6 +66,7 @@ export async function insertRun(tx: Db, state: RunState, options: { batchId?: st
       new Date(state.updatedAt),
       p.stages,
       p.attempts,
+      options.installationId ?? null,
     ],
   );
 }

@@ -37,5 +37,28 @@ describe.each(engineCases({ withPgliteProcess: true }))(
         expect(await inFlightAttemptsByProfile(db)).toEqual({ dev: 2 });
       },
     );
+
+    it.skipIf(skip)(
+      "counts one installation's attempts: another installation's running agents take none of its slots",
+      async () => {
+        const db = getDb();
+        const running = (id: string) =>
+          runState(id, {
+            stages: {
+              a: stage("a", "dev", {
+                status: "running",
+                attempts: [attempt(`att-${id}`, { profile: "dev", startedAt: 1 })],
+              }),
+            },
+          });
+        await insertRun(db, running("ours"), { installationId: 1 });
+        await insertRun(db, running("theirs"), { installationId: 2 });
+        await insertRun(db, running("unknown"));
+        // A run stored before runs knew their installation counts for every installation: the safe side.
+        expect(await inFlightAttemptsByProfile(db, 1)).toEqual({ dev: 2 });
+        expect(await inFlightAttemptsByProfile(db, 3)).toEqual({ dev: 1 });
+        expect(await inFlightAttemptsByProfile(db)).toEqual({ dev: 3 });
+      },
+    );
   },
 );
