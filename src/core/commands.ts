@@ -307,7 +307,8 @@ function matchCommand(line: string): Match | undefined {
   if (!m) return undefined;
   let name = (m[1] ?? "").toLowerCase();
   let args = (m[2] ?? "").trim();
-  if (name === "trellis") {
+  const addressed = name === "trellis";
+  if (addressed) {
     // `/trellis run dev` and `/trellis /run dev`; a bare `/trellis` asks for help.
     const inner = /^\/?([A-Za-z][\w-]*)(?:\s+(.*))?$/.exec(args);
     if (args === "") return { kind: "command", spec: findSpec("help") as CommandSpec, args: "" };
@@ -321,6 +322,8 @@ function matchCommand(line: string): Match | undefined {
     name,
     COMMANDS.map((c) => c.name),
   );
+  // A `/word` like no command (`/shrug`, `/s`) is prose, not a typo: it gets no answer. `/trellis word` asked us.
+  if (!hint && !addressed) return undefined;
   return {
     kind: "error",
     message: `unknown command \`/${name}\`${hint ? ` (did you mean \`/${hint}\`?)` : ""}. See \`/help\` for the list.`,

@@ -98,12 +98,17 @@ describe("argument errors are values with a helpful message", () => {
         message: "unknown command `/aprove` (did you mean `/approve`?). See `/help` for the list.",
       },
     ]);
-    expect(errors("/foo")[0]?.message).toBe("unknown command `/foo`. See `/help` for the list.");
     expect(errors("/unhld")[0]?.message).toContain("did you mean `/unhold`?");
   });
 
+  it("leaves /words like no command alone: prose, not typos", () => {
+    expect(parseCommands("/shrug\n/s\n/foo bar")).toEqual({ commands: [], errors: [] });
+    // Addressed to Trellis, an unknown word is answered.
+    expect(errors("/trellis foo")[0]?.message).toBe("unknown command `/foo`. See `/help` for the list.");
+  });
+
   it("keeps good commands next to bad ones", () => {
-    const r = parseCommands("/approve\n/frobnicate\n/status");
+    const r = parseCommands("/approve\n/aprove\n/status");
     expect(r.commands.map((c) => [c.name, c.line])).toEqual([
       ["approve", 1],
       ["status", 3],
@@ -252,7 +257,7 @@ describe("hostile input is bounded", () => {
   });
 
   it("counts invalid commands towards the limit so errors stay bounded too", () => {
-    const r = parseCommands(Array.from({ length: 1000 }, () => "/nope").join("\n"));
+    const r = parseCommands(Array.from({ length: 1000 }, () => "/aprove").join("\n"));
     expect(r.errors).toHaveLength(LIMITS.commands + 1);
   });
 
