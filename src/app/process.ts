@@ -19,11 +19,15 @@ import type { RunState } from "../core/model.js";
 import {
   closingPullRequests,
   decide,
+  isAllowed,
   needsRole,
   parseCheckRunKey,
+  REFUSAL_QUIET_MS,
+  REFUSED,
   type Stake,
   type TriggerFacts,
 } from "../core/triggers.js";
+import { auditedOnIssueSince } from "../store/audit.js";
 import type { Db } from "../store/db.js";
 import { recordDeliveriesWithEvents, type DeliveryWithEvent } from "../store/inbox.js";
 import { completeEffect, type OutboxRow } from "../store/outbox.js";
@@ -136,10 +140,21 @@ export async function processEvent(deps: AppDeps, row: OutboxRow, workerId: stri
       const isBatch =
         issueNumber !== undefined &&
         (await findBatchByTrackingIssue(tx, event.repo, issueNumber)) !== undefined;
+      const refusedLately =
+        role !== undefined &&
+        issueNumber !== undefined &&
+        !isAllowed(role === "none" ? undefined : role, defs.config.roles) &&
+        (await auditedOnIssueSince(tx, {
+          repo: repoName(event.repo),
+          issue: issueNumber,
+          action: REFUSED,
+          since: new Date(deps.now() - REFUSAL_QUIET_MS),
+        }));
       const facts: TriggerFacts = {
         event,
         defs,
         ...(role !== undefined ? { role: role === "none" ? undefined : role } : {}),
+        ...(refusedLately ? { refusedLately } : {}),
         runs,
         ...(isBatch ? { isBatch } : {}),
         ...(result ? { result } : {}),

@@ -47,6 +47,11 @@ export interface TriggerFacts {
    * a merged one means the merge closed the issue.
    */
   pullRequests?: readonly { number: number; merged: boolean }[];
+  /**
+   * Trellis refused someone on this issue within `REFUSAL_QUIET_MS` (the shell asks only when the actor may not
+   * steer): the refusal is not repeated, so a flood of commands or labels gets reactions, not a flood of replies.
+   */
+  refusedLately?: boolean;
   /** For a completed workflow run: the Action's result, or why it could not be read. */
   result?: { ok: true; result: AgentResult } | { ok: false; error: string };
   at: number;
@@ -135,6 +140,10 @@ export function closeRefusal(actor: string, allowed: readonly RepoRole[]): strin
   );
 }
 
+/** The audit action of a refusal, and how long after one the next on the same issue stays silent. */
+export const REFUSED = "refused";
+export const REFUSAL_QUIET_MS = 60 * 60_000;
+
 export function refusal(actor: string, allowed: readonly RepoRole[]): string {
   return (
     `Sorry @${actor}, only people with the ${allowed.join(", ")} role on this repository can start or steer Trellis. ` +
@@ -157,9 +166,15 @@ export function decide(facts: TriggerFacts): Decision[] {
       if (!trigger || event.issue.isPullRequest) return [];
       if (!isAllowed(facts.role, defs.config.roles)) {
         if (event.kind === "label_removed") return [];
+        const audit: Decision = {
+          kind: "audit",
+          action: REFUSED,
+          detail: { issue: event.issue.number, label: event.label, role: facts.role ?? null },
+        };
+        if (facts.refusedLately) return [audit];
         return [
           { kind: "reply", issue: event.issue.number, body: refusal(event.actor.login, defs.config.roles) },
-          { kind: "audit", action: "refused", detail: { label: event.label, role: facts.role ?? null } },
+          audit,
         ];
       }
       if (event.kind === "label_removed") {
@@ -385,8 +400,10 @@ function decideComment(
   if (!isAllowed(facts.role, defs.config.roles))
     return [
       { kind: "react", commentId, content: "confused" },
-      { kind: "reply", issue, body: refusal(event.actor.login, defs.config.roles) },
-      { kind: "audit", action: "refused", detail: { comment: commentId, role: facts.role ?? null } },
+      ...(facts.refusedLately
+        ? []
+        : [{ kind: "reply", issue, body: refusal(event.actor.login, defs.config.roles) } as const]),
+      { kind: "audit", action: REFUSED, detail: { issue, comment: commentId, role: facts.role ?? null } },
     ];
   const out: Decision[] = [{ kind: "react", commentId, content: "eyes" }];
   const problems = parsed.errors.map((e) => `- line ${e.line}: \`${inline(e.input, 80)}\`: ${e.message}`);

@@ -56,3 +56,17 @@ export async function pruneAudit(db: Db, olderThanMs: number): Promise<number> {
   ]);
   return r.rowCount;
 }
+
+/** Whether `action` was recorded on issue `issue` of `repo` since `since` (the audit entry's `detail.issue`). */
+export async function auditedOnIssueSince(
+  db: Db,
+  q: { repo: string; issue: number; action: string; since: Date },
+): Promise<boolean> {
+  const r = await db.query(
+    `SELECT 1 FROM audit_log
+      WHERE repo = $1 AND at >= $2 AND action = $3 AND detail->>'issue' = $4::text
+      LIMIT 1`,
+    [q.repo, q.since, q.action, q.issue],
+  );
+  return r.rows.length > 0;
+}

@@ -104,4 +104,40 @@ describe("security", () => {
     expect(audit.rows.map((r) => r.action)).toContain("refused");
     await h.close();
   });
+
+  test("a flood of refused labels gets one refusal per issue per hour, not one per label", async () => {
+    const api = githubApi();
+    api
+      .get(/\/contents\//)
+      .times(6) // the definitions, read again once their cache has expired
+      .reply(404, { message: "Not Found" });
+    api
+      .get(`${REPO}/collaborators/Codertocat/permission`)
+      .times(2)
+      .optionally() // the role is remembered for a while
+      .reply(200, { permission: "read", role_name: "read", user: { login: "Codertocat" } });
+    const replies: string[] = [];
+    api
+      .post(`${REPO}/issues/1/comments`)
+      .times(2)
+      .reply((_uri, body) => {
+        replies.push((body as { body: string }).body);
+        return [201, { id: replies.length, body: "" }];
+      });
+    const label = async (name: string) => {
+      await h.deliver("issues", examplePayload("issues", "labeled", { label: { name }, installation }));
+      await h.drain();
+    };
+    for (const name of ["agent:dev", "agent:qa", "agent:docs", "agent:review"]) await label(name);
+    expect(replies).toHaveLength(1);
+    const audit = await db.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM audit_log WHERE action = 'refused'",
+    );
+    expect(audit.rows[0]!.n).toBe(4);
+    // An hour on, the next refusal is answered again.
+    h.clock.now += 61 * 60_000;
+    await label("agent:dev");
+    expect(replies).toHaveLength(2);
+    await h.close();
+  });
 });

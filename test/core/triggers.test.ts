@@ -163,6 +163,14 @@ describe("slash commands", () => {
     expect(out.some((d) => d.kind === "run_event")).toBe(false);
   });
 
+  it("refuses again only with 😕 once a refusal was posted on the issue lately", () => {
+    const out = decide(
+      facts(comment("/abort"), { role: "triage", runs: [startedRun()], refusedLately: true }),
+    );
+    expect(out.map((d) => d.kind)).toEqual(["react", "audit"]);
+    expect(out[1]).toMatchObject({ action: "refused", detail: { issue: 1 } });
+  });
+
   it("ignores quoted and fenced commands, and comments from the App itself", () => {
     expect(decide(facts(comment("> /abort\n```\n/abort\n```"), { runs: [startedRun()] }))).toEqual([]);
     expect(
