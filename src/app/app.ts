@@ -29,6 +29,8 @@ export interface TrellisAppOptions {
   permissionTtlMs?: number;
   /** When set, `/trellis/health` and `/trellis/metrics` answer only `Authorization: Bearer <token>`. */
   metricsToken?: string;
+  /** How long recording a delivery may take before it is answered 503 (tests shorten it). */
+  ingestDeadlineMs?: number;
   /** Add those routes to Probot's server (default true); false when the caller serves `routes` elsewhere. */
   serveRoutes?: boolean;
 }
@@ -41,6 +43,21 @@ export interface TrellisApp {
   /** Ingests a domain event as if a webhook delivered it. */
   ingest(event: DomainEvent): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/**
+ * GitHub Docs, "Best practices for using webhooks": respond "with a 2XX response within 10 seconds", else the
+ * delivery counts as failed; @octokit/webhooks answers 202 at 9 s whatever then happens. A delivery not recorded
+ * after 8 s gets 503 instead: a failure GitHub shows, never an acknowledgement of something lost.
+ */
+export const INGEST_DEADLINE_MS = 8_000;
+
+function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the database did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => void | boolean | Promise<void | boolean>;
@@ -85,8 +102,22 @@ export async function createApp(
     }
   })();
 
+  const ingestDeadlineMs = options.ingestDeadlineMs ?? INGEST_DEADLINE_MS;
   const receive = async (event: DomainEvent | undefined): Promise<void> => {
-    if (event) await ingest(deps, event);
+    if (!event) return;
+    try {
+      await withDeadline(ingest(deps, event), ingestDeadlineMs);
+    } catch (error) {
+      // Not recorded, so not acknowledged: @octokit/webhooks answers with the error's status, and GitHub records
+      // a failed delivery that can be redelivered (the inbox drops it if it was recorded after all).
+      app.log.error(
+        { err: String(error), delivery: event.deliveryId },
+        "delivery not recorded: answered 503",
+      );
+      throw Object.assign(new Error(`Trellis could not record the delivery: ${String(error)}`), {
+        status: 503,
+      });
+    }
   };
   // One router for every event Trellis handles (src/handlers/index.ts): the payload becomes a domain event.
   app.on([...HANDLED_EVENTS], (c) => receive(toDomainEvent(c, self)));

@@ -81,7 +81,11 @@ describe("the App's HTTP server", () => {
     };
   });
 
-  const start = async (patch: Partial<ServeConfig> = {}, maxBodyBytes?: number) => {
+  const start = async (
+    patch: Partial<ServeConfig> = {},
+    maxBodyBytes?: number,
+    app: { db?: Db; ingestDeadlineMs?: number } = {},
+  ) => {
     const config: ServeConfig = {
       appId: 123,
       privateKey,
@@ -94,7 +98,7 @@ describe("the App's HTTP server", () => {
     };
     server = await startServer(config, {
       log: pino({ level: "silent" }),
-      app: { db, worker: false },
+      app: { db, worker: false, ...app },
       ...(maxBodyBytes !== undefined ? { maxBodyBytes } : {}),
     });
     return server;
@@ -143,6 +147,39 @@ describe("the App's HTTP server", () => {
       body: [Buffer.from(payload)],
     });
     expect(forged.status).toBe(400);
+  });
+
+  test("a delivery the database cannot record is answered 503, not acknowledged; a slow one too, before GitHub's 10 s", async () => {
+    const payload = JSON.stringify(examplePayload("issues", "labeled", { label: { name: "bug" } }));
+    const down = (query: Db["query"]): Db => ({ ...db, query, urgent: { query } });
+    const deliver = async (broken: Db, id: string, ingestDeadlineMs?: number) => {
+      const { url } = await start({}, undefined, {
+        db: broken,
+        ...(ingestDeadlineMs ? { ingestDeadlineMs } : {}),
+      });
+      const answer = await send(`${url}/api/github/webhooks`, {
+        method: "POST",
+        headers: webhookHeaders(payload, id),
+        body: [Buffer.from(payload)],
+      });
+      await server!.close();
+      server = undefined;
+      return answer;
+    };
+    const refused = await deliver(
+      down(() => Promise.reject(new Error("connect ECONNREFUSED 127.0.0.1:5432"))),
+      "down-1",
+    );
+    expect(refused.status).toBe(503);
+    expect(refused.body).toContain("could not record the delivery");
+    const hanging = await deliver(
+      down(() => new Promise(() => {})),
+      "down-2",
+      300,
+    );
+    expect(hanging.status).toBe(503);
+    expect(hanging.body).toContain("did not answer within 300 ms");
+    expect((await db.query("SELECT * FROM inbox WHERE delivery_id LIKE 'down-%'")).rows).toHaveLength(0);
   });
 
   test("health and metrics are served next to the webhooks by default, open", async () => {
