@@ -137,8 +137,7 @@ export const onAttemptFinished: Handler<"attempt_finished"> = (step, e) => {
 /** A detection attempt ended (`why` when it has no result): an approved proposal goes on to the next gate. */
 function detectionDone(step: Step, stage: StageState, detection: Attempt, why?: string): void {
   const producer = detectionEnded(step, stage, detection, why);
-  if (producer && detection.detects)
-    proposalReady(step, stage, producer, detection.detects.workflowRunId);
+  if (producer && detection.detects) proposalReady(step, stage, producer, detection.detects.workflowRunId);
 }
 
 /** The producer's attempt succeeded and its change, if any, is committed: reviews, or approvals and the PR. */

@@ -93,7 +93,10 @@ export function detectionEnded(
         : review?.verdict === "request_changes"
           ? "Security review: changes requested"
           : "Security review: no verdict",
-      block(review?.comments || detection.result?.reason || detection.result?.summary || "(no comments)", 4000),
+      block(
+        review?.comments || detection.result?.reason || detection.result?.summary || "(no comments)",
+        4000,
+      ),
       ok ? "success" : "neutral",
     );
   }

@@ -1,4 +1,7 @@
-/** Dispatching an attempt of a stage (its producer, a reviewer or a detection attempt). The Action's spec is built by core/dispatch-spec.ts. */
+/**
+ * Dispatching an attempt of a stage (its producer, a reviewer or a detection attempt). The Action's spec is built by
+ * core/dispatch-spec.ts.
+ */
 import type { Attempt, StageState } from "../model.js";
 import { codeSpan as code } from "../render.js";
 import { earliestDeadline } from "./deadlines.js";
