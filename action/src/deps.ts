@@ -5,6 +5,8 @@ import type { SuccessCriteria } from "../../src/core/model.js";
 import type { CriteriaReport } from "./criteria/index.js";
 import { loadStageContext } from "./definitions.js";
 import { fetchIssue } from "./github.js";
+import { fetchProposal } from "./producer.js";
+import type { ProposalUnderReview } from "./producer.js";
 import type { IssueText } from "./prompt.js";
 
 export interface RunDeps {
@@ -20,6 +22,8 @@ export interface RunDeps {
     },
   ) => Promise<CriteriaReport>;
   fetchIssue: (spec: DispatchSpec, token: string) => Promise<IssueText>;
+  /** A detection attempt's subject: the producer's result and patch, from the producer's Actions run. */
+  fetchProposal: (spec: DispatchSpec, token: string) => Promise<ProposalUnderReview>;
   log: (line: string) => void;
   now: () => number;
 }
@@ -36,6 +40,7 @@ export const defaultDeps: RunDeps = {
   checkCriteria: async (cwd, criteria, options) =>
     (await import("./criteria/index.js")).checkCriteria(cwd, criteria, options),
   fetchIssue,
+  fetchProposal,
   log: (line) => core.info(line),
   now: () => Date.now(),
 };
