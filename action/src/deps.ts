@@ -5,7 +5,6 @@ import type { SuccessCriteria } from "../../src/core/model.js";
 import type { CriteriaReport } from "./criteria/index.js";
 import { loadStageContext } from "./definitions.js";
 import { fetchIssue } from "./github.js";
-import { fetchProposal } from "./producer.js";
 import type { ProposalUnderReview } from "./producer.js";
 import type { IssueText } from "./prompt.js";
 
@@ -40,7 +39,8 @@ export const defaultDeps: RunDeps = {
   checkCriteria: async (cwd, criteria, options) =>
     (await import("./criteria/index.js")).checkCriteria(cwd, criteria, options),
   fetchIssue,
-  fetchProposal,
+  // Only a detection attempt needs it (and the unzipper): a chunk of its own, loaded then.
+  fetchProposal: async (spec, token) => (await import("./producer.js")).fetchProposal(spec, token),
   log: (line) => core.info(line),
   now: () => Date.now(),
 };
