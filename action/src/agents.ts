@@ -12,7 +12,9 @@ import { subagentFiles } from "./definitions.js";
 import { agentEnv } from "./env.js";
 import { runParallel } from "./parallel.js";
 import type { Attempt } from "./prepare.js";
+import { detectionPrompt } from "./detection-prompt.js";
 import { buildPrompt } from "./prompt.js";
+import type { PromptInput } from "./prompt.js";
 import { materialiseAgents, readQuestion, readReview, resetSteering } from "./workspace.js";
 
 export interface AgentWork {
@@ -39,21 +41,23 @@ export async function runAgents(attempt: Attempt, deps: StepDeps): Promise<Agent
   }
 }
 
-async function runAll({ cwd, spec, ctx, issue, inputs }: Attempt, deps: StepDeps): Promise<AgentWork> {
+async function runAll(attempt: Attempt, deps: StepDeps): Promise<AgentWork> {
+  const { cwd, spec, ctx, issue, inputs } = attempt;
   const env = agentEnv(process.env, inputs.anthropicKey);
   const timeoutMs =
     Number(process.env["TRELLIS_AGENT_TIMEOUT_MS"]) || Math.max(1, spec.timeoutMinutes - 2) * 60_000;
   const secrets = [inputs.githubToken, inputs.anthropicKey].filter(Boolean);
   const one = async (dir: string, profile: AgentProfile, costCap: number): Promise<ClaudeRun> => {
     await materialiseAgents(dir, subagentFiles(ctx.profiles));
-    const prompt = buildPrompt({
+    const input: PromptInput = {
       spec,
       profile,
       stage: ctx.stage,
       issue,
       commands: { test: ctx.config.commands.test, bdd: ctx.config.commands.bdd },
       protectedPaths: ctx.config.allow_protected_paths ? [] : ctx.config.protected_paths,
-    });
+    };
+    const prompt = attempt.kind === "detect" ? detectionPrompt(input, attempt.proposal) : buildPrompt(input);
     const args = claudeArgs({ prompt, profile, costCapUsd: costCap, extra: splitArgs(inputs.claudeArgs) });
     const mode = permissionModeFor(profile);
     const cpu = process.cpuUsage();

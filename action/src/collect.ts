@@ -1,7 +1,7 @@
 /**
  * Step 4: what the attempt produced, as facts for the verdict — what the agents said, the review, the changed
  * files, and the stage's success criteria (tests, JUnit, BDD, coverage) run on the change; for a refine attempt,
- * its `.trellis/refined.md`.
+ * its `.trellis/refined.md`; for a detection attempt, the verdict in its final message.
  */
 import * as core from "@actions/core";
 import { parseRefined } from "../../src/core/batch/refined.js";
@@ -18,11 +18,11 @@ import type { CriteriaReport } from "./criteria/index.js";
 import type { StepDeps } from "./deps.js";
 import { agentEnv } from "./env.js";
 import { sealGitConfig } from "./git.js";
-import type { ChangeAttempt, RefineAttempt } from "./prepare.js";
+import type { ChangeAttempt, DetectAttempt, RefineAttempt } from "./prepare.js";
 import { buildProposal } from "./proposal.js";
 import type { BuiltProposal } from "./proposal.js";
-import type { ChangeFacts, RefineFacts } from "./verdict.js";
-import { protectedViolations, readRefined, readReview, resetSteering } from "./workspace.js";
+import type { ChangeFacts, DetectFacts, RefineFacts } from "./verdict.js";
+import { parseReview, protectedViolations, readRefined, readReview, resetSteering } from "./workspace.js";
 
 /**
  * A change attempt's facts, and its proposal. What is found goes into `result` as it is found, so an error in a
@@ -147,4 +147,20 @@ export async function collectRefine(
   if (refined !== undefined) found.refined = refined;
   const parsed = refined !== undefined ? parseRefined(refined) : undefined;
   return { facts: { kind: "refine", question, agentFailure, refined: parsed }, found };
+}
+
+/**
+ * A detection attempt's facts, and what goes into its result: the verdict from the agent's final message (a file
+ * in the checkout could have been there before the agent ran; the message is the agent's own), and no change.
+ */
+export async function collectDetection(
+  { cwd }: DetectAttempt,
+  work: AgentWork,
+): Promise<{ facts: DetectFacts; found: Partial<AgentResult> }> {
+  await sealGitConfig(cwd);
+  const found: Partial<AgentResult> = { ...usageOf(work.runs), filesChanged: [] };
+  const { question, agentFailure } = await whatAgentsSaid(cwd, work);
+  const review = parseReview(work.runs.at(-1)?.outcome.resultText ?? "");
+  if (review) found.review = review;
+  return { facts: { kind: "detect", question, agentFailure, review }, found };
 }

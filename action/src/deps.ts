@@ -5,6 +5,7 @@ import type { SuccessCriteria } from "../../src/core/model.js";
 import type { CriteriaReport } from "./criteria/index.js";
 import { loadStageContext } from "./definitions.js";
 import { fetchIssue } from "./github.js";
+import type { ProposalUnderReview } from "./producer.js";
 import type { IssueText } from "./prompt.js";
 
 export interface RunDeps {
@@ -20,6 +21,8 @@ export interface RunDeps {
     },
   ) => Promise<CriteriaReport>;
   fetchIssue: (spec: DispatchSpec, token: string) => Promise<IssueText>;
+  /** A detection attempt's subject: the producer's result and patch, from the producer's Actions run. */
+  fetchProposal: (spec: DispatchSpec, token: string) => Promise<ProposalUnderReview>;
   log: (line: string) => void;
   now: () => number;
 }
@@ -36,6 +39,8 @@ export const defaultDeps: RunDeps = {
   checkCriteria: async (cwd, criteria, options) =>
     (await import("./criteria/index.js")).checkCriteria(cwd, criteria, options),
   fetchIssue,
+  // Only a detection attempt needs it (and the unzipper): a chunk of its own, loaded then.
+  fetchProposal: async (spec, token) => (await import("./producer.js")).fetchProposal(spec, token),
   log: (line) => core.info(line),
   now: () => Date.now(),
 };

@@ -6,8 +6,10 @@ import * as core from "@actions/core";
 import type { DispatchSpec } from "../../src/core/dispatch.js";
 import type { StepDeps } from "./deps.js";
 import type { StageContext } from "./definitions.js";
+import { writeProposalCopy } from "./detection-prompt.js";
 import { sealGitConfig } from "./git.js";
 import type { RawInputs } from "./inputs.js";
+import type { ProposalUnderReview } from "./producer.js";
 import { promptComments } from "./prompt.js";
 import type { IssueText } from "./prompt.js";
 import { checkoutBranch, fetchOrigin, ignoreTrellisDir } from "./workspace.js";
@@ -33,7 +35,17 @@ export interface ChangeAttempt extends AttemptBase {
   checkout: PrepareResult;
 }
 
-export type Attempt = RefineAttempt | ChangeAttempt;
+/**
+ * A detection attempt: the agent judges another attempt's proposal (fetched from that attempt's Actions run) in the
+ * attempt's branch as it was before the change; it proposes nothing.
+ */
+export interface DetectAttempt extends AttemptBase {
+  kind: "detect";
+  checkout: PrepareResult;
+  proposal: ProposalUnderReview;
+}
+
+export type Attempt = RefineAttempt | ChangeAttempt | DetectAttempt;
 
 export async function prepare(
   cwd: string,
@@ -47,7 +59,7 @@ export async function prepare(
   await sealGitConfig(cwd);
   // Independent, so concurrent. Definitions are read from the dispatch ref's checkout, before the
   // attempt's branch is checked out: a PR branch cannot change the profiles, config or protected paths.
-  const [ctx, fetched] = await Promise.all([
+  const [ctx, fetched, , proposal] = await Promise.all([
     deps.loadStage(cwd, {
       workflow: spec.workflow,
       stage: spec.stage,
@@ -59,6 +71,12 @@ export async function prepare(
     }),
     // A refine attempt works on the dispatch ref's checkout as it is: no branch to fetch or check out.
     spec.ticket ? ignoreTrellisDir(cwd) : fetchOrigin(cwd),
+    // A detection attempt's subject: the producer's proposal, from the producer's Actions run.
+    spec.detects
+      ? deps.fetchProposal(spec, inputs.githubToken).catch((error: unknown) => {
+          throw new Error(`could not read the proposal to judge: ${(error as Error).message}`);
+        })
+      : undefined,
   ]);
   deps.phase("definitions+issue+fetch");
   // Only what existed when a human started the run, and only insiders' comments unless the config says otherwise.
@@ -75,5 +93,9 @@ export async function prepare(
     deps.log(
       `Restored ${checkout.restored.join(", ")} from ${spec.baseRef} so the branch cannot reprogram the agent.`,
     );
+  if (proposal) {
+    await writeProposalCopy(cwd, proposal);
+    return { kind: "detect", cwd, spec, inputs, ctx, issue, checkout, proposal };
+  }
   return { kind: "change", cwd, spec, inputs, ctx, issue, checkout };
 }

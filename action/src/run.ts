@@ -6,13 +6,14 @@
  *   4. collect what it produced (review, diff, criteria)   collect.ts
  *   5. decide the verdict (pure)                           verdict.ts
  *   6. propose: a change attempt's patch, never a push      deliver.ts, proposal.ts
+ *      (a detection attempt judges another's patch instead:  producer.ts, detection-prompt.ts)
  *   7. report: result file, patch, outputs, job summary    report.ts
  */
 import * as core from "@actions/core";
 import { AgentResultSchema, RESULT_VERSION } from "../../src/core/result.js";
 import type { AgentResult } from "../../src/core/result.js";
 import { denialsOf, runAgents } from "./agents.js";
-import { collectChange, collectRefine } from "./collect.js";
+import { collectChange, collectDetection, collectRefine } from "./collect.js";
 import { defaultDeps } from "./deps.js";
 import type { RunDeps, StepDeps } from "./deps.js";
 import { propose } from "./deliver.js";
@@ -54,6 +55,10 @@ export async function run(overrides: Partial<RunDeps> = {}): Promise<AgentResult
     notes.denials = denialsOf(work.runs);
     if (attempt.kind === "refine") {
       const { facts, found } = await collectRefine(attempt, work);
+      Object.assign(result, found, verdict(facts));
+    } else if (attempt.kind === "detect") {
+      // A verdict on another attempt's proposal: nothing of this attempt's is ever proposed.
+      const { facts, found } = await collectDetection(attempt, work);
       Object.assign(result, found, verdict(facts));
     } else {
       notes.conflicts = work.conflicts;

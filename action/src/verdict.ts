@@ -4,6 +4,7 @@
  *   change attempt: protected paths touched → a refused proposal → a question → an agent failure → unmerged sub-agent
  *                   work → a failed criterion
  *   refine attempt: a question → an agent failure → no refined.md → an unreadable refined.md
+ *   detection attempt: a question → an agent failure → no verdict (a detection that cannot judge never approves)
  * and anything that threw on the way is an error.
  */
 import type { ParseRefinedOutcome } from "../../src/core/batch/refined.js";
@@ -36,10 +37,16 @@ export interface RefineFacts extends AgentFacts {
   refined: ParseRefinedOutcome | undefined;
 }
 
+/** A detection attempt: the agent judged another attempt's proposal; its verdict is its final message's first line. */
+export interface DetectFacts extends AgentFacts {
+  kind: "detect";
+  review: AgentResult["review"];
+}
+
 /** What the Action reports as the attempt's outcome. */
 export type Verdict = Pick<AgentResult, "status" | "question" | "reason">;
 
-export function verdict(facts: ChangeFacts | RefineFacts): Verdict {
+export function verdict(facts: ChangeFacts | RefineFacts | DetectFacts): Verdict {
   if (facts.kind === "change" && facts.protectedViolations.length > 0)
     return {
       status: "failed",
@@ -48,7 +55,18 @@ export function verdict(facts: ChangeFacts | RefineFacts): Verdict {
   if (facts.kind === "change" && facts.refusal) return { status: "failed", reason: facts.refusal };
   const said = agentsVerdict(facts);
   if (said) return said;
+  if (facts.kind === "detect") return detectVerdict(facts);
   return facts.kind === "change" ? changeVerdict(facts) : refineVerdict(facts);
+}
+
+function detectVerdict(facts: DetectFacts): Verdict {
+  if (!facts.review)
+    return {
+      status: "failed",
+      reason:
+        "the security review gave no verdict: its final message must start with APPROVE or REQUEST_CHANGES",
+    };
+  return { status: "succeeded" };
 }
 
 /** A question asks for input and an agent failure fails the attempt, before anything else is judged. */

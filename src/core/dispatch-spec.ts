@@ -35,6 +35,7 @@ export interface DispatchSpecInput {
   /** What the attempt may still spend (the budget check's remainder); never below zero in the spec. */
   remainingUsd: number;
   timeoutMinutes: number;
+  detects?: DispatchSpec["detects"];
   ticket?: DispatchSpec["ticket"];
 }
 
@@ -55,6 +56,9 @@ export function dispatchSpec(input: DispatchSpecInput): DispatchSpec {
     ...(input.triggeredAt !== undefined ? { triggeredAt: new Date(input.triggeredAt).toISOString() } : {}),
     costCapUsd: Math.max(0, input.remainingUsd),
     timeoutMinutes: input.timeoutMinutes,
+    ...(input.detects
+      ? { detects: { attemptId: input.detects.attemptId, workflowRunId: input.detects.workflowRunId } }
+      : {}),
     ...(input.ticket ? { ticket: input.ticket } : {}),
   };
 }
@@ -87,11 +91,14 @@ export function stageDispatchSpec(
     attempt: effect.attempt,
     branch: branchName(run.issue, run.issueTitle),
     baseRef: facts.baseRef,
-    feedback: stage?.feedback ?? [],
-    answers: stage?.answers ?? [],
+    // A detection attempt judges a proposal with fresh eyes: the producer's feedback and answers are not its own.
+    feedback: effect.detects ? [] : (stage?.feedback ?? []),
+    answers: effect.detects ? [] : (stage?.answers ?? []),
     triggeredAt: run.createdAt,
     remainingUsd: facts.remainingUsd,
     timeoutMinutes: stageDef?.timeoutMinutes ?? DEFAULT_TIMEOUT_MINUTES,
+    // A detection attempt judges the producer's proposal, held by the producer's Actions run.
+    ...(effect.detects ? { detects: effect.detects } : {}),
   });
 }
 

@@ -69,6 +69,14 @@ export const DispatchSpecSchema = z.object({
   costCapUsd: z.number().min(0),
   timeoutMinutes: z.number().int().positive(),
   /**
+   * A detection attempt (the stage's `detection` profile, e.g. security-review): it judges the proposal of the producer
+   * attempt `attemptId`, read from the artifact `trellis-result-<attemptId>` of the Actions run `workflowRunId`, and
+   * answers with a review verdict. Its goal is that judgement, not the stage's; it proposes no change.
+   */
+  detects: z
+    .object({ attemptId: z.string().regex(ATTEMPT_ID_PATTERN), workflowRunId: z.number().int().positive() })
+    .optional(),
+  /**
    * A raw batch ticket to refine (the refine profile): its text is the task, `issue` is the tracking issue, and the
    * attempt neither checks out nor pushes a branch; the Action returns `.trellis/refined.md` in the result.
    */

@@ -79,6 +79,11 @@ export interface StageDef {
   iterate?: ReviewLoop;
   /** Whether a successful attempt's branch becomes a pull request. */
   openPr: boolean;
+  /**
+   * A profile that judges each proposal of the stage before the App commits it (a detection stage, e.g.
+   * `security-review`): only its `approve` lets the commit happen.
+   */
+  detection?: string;
   description?: string;
 }
 
@@ -112,6 +117,11 @@ export interface Attempt {
   profile: string;
   /** For review loops: the reviewer profile this attempt runs, undefined for the producer. */
   reviewer?: string;
+  /**
+   * For detection: the producer attempt whose proposal this attempt judges, and the Actions run whose artifact holds
+   * it. Its own proposal, if any, is never committed.
+   */
+  detects?: { attemptId: string; workflowRunId: number };
   dispatchedAt: number;
   /** When its Actions run started on a runner (`workflow_run.in_progress`): the stage's timeout counts from here. */
   startedAt?: number;
@@ -226,6 +236,8 @@ export type Effect =
       profile: string;
       /** Set for review-loop reviewer attempts. */
       reviewer?: string;
+      /** Set for detection attempts: the producer attempt and the Actions run holding its proposal. */
+      detects?: { attemptId: string; workflowRunId: number };
     }
   | {
       type: "check_run";

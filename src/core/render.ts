@@ -188,7 +188,10 @@ export function renderStatusComment(run: RunState, opts: StatusCommentOptions): 
     // A reason explains a stop; while a retry runs the check-run link tells the story.
     if (stage.reason && ["waiting", "failed", "skipped", "aborted"].includes(stage.status))
       state += `: ${inline(stage.reason, 120)}`;
-    const producerAttempts = stage.attempts.filter((a) => a.reviewer === undefined).length;
+    const producerAttempts = stage.attempts.filter(
+      (a) => a.reviewer === undefined && a.detects === undefined,
+    ).length;
+    // Security reviews (detection) count as reviews here.
     const reviews = stage.attempts.length - producerAttempts;
     const attempts = `${producerAttempts}${reviews > 0 ? ` + ${reviews} review${reviews === 1 ? "" : "s"}` : ""}`;
     const duration = stageDuration(stage, run.updatedAt);
@@ -327,7 +330,7 @@ export function renderCheckRunSummary(
   const head = [`Stage ${code(stage.id)}`];
   if (attempt)
     head.push(
-      `attempt ${attempt.number} (${code(attempt.profile)}${attempt.reviewer !== undefined ? ", reviewer" : ""})`,
+      `attempt ${attempt.number} (${code(attempt.profile)}${attempt.reviewer !== undefined ? ", reviewer" : attempt.detects !== undefined ? ", security review" : ""})`,
     );
   head.push(text);
   out.push(`**${head.join(" · ")}**`);

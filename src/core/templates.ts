@@ -132,6 +132,7 @@ const stageSchema = z.object(
     success: successSchema.default({}),
     on_failure: onFailureSchema.optional(),
     iterate: iterateSchema.optional(),
+    detection: z.string({ error: "detection must be a profile name (e.g. security-review)" }).optional(),
   },
   { error: "each stage must be a mapping with at least id and profile" },
 );
@@ -191,6 +192,8 @@ function readRawStage(s: unknown, index: number): RawStage {
       out.refs.push({ name: value, path, what: "reviewer profile" });
     }
   }
+  if (typeof s.detection === "string")
+    out.refs.push({ name: s.detection, path: [...base, "detection"], what: "detection profile" });
   if (isRecord(s.on_failure) && typeof s.on_failure.profile === "string") {
     out.refs.push({
       name: s.on_failure.profile,
@@ -286,6 +289,7 @@ function readTemplate(file: string, text: string, profiles: ProfileLookup): Vali
           },
         }
       : {}),
+    ...(s.detection !== undefined ? { detection: s.detection } : {}),
     ...(s.description !== undefined ? { description: s.description } : {}),
   }));
   return { value: { name: t.name, description: t.description, stages, source: file }, errors, warnings };

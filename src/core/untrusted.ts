@@ -32,6 +32,17 @@ export function stripInvisible(text: string): string {
   return text.replace(/\r\n?|[\u2028\u2029]/g, "\n").replace(INVISIBLE, "");
 }
 
+/**
+ * Code as an agent that judges it may read it (a proposal's patch under security review): invisible and reordering
+ * characters are not removed, which would hide the evidence, but shown as `[U+XXXX]`, so none can steer or reorder
+ * what the reader sees. CR LF line ends stay as LF. Linear; the caller caps the text first.
+ */
+export function revealInvisible(text: string): string {
+  return text
+    .replace(/\r\n/g, "\n")
+    .replace(INVISIBLE, (c) => `[U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}]`);
+}
+
 // Named references that encode a character a reader cannot see (HTML's named character references).
 const INVISIBLE_NAMED = new Set([
   "shy",

@@ -1,7 +1,7 @@
 /** The Action's verdict: a pure function of the facts an attempt collected (action/src/verdict.ts). */
 import { describe, expect, it } from "vitest";
 import { errorVerdict, verdict } from "../../action/src/verdict.js";
-import type { ChangeFacts, RefineFacts } from "../../action/src/verdict.js";
+import type { ChangeFacts, DetectFacts, RefineFacts } from "../../action/src/verdict.js";
 import { parseRefined } from "../../src/core/batch/refined.js";
 import type { CriterionOutcome } from "../../src/core/result.js";
 
@@ -123,6 +123,34 @@ describe("errorVerdict", () => {
       status: "error",
       reason: "push rejected",
       summary: "Implemented the cart.",
+    });
+  });
+});
+
+describe("a detection attempt's verdict", () => {
+  const detect = (facts: Partial<DetectFacts> = {}): DetectFacts => ({
+    kind: "detect",
+    review: undefined,
+    ...facts,
+  });
+
+  it("succeeds with a verdict of either kind: the verdict itself is the App's to act on", () => {
+    for (const v of ["approve", "request_changes"] as const)
+      expect(verdict(detect({ review: { verdict: v, comments: "" } }))).toEqual({ status: "succeeded" });
+  });
+
+  it("fails without a verdict, and a question or an agent failure wins over one", () => {
+    expect(verdict(detect())).toMatchObject({
+      status: "failed",
+      reason: expect.stringMatching(/no verdict/),
+    });
+    const review = { verdict: "approve" as const, comments: "" };
+    expect(verdict(detect({ review, agentFailure: "max turns" }))).toEqual({
+      status: "failed",
+      reason: "max turns",
+    });
+    expect(verdict(detect({ review, question: "Is evil.example ours?" }))).toMatchObject({
+      status: "needs_input",
     });
   });
 });

@@ -30,7 +30,7 @@ const minimal = (front: string, body = "You are a test agent.") =>
 
 describe("shipped profiles (agent-profiles/*.md)", () => {
   const files = readdirSync(builtinDir).filter((f) => f.endsWith(".md"));
-  const expected = ["bdd", "design", "dev", "devops", "docs", "qa", "refine", "review"];
+  const expected = ["bdd", "design", "dev", "devops", "docs", "qa", "refine", "review", "security-review"];
 
   it("ships exactly the documented set", () => {
     expect(files.map((f) => basename(f, ".md")).sort()).toEqual(expected);
@@ -78,6 +78,23 @@ describe("shipped profiles (agent-profiles/*.md)", () => {
       expect(p.tools).not.toContain("Edit");
       expect(p.disallowedTools).toContain("Edit");
     }
+  });
+
+  it("security-review, the detection gate, can only read and answers with its verdict in its final message", () => {
+    const p = parseProfile("security-review.md", read(builtinDir, "security-review.md").text).value!;
+    expect(p.tools).toEqual(["Read", "Glob", "Grep", "LS"]);
+    for (const tool of ["Bash", "Edit", "MultiEdit", "Write", "NotebookEdit", "WebFetch"])
+      expect(p.disallowedTools).toContain(tool);
+    expect(p.prompt).toMatch(/final message is your verdict/);
+    expect(p.prompt).toMatch(/first line is exactly\s+`APPROVE` or `REQUEST_CHANGES`/);
+    for (const threat of [
+      /exfiltration/i,
+      /backdoor/i,
+      /\.github\/workflows/,
+      /obfuscation/i,
+      /dependency confusion/i,
+    ])
+      expect(p.prompt).toMatch(threat);
   });
 
   it("parses together without duplicate names", () => {

@@ -147,6 +147,27 @@ describe("parseTemplate: normalisation and defaults", () => {
     });
   });
 
+  it("reads a stage's detection profile, and refuses an unknown one where it is written", () => {
+    const r = parse("name: t\nstages:\n  - id: a\n    profile: dev\n    detection: security-review\n");
+    expect(r.errors).toEqual([]);
+    expect(stageOf(r.value, "a").detection).toBe("security-review");
+    expect(parse("name: t\nstages:\n  - id: a\n    profile: dev\n").value!.stages[0]).not.toHaveProperty(
+      "detection",
+    );
+    const bad = parse("name: t\nstages:\n  - id: a\n    profile: dev\n    detection: security-reviw\n");
+    expect(bad.value).toBeUndefined();
+    expect(brief(bad.errors)).toEqual([
+      [
+        5,
+        5,
+        "stages.0.detection",
+        expect.stringMatching(
+          /^unknown detection profile "security-reviw" \(did you mean "security-review"\?\)/,
+        ),
+      ],
+    ]);
+  });
+
   it("takes the stage timeout from the profile when the stage has none, and the stage's own otherwise", () => {
     const profiles = new Map([
       ["dev", { timeoutMinutes: 75 }],
@@ -258,7 +279,7 @@ describe("parseTemplate: broken fixtures, located exactly", () => {
 
   it("unknown-profile.yml reports the stage profile, a reviewer and the fallback profile", () => {
     const r = fixture("unknown-profile.yml");
-    const known = "known profiles: bdd, design, dev, devops, docs, qa, refine, review";
+    const known = "known profiles: bdd, design, dev, devops, docs, qa, refine, review, security-review";
     expect(brief(r.errors)).toEqual([
       [5, 5, "stages.0.profile", `unknown profile "devv" (did you mean "dev"?); ${known}`],
       [10, 23, "stages.1.iterate.reviewers.1", `unknown reviewer profile "security"; ${known}`],

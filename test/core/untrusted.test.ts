@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import {
   INVISIBLE_CHAR,
   decodeEntities,
+  revealInvisible,
   sanitizeUntrustedText,
   stripHiddenMarkup,
   stripInvisible,
@@ -192,5 +193,23 @@ describe("properties", () => {
     const large = time(1e6);
     // Linear is ~10; quadratic would be ~100. Generous for a shared machine.
     expect(large / small).toBeLessThan(40);
+  });
+});
+
+describe("revealInvisible (code under security review)", () => {
+  it("shows invisible and reordering characters instead of removing them, and keeps the code as it is", () => {
+    const code = 'if (role != "user\u202E \u2066// admin\u2069") grant();\r\n<!-- kept -->\u200B\n';
+    expect(revealInvisible(code)).toBe(
+      'if (role != "user[U+202E] [U+2066]// admin[U+2069]") grant();\n<!-- kept -->[U+200B]\n',
+    );
+    expect(revealInvisible("tag \u{E0041}\u{E0042}")).toBe("tag [U+E0041][U+E0042]");
+  });
+
+  it("leaves nothing invisible", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: "binary", maxLength: 200 }), (s) => {
+        expect(INVISIBLE_CHAR.test(revealInvisible(s))).toBe(false);
+      }),
+    );
   });
 });

@@ -3,17 +3,17 @@
  * its run lost, or its dispatch refused for budget; and what the App made of its proposal (committed or refused).
  */
 import type { Attempt, CheckRunConclusion, StageState } from "../model.js";
-import { branchName } from "../dispatch.js";
-import { describeRefusal } from "../proposal.js";
 import type { AgentResult } from "../result.js";
 import { block, codeSpan as code, ident, inline } from "../render.js";
 import { cancelInFlight, learnWorkflowRun } from "./cancellation.js";
+import { proposalReady, refuseProposal } from "./commit-gates.js";
 import { refreshWake } from "./deadlines.js";
+import { detectionEnded } from "./detection.js";
 import { failAttempt } from "./failure.js";
 import { dispatchReviewers, reviewRoundMaybeDone } from "./reviews.js";
 import { SYSTEM_ACTOR, type Handler, type Step } from "./step.js";
 import { afterAgentSuccess, outcomeSummary } from "./success.js";
-import { defOf, stageForAttempt } from "./views.js";
+import { defOf, isProducer, stageForAttempt } from "./views.js";
 
 const money = (usd: number): string => `$${usd.toFixed(2)}`;
 
@@ -35,7 +35,12 @@ export const onAttemptStarted: Handler<"attempt_started"> = (step, e) => {
   if (stage.status === "queued") stage.status = "running";
   // Its timeout now counts from this start, no longer the not-started limit from the dispatch.
   refreshWake(step, stage);
-  const what = attempt.reviewer !== undefined ? `review by ${attempt.reviewer}` : `attempt ${attempt.number}`;
+  const what =
+    attempt.reviewer !== undefined
+      ? `review by ${attempt.reviewer}`
+      : attempt.detects !== undefined
+        ? `security review by ${attempt.profile}`
+        : `attempt ${attempt.number}`;
   step.check(
     stage,
     attempt,
@@ -79,13 +84,18 @@ export const onAttemptFinished: Handler<"attempt_finished"> = (step, e) => {
     return;
   }
   refreshWake(step, stage);
+  if (attempt.detects !== undefined) {
+    // Its verdict decides the producer's proposal; a proposal of its own is never committed.
+    detectionDone(step, stage, attempt);
+    return;
+  }
   const r = e.result;
   switch (r.status) {
     case "succeeded": {
       // A change goes on only once the App has verified and committed it (proposal_committed / proposal_refused).
       if (r.proposal) {
         // The proposal is read again from the Actions run whose artifact gave this result.
-        commitProposal(step, stage, attempt, e.workflowRunId ?? attempt.workflowRunId);
+        proposalReady(step, stage, attempt, e.workflowRunId ?? attempt.workflowRunId);
         return;
       }
       afterProducerSuccess(step, stage, attempt);
@@ -124,6 +134,12 @@ export const onAttemptFinished: Handler<"attempt_finished"> = (step, e) => {
   }
 };
 
+/** A detection attempt ended (`why` when it has no result): an approved proposal goes on to the next gate. */
+function detectionDone(step: Step, stage: StageState, detection: Attempt, why?: string): void {
+  const producer = detectionEnded(step, stage, detection, why);
+  if (producer && detection.detects) proposalReady(step, stage, producer, detection.detects.workflowRunId);
+}
+
 /** The producer's attempt succeeded and its change, if any, is committed: reviews, or approvals and the PR. */
 function afterProducerSuccess(step: Step, stage: StageState, attempt: Attempt): void {
   const loop = defOf(step.run, stage.id).iterate;
@@ -146,37 +162,12 @@ function afterProducerSuccess(step: Step, stage: StageState, attempt: Attempt): 
   afterAgentSuccess(step, stage, attempt);
 }
 
-/**
- * Asks the shell to verify and commit the attempt's proposal on the run's branch (the App's name for it, not the
- * job's). The stage stays where it is until the outcome comes back.
- */
-function commitProposal(
-  step: Step,
-  stage: StageState,
-  attempt: Attempt,
-  workflowRunId: number | undefined,
-): void {
-  if (workflowRunId === undefined) {
-    refuseProposal(step, stage, attempt, {
-      rule: "missing_contents",
-      message: "the Actions run that holds the proposal is not known",
-    });
-    return;
-  }
-  step.effects.push({
-    type: "commit_proposal",
-    key: `commit:${stage.id}:${attempt.id}`,
-    stage: stage.id,
-    attemptId: attempt.id,
-    workflowRunId,
-    branch: branchName(step.run.issue, step.run.issueTitle),
-  });
-}
-
 /** The proposal of a finished attempt whose outcome the App has not decided yet. */
 function awaitingCommit(step: Step, attemptId: string): { stage: StageState; attempt: Attempt } | undefined {
   const found = stageForAttempt(step.run, attemptId);
   if (!found?.attempt.result?.proposal || found.attempt.commit || found.attempt.refusal) return undefined;
+  // Only a producer's proposal is ever committed (a reviewer's or a detection attempt's never is).
+  if (!isProducer(found.attempt)) return undefined;
   return found;
 }
 
@@ -206,28 +197,6 @@ export const onProposalRefused: Handler<"proposal_refused"> = (step, e) => {
   });
 };
 
-function refuseProposal(
-  step: Step,
-  stage: StageState,
-  attempt: Attempt,
-  refusal: NonNullable<Attempt["refusal"]>,
-): void {
-  attempt.refusal = refusal;
-  step.audit(SYSTEM_ACTOR, "proposal_refused", { stage: stage.id, attemptId: attempt.id, ...refusal });
-  if (stage.status !== "queued" && stage.status !== "running") return;
-  const reason = `the App refused the proposed change (${describeRefusal(refusal)})`;
-  step.check(
-    stage,
-    attempt,
-    "completed",
-    `Refused: ${refusal.rule}${refusal.path !== undefined ? ` (${refusal.path})` : ""}`,
-    inline(reason, 1000),
-    "failure",
-  );
-  stage.feedback.push(`Attempt ${attempt.number} failed: ${reason}`);
-  failAttempt(step, stage, reason);
-}
-
 /** An in-flight attempt ended without a usable result (lost run or timeout). */
 export function attemptEnded(
   step: Step,
@@ -250,6 +219,10 @@ export function attemptEnded(
     return;
   }
   refreshWake(step, stage);
+  if (attempt.detects !== undefined) {
+    detectionDone(step, stage, attempt, `the security review did not finish: ${reason}`);
+    return;
+  }
   stage.feedback.push(`Attempt ${attempt.number} failed: ${reason}`);
   failAttempt(step, stage, reason);
 }

@@ -4,7 +4,7 @@ import { codeSpan as code, ident, inline } from "../render.js";
 import { cancelInFlight } from "./cancellation.js";
 import { dispatch, requestDispatch } from "./dispatching.js";
 import { SYSTEM_ACTOR, type Step } from "./step.js";
-import { defOf, TERMINAL_STAGE } from "./views.js";
+import { defOf, isProducer, TERMINAL_STAGE } from "./views.js";
 
 /**
  * An attempt (or a review round, a rejection, a closed PR) failed: retry with backoff, then the stage's
@@ -60,7 +60,7 @@ export function failAttempt(step: Step, stage: StageState, why: string): void {
     case "retry_with_different_agent":
       if (
         then.profile !== stage.profile &&
-        !stage.attempts.some((a) => !a.reviewer && a.profile === then.profile)
+        !stage.attempts.some((a) => isProducer(a) && a.profile === then.profile)
       ) {
         step.audit(SYSTEM_ACTOR, "fallback_agent", {
           stage: stage.id,

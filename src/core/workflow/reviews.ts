@@ -1,6 +1,7 @@
 /** The review loop of a stage with `iterate`: reviewers judge each produced attempt, round after round. */
 import type { Attempt, StageState } from "../model.js";
 import { refreshWake } from "./deadlines.js";
+import { awaitingDetection, dispatchAwaitedDetection } from "./detection.js";
 import { dispatch, requestDispatch } from "./dispatching.js";
 import { failAttempt } from "./failure.js";
 import { SYSTEM_ACTOR, type Step } from "./step.js";
@@ -11,14 +12,21 @@ export function dispatchReviewers(step: Step, stage: StageState): void {
   for (const reviewer of defOf(step.run, stage.id).iterate?.reviewers ?? []) dispatch(step, stage, reviewer);
 }
 
-/** Resume a stage parked in `retry_backoff`: a pending review round, or the producer. */
+/** Resume a stage parked in `retry_backoff`: a pending detection, a pending review round, or the producer. */
 export function dispatchNext(step: Step, stage: StageState): void {
+  const judged = awaitingDetection(step, stage);
+  if (judged) {
+    dispatchAwaitedDetection(step, stage, judged);
+    return;
+  }
   const producer = lastProducer(stage);
   const loop = defOf(step.run, stage.id).iterate;
   if (
     loop &&
     loop.reviewers.length > 0 &&
     producer?.result?.status === "succeeded" &&
+    // A proposal the App refused (or a detection blocked) has nothing to review: the producer runs again.
+    !producer.refusal &&
     currentReviews(stage).length === 0
   )
     dispatchReviewers(step, stage);

@@ -86,11 +86,16 @@ export function inFlight(stage: StageState): Attempt[] {
   return stage.attempts.filter((a) => a.finishedAt === undefined);
 }
 
-/** The latest attempt of the stage's own profile (not a reviewer). */
+/** An attempt of the stage's own profile: neither a reviewer nor a detection attempt judging a proposal. */
+export function isProducer(attempt: Attempt): boolean {
+  return attempt.reviewer === undefined && attempt.detects === undefined;
+}
+
+/** The latest attempt of the stage's own profile (not a reviewer, not a detection attempt). */
 export function lastProducer(stage: StageState): Attempt | undefined {
   for (let i = stage.attempts.length - 1; i >= 0; i--) {
     const a = stage.attempts[i];
-    if (a && a.reviewer === undefined) return a;
+    if (a && isProducer(a)) return a;
   }
   return undefined;
 }

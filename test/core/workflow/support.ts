@@ -104,11 +104,20 @@ export class Harness {
     this.now += ms;
   }
 
-  /** The newest attempt id of a stage (optionally of a reviewer). */
+  /** The newest detection attempt of a stage (the one judging a proposal before it is committed). */
+  detection(stageId: string): string {
+    const a = this.state.stages[stageId]?.attempts.filter((x) => x.detects).at(-1);
+    if (!a) throw new Error(`no detection attempt for ${stageId}`);
+    return a.id;
+  }
+
+  /** The newest attempt id of a stage's producer (optionally of a reviewer). */
   attempt(stageId: string, reviewer?: string): string {
     const s = this.state.stages[stageId];
     const list =
-      s?.attempts.filter((a) => (reviewer === undefined ? !a.reviewer : a.reviewer === reviewer)) ?? [];
+      s?.attempts.filter((a) =>
+        reviewer === undefined ? !a.reviewer && !a.detects : a.reviewer === reviewer,
+      ) ?? [];
     const a = list.at(-1);
     if (!a) throw new Error(`no attempt for ${stageId}`);
     return a.id;
