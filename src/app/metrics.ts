@@ -12,6 +12,7 @@ export const COUNTERS = {
   trellis_duplicate_deliveries_total: "Deliveries whose id was already recorded (redeliveries)",
   trellis_effects_done_total: "Effects carried out",
   trellis_effects_failed_total: "Effect executions that failed (retried or given up)",
+  trellis_dead_letters_total: "Events and effects given up on (listed by `trellis dead-letters`)",
   trellis_dispatches_total: "Agent workflow dispatches",
   trellis_stage_outcomes_total: "Stage attempts finished, by outcome",
   trellis_cost_usd_total: "Agent cost reported by the Action, USD",

@@ -203,7 +203,8 @@ async function closingPullRequestsOf(
   return found.filter((pr) => pr !== undefined);
 }
 
-function issueOf(event: DomainEvent): number | undefined {
+/** The issue (or pull request) an event is about, if any. */
+export function issueOf(event: DomainEvent): number | undefined {
   switch (event.kind) {
     case "label_added":
     case "label_removed":

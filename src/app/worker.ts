@@ -4,11 +4,11 @@
  * run one against the same PostgreSQL: a row is only ever executed by the worker holding its lease.
  */
 import { randomBytes } from "node:crypto";
-import { abandonedEffectEvent } from "../core/abandoned-effect.js";
+import { abandonedEffectEvent, deadLetterNotice } from "../core/dead-letters.js";
 import type { Effect } from "../core/model.js";
 import type { Retention } from "../core/server-config.js";
 import { isTransient } from "../github/client.js";
-import { backoffMs } from "../store/backoff.js";
+import { attemptsWithin, backoffMs } from "../store/backoff.js";
 import { pruneExpired } from "../store/retention.js";
 import {
   claimEffects,
@@ -19,15 +19,20 @@ import {
 } from "../store/outbox.js";
 import { Deferred, executeEffect } from "./effects.js";
 import { applyRunEvent } from "./decisions.js";
-import { ingestsSettled, processEvent } from "./process.js";
-import type { AppDeps, OutboxPayload } from "./runtime.js";
+import { issueAggregate, repoAggregate } from "./aggregates.js";
+import { ingestsSettled, issueOf, processEvent } from "./process.js";
+import type { AppDeps, OutboxPayload, Target } from "./runtime.js";
+import { enqueue, runCommand } from "./unit-of-work.js";
 
 export interface WorkerOptions {
   concurrency?: number;
   leaseMs?: number;
   /** Longest sleep between polls when nothing wakes the worker (other replicas may add rows). */
   idleMs?: number;
+  /** Tries of a transiently failing row before it becomes a dead letter (default: what fits in `retryForMs`). */
   maxAttempts?: number;
+  /** How long transient failures are retried, with jittered backoff (default an hour). */
+  retryForMs?: number;
   /**
    * Webhooks first (GitHub waits on them): before claiming, the loop waits for webhooks to be quiet,
    * at most this long; after a wait that timed out it claims a single row, so a sustained load slows
@@ -50,12 +55,15 @@ export interface Worker {
   stop(): Promise<void>;
 }
 
+/** Retries of transient failures: 1 s doubling to 5 minutes, jittered. */
+const BACKOFF = { baseMs: 1_000, maxMs: 5 * 60_000 };
+
 export function createWorker(deps: AppDeps, options: WorkerOptions = {}): Worker & { start(): void } {
   const id = `worker-${process.pid}-${randomBytes(3).toString("hex")}`;
   const concurrency = options.concurrency ?? 8;
   const leaseMs = options.leaseMs ?? 120_000;
   const idleMs = options.idleMs ?? 2_000;
-  const maxAttempts = options.maxAttempts ?? 8;
+  const maxAttempts = options.maxAttempts ?? attemptsWithin(options.retryForMs ?? 60 * 60_000, BACKOFF);
   const yieldMs = options.yieldMs ?? 100;
   const housekeepingEveryMs = options.housekeepingEveryMs ?? 60 * 60_000;
   let lastHousekeeping = -Infinity;
@@ -96,22 +104,47 @@ export function createWorker(deps: AppDeps, options: WorkerOptions = {}): Worker
         "effect failed",
       );
       if (transient) {
-        const delay = backoffMs(row.attempts, { baseMs: 1_000, maxMs: 5 * 60_000 }, Math.random);
+        const delay = backoffMs(row.attempts, BACKOFF, Math.random);
         await failEffect(deps.db, row.id, error, { retryAt: later(delay), workerId: id });
         return;
       }
       await failEffect(deps.db, row.id, error, { permanent: true, workerId: id });
-      await giveUp(payload, error);
+      await giveUp(row, payload, error).catch((e: unknown) =>
+        deps.log.error({ effect: row.key, err: String(e) }, "could not report a dead letter"),
+      );
     }
   }
 
-  /** An effect its run waits on (a dispatch, a commit) must not leave its stage waiting forever. */
-  async function giveUp(payload: OutboxPayload, error: unknown): Promise<void> {
-    if (payload.kind !== "effect" || !payload.target.runId) return;
+  /**
+   * A dead letter: the run learns of an effect it waits on (a dispatch, a commit), so no stage waits forever; the
+   * issue is told of the others (src/core/dead-letters.ts); `trellis dead-letters` lists them all.
+   */
+  async function giveUp(row: OutboxRow, payload: OutboxPayload, error: unknown): Promise<void> {
+    deps.metrics.inc("trellis_dead_letters_total", { type: row.type });
     const message = error instanceof Error ? error.message : String(error);
-    // The shell's own effects (reactions, ticks, batch work) are none the core knows: they give no event.
-    const event = abandonedEffectEvent(payload.effect as Effect, message, deps.now());
-    if (event) await applyRunEvent(deps, payload.target, payload.target.runId, event);
+    if (payload.kind === "effect" && payload.target.runId) {
+      // The shell's own effects (reactions, ticks, batch work) are none the core knows: they give no event.
+      const event = abandonedEffectEvent(payload.effect as Effect, message, deps.now());
+      if (event) await applyRunEvent(deps, payload.target, payload.target.runId, event);
+    }
+    const kind = payload.kind === "effect" ? payload.effect.type : `event:${payload.event.kind}`;
+    const delivered = payload.kind === "event" ? payload.event : undefined;
+    const target: Target | undefined =
+      payload.kind === "effect"
+        ? payload.target
+        : delivered && "repo" in delivered
+          ? { installationId: delivered.installationId, repo: delivered.repo, issue: issueOf(delivered) ?? 0 }
+          : undefined;
+    const body = deadLetterNotice(kind, message, row.attempts, row.id);
+    if (!body || !target || target.issue <= 0) return;
+    const { runId: _, batchId: __, ...onIssue } = target;
+    await runCommand(deps, repoAggregate(onIssue.repo), async ({ pending }) =>
+      enqueue(pending, issueAggregate(onIssue), onIssue, {
+        type: "reply",
+        key: `dead-letter:${row.id}`,
+        body,
+      }),
+    );
   }
 
   async function round(limit = concurrency): Promise<number> {

@@ -17,3 +17,21 @@ export function backoffMs(attempt: number, options: BackoffOptions, random: () =
   const r = Math.min(Math.max(random(), 0), 1);
   return Math.round(step / 2 + (r * step) / 2);
 }
+
+/**
+ * How many tries fit in `horizonMs` when each retry waits its expected delay (three quarters of its step): the
+ * worker's limit for transient failures, so "retry for an hour" holds whatever the backoff's base and cap.
+ */
+export function attemptsWithin(horizonMs: number, options: BackoffOptions): number {
+  let tries = 1;
+  let waited = 0;
+  for (;;) {
+    const step = Math.min(
+      Math.max(options.baseMs, options.maxMs),
+      options.baseMs * 2 ** Math.min(tries - 1, 1023),
+    );
+    if (step <= 0 || waited + 0.75 * step > horizonMs) return tries;
+    waited += 0.75 * step;
+    tries += 1;
+  }
+}

@@ -83,6 +83,8 @@ export function fakeGitHub({ config: CONFIG, tasks: TASKS, firstIssue = 10 }: Fa
   // scenario may never ask some (so they are optional, and a test needs no nock.cleanAll() to end).
   // The App's own commits of the tickets' proposals (first: its contents route answers only the files it knows).
   const git = fakeCommits(REPO);
+  /** Answers GitHub gives instead of the model's: a route refusing everything it is asked. */
+  const faults: { pulls?: { status: number; message: string } } = {};
   const scope = githubApi().persist();
   type Uri = Parameters<typeof scope.get>[0];
   const api = {
@@ -255,6 +257,7 @@ export function fakeGitHub({ config: CONFIG, tasks: TASKS, firstIssue = 10 }: Fa
         }));
     });
   api.post(`${REPO}/pulls`).reply((_uri, body) => {
+    if (faults.pulls) return [faults.pulls.status, { message: faults.pulls.message }];
     const b = body as { head: string; body: string };
     const number = nextPr++;
     pulls.push({ number, head: b.head, body: b.body });
@@ -305,6 +308,7 @@ export function fakeGitHub({ config: CONFIG, tasks: TASKS, firstIssue = 10 }: Fa
   };
   return {
     git,
+    faults,
     checkRuns,
     issues,
     comments,

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { backoffMs } from "../../src/store/backoff.js";
+import { attemptsWithin, backoffMs } from "../../src/store/backoff.js";
 
 describe("backoffMs", () => {
   const opts = { baseMs: 1_000, maxMs: 60_000 };
@@ -41,5 +41,15 @@ describe("backoffMs", () => {
         },
       ),
     );
+  });
+});
+
+describe("attemptsWithin", () => {
+  it("counts the tries whose expected waits fit in the horizon: an hour of 1 s doubling to 5 min is 24 tries", () => {
+    const opts = { baseMs: 1_000, maxMs: 5 * 60_000 };
+    // Waits 0.75 × (1, 2, 4 … 256 s) = 383.25 s, then 14 × 225 s: 3,533.25 s ≤ 3,600 s; one more would pass it.
+    expect(attemptsWithin(60 * 60_000, opts)).toBe(24);
+    expect(attemptsWithin(0, opts)).toBe(1);
+    expect(attemptsWithin(60_000, { baseMs: 0, maxMs: 0 })).toBe(1);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { abandonedEffectEvent } from "../../src/core/abandoned-effect.js";
+import { abandonedEffectEvent, deadLetterNotice } from "../../src/core/dead-letters.js";
 
 describe("abandonedEffectEvent", () => {
   test("a dispatch given up loses its attempt, naming the workflow file to check", () => {
@@ -24,5 +24,21 @@ describe("abandonedEffectEvent", () => {
 
   test("best-effort effects change nothing", () => {
     expect(abandonedEffectEvent({ type: "status_comment", key: "s" }, "boom", 1)).toBeUndefined();
+  });
+});
+
+describe("deadLetterNotice", () => {
+  test("tells the issue what could not be done, why, and how an operator runs it again", () => {
+    const notice = deadLetterNotice("open_pr", "Validation Failed\nno commits", 24, 77);
+    expect(notice).toContain("Trellis could not open the pull request: Validation Failed no commits (24 tries)");
+    expect(notice).toContain("`trellis dead-letters --retry 77`");
+    expect(deadLetterNotice("event:comment_created", "boom", 1, 5)).toContain(
+      "handle a `comment_created` event on this issue: boom (1 try)",
+    );
+  });
+
+  test("is silent where the run reports the failure itself, or where the notice would fail alike", () => {
+    for (const kind of ["dispatch", "commit_proposal", "reply", "reaction", "status_comment"])
+      expect(deadLetterNotice(kind, "x", 3, 1)).toBeUndefined();
   });
 });
