@@ -1,5 +1,5 @@
 /**
- * The `trellis` command line: `validate`, `schema`, `plan`, `migrate`. Each subcommand returns its
+ * The `trellis` command line: `validate`, `schema`, `plan`, `migrate`, `dead-letters`. Each subcommand returns its
  * exit code; nothing here calls process.exit, so tests run it in-process.
  */
 import { readFile } from "node:fs/promises";
@@ -58,6 +58,10 @@ export const SUBCOMMANDS: Record<string, Subcommand> = {
   migrate: {
     summary: "migrate                   apply database migrations (DATABASE_URL, else embedded PGlite)",
     run: lazyCommand("../store/migrate-cli.js", "migrateCommand"),
+  },
+  "dead-letters": {
+    summary: "dead-letters [--retry id] list what Trellis gave up on, and put it back in line",
+    run: lazyCommand("../store/dead-letters-cli.js", "deadLettersCommand"),
   },
 };
 

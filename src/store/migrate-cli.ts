@@ -3,20 +3,11 @@
  * embedded PGlite database (--data-dir, default .trellis/db), and prints what it applied.
  */
 import { parseArgs } from "node:util";
-import { describeTarget, openDb } from "./db.js";
-import type { OpenDbOptions } from "./db.js";
+import { DB_ARGS, DB_HELP, processIo, withCliDb, type StoreIo } from "./cli-db.js";
 import { appliedMigrations, applyMigrations, loadMigrations } from "./migrate.js";
 
 /** Output sink; structurally the CLI's Io. */
-export interface MigrateIo {
-  stdout(text: string): void;
-  stderr(text: string): void;
-}
-
-const processIo: MigrateIo = {
-  stdout: (text) => void process.stdout.write(text),
-  stderr: (text) => void process.stderr.write(text),
-};
+export type MigrateIo = StoreIo;
 
 const HELP = `Usage: trellis migrate [options]
 
@@ -24,8 +15,7 @@ Applies pending database migrations. Uses DATABASE_URL when set, otherwise the e
 PGlite database in .trellis/db.
 
 Options:
-  --database-url <url>  PostgreSQL URL (overrides DATABASE_URL)
-  --data-dir <dir>      embedded database directory (ignores DATABASE_URL)
+${DB_HELP}
   --status              list applied and pending migrations without applying anything
   -h, --help            show this help
 `;
@@ -40,8 +30,7 @@ export async function migrateCommand(
     ({ values } = parseArgs({
       args: argv,
       options: {
-        "database-url": { type: "string" },
-        "data-dir": { type: "string" },
+        ...DB_ARGS,
         status: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -55,21 +44,7 @@ export async function migrateCommand(
     io.stdout(HELP);
     return 0;
   }
-  const options: OpenDbOptions = { env, migrate: false };
-  if (values["database-url"] !== undefined) options.databaseUrl = values["database-url"];
-  if (values["data-dir"] !== undefined) options.dataDir = values["data-dir"];
-  const target = describeTarget(options);
-
-  let db;
-  try {
-    db = await openDb(options);
-  } catch (error) {
-    io.stderr(
-      `trellis migrate: cannot open ${target}: ${error instanceof Error ? error.message : String(error)}\n`,
-    );
-    return 1;
-  }
-  try {
+  return withCliDb("migrate", values, env, io, async (db, target) => {
     const all = await loadMigrations();
     if (values.status) {
       // Reading the status must not create anything: an empty database has no migrations table yet.
@@ -89,12 +64,7 @@ export async function migrateCommand(
       io.stdout(`${target}: ${applied.length} migration${applied.length === 1 ? "" : "s"} applied.\n`);
     }
     return 0;
-  } catch (error) {
-    io.stderr(`trellis migrate: ${target}: ${error instanceof Error ? error.message : String(error)}\n`);
-    return 1;
-  } finally {
-    await db.close();
-  }
+  });
 }
 
 const label = (m: { version: number; name: string }): string =>

@@ -274,3 +274,61 @@ function errorMessage(error: unknown): string {
     return String(error);
   }
 }
+
+export interface DeadLetter {
+  id: number;
+  key: string;
+  type: string;
+  /** The issue it was for, when it had one. */
+  repo?: string;
+  issue?: number;
+  attempts: number;
+  lastError: string;
+  failedAt: Date;
+}
+
+/** Events and effects the worker gave up on, newest first. */
+export async function listDeadLetters(db: Db, limit = 100): Promise<DeadLetter[]> {
+  const r = await db.query<{
+    id: string | number;
+    key: string;
+    type: string;
+    repo: string | null;
+    issue: number | null;
+    attempts: number;
+    last_error: string | null;
+    done_at: Date | string;
+  }>(
+    `SELECT id, key, type, attempts, last_error, done_at,
+            COALESCE(payload #>> '{target,repo,owner}' || '/' || (payload #>> '{target,repo,name}'),
+                     payload #>> '{event,repo,owner}' || '/' || (payload #>> '{event,repo,name}')) AS repo,
+            COALESCE(NULLIF(payload #>> '{target,issue}', '0'), payload #>> '{event,issue,number}',
+                     payload #>> '{event,pullRequest,number}')::int AS issue
+       FROM outbox WHERE status = 'failed' ORDER BY done_at DESC, id DESC LIMIT $1`,
+    [limit],
+  );
+  return r.rows.map((row) => ({
+    id: Number(row.id),
+    key: row.key,
+    type: row.type,
+    ...(row.repo ? { repo: row.repo } : {}),
+    ...(row.issue !== null ? { issue: row.issue } : {}),
+    attempts: row.attempts,
+    lastError: row.last_error ?? "",
+    failedAt: new Date(row.done_at),
+  }));
+}
+
+/**
+ * Puts dead letters back in line (all of them when `ids` is "all"), with their tries counted afresh; a running
+ * worker picks them up within its idle period. Returns the ids requeued.
+ */
+export async function retryDeadLetters(db: Db, ids: readonly number[] | "all"): Promise<number[]> {
+  const r = await db.query<{ id: string | number }>(
+    `UPDATE outbox SET status = 'pending', attempts = 0, run_after = NULL, done_at = NULL
+      WHERE status = 'failed' AND ($1::bigint[] IS NULL OR id = ANY($1::bigint[]))
+      RETURNING id`,
+    [ids === "all" ? null : ids],
+  );
+  return r.rows.map((row) => Number(row.id)).sort((a, b) => a - b);
+}

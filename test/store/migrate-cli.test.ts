@@ -5,17 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openDb } from "../../src/store/db.js";
 import { loadMigrations } from "../../src/store/migrate.js";
 import { migrateCommand } from "../../src/store/migrate-cli.js";
+import { capture } from "../support/capture-io.js";
 import { postgresUrl } from "../support/engines.js";
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    io: { stdout: (t: string) => void out.push(t), stderr: (t: string) => void err.push(t) },
-    out: () => out.join(""),
-    err: () => err.join(""),
-  };
-}
 
 describe("trellis migrate", () => {
   let dir: string;
