@@ -173,13 +173,14 @@ async function dispatchRefine(ctx: EffectContext, state: BatchState, effect: Ref
     if (!isRefusal(statusOf(error))) throw error;
     return fail(`GitHub refused the dispatch (HTTP ${statusOf(error)})`);
   }
-  // GitHub named the attempt's Actions run: the batch keeps its id (to cancel it if the attempt is abandoned).
-  if (outcome.runId !== undefined)
-    await applyBatchEvent(deps, target, state.id, {
-      type: "refine_queued",
-      at: deps.now(),
-      ticket: effect.ticket,
-      attemptId: effect.attemptId,
-      workflowRunId: outcome.runId,
-    });
+  // The batch keeps the budget the attempt was granted (its result is charged at most that) and, when GitHub named
+  // it, its Actions run (to cancel it if the attempt is abandoned).
+  await applyBatchEvent(deps, target, state.id, {
+    type: "refine_queued",
+    at: deps.now(),
+    ticket: effect.ticket,
+    attemptId: effect.attemptId,
+    costCapUsd: spec.costCapUsd,
+    ...(outcome.runId !== undefined ? { workflowRunId: outcome.runId } : {}),
+  });
 }

@@ -12,7 +12,7 @@ import {
   type BatchEvent,
   type BatchState,
 } from "../core/batch/machine.js";
-import { refineAttemptOf, refineRunEvent } from "../core/batch/refine-outcome.js";
+import { refineAttemptOf, refineGrantUsd, refineRunEvent } from "../core/batch/refine-outcome.js";
 import { ticketRunUpdate } from "../core/batch/run-view.js";
 import { ticketWorkflow } from "../core/batch/ticket-workflow.js";
 import type { Definitions } from "../core/definitions.js";
@@ -235,7 +235,7 @@ export async function applyBatchEvent(
 /**
  * A `workflow_run` event whose attempt is not a run's: when it is a batch ticket's refine attempt (the run name
  * carries the tracking issue), the core says what it means for the batch (refine-outcome.ts), applied in the
- * caller's transaction; a completed attempt's cost is charged first. Returns whether the event was a refine
+ * caller's transaction; a completed attempt's cost is charged as the core capped it. Returns whether the event was a refine
  * attempt's.
  */
 export async function applyRefineRun(
@@ -255,27 +255,30 @@ export async function applyRefineRun(
   const ticket = stored?.state.tickets.find((t) => t.refine?.attemptId === attemptId);
   if (!stored || !ticket) return false;
   const at = deps.now();
-  if (event.action === "completed" && result?.ok) {
-    const r = result.result;
-    await recordCost(tx, {
-      attemptId,
-      runId: stored.id,
-      repo: repoName(event.repo),
-      usd: r.costUsd,
-      inputTokens: r.tokens.input,
-      outputTokens: r.tokens.output,
-      at: new Date(at),
-    });
-    deps.metrics.inc("trellis_cost_usd_total", {}, r.costUsd);
-  }
   const outcome = refineRunEvent({
     event,
     ticket: ticket.key,
     attemptId,
     ...(result ? { result } : {}),
     labels: defs.config.labels,
+    grantedUsd: refineGrantUsd(ticket.refine, defs.config.budgets.per_run_usd),
     at,
   });
+  if (event.action === "completed" && result?.ok) {
+    const r = result.result;
+    // What the core charged (the claim capped by the attempt's grant), never the job's claim as such.
+    const usd = "costUsd" in outcome ? (outcome.costUsd ?? 0) : 0;
+    await recordCost(tx, {
+      attemptId,
+      runId: stored.id,
+      repo: repoName(event.repo),
+      usd,
+      inputTokens: r.tokens.input,
+      outputTokens: r.tokens.output,
+      at: new Date(at),
+    });
+    deps.metrics.inc("trellis_cost_usd_total", {}, usd);
+  }
   await reduceAndApply(uow, { target: { ...target, issue }, defs }, stored.state, outcome);
   return true;
 }

@@ -100,6 +100,7 @@ export async function executeEffect(deps: AppDeps, target: Target, effect: Shell
         at: deps.now(),
         stage: effect.stage,
         prNumber: pr.number,
+        nodeId: pr.nodeId,
       });
       return;
     }
@@ -157,14 +158,15 @@ async function dispatch(
     remainingUsd: admission.remainingUsd,
   });
   const outcome = await sendDispatch(ctx, defs, spec);
-  // GitHub named the attempt's Actions run: the run keeps its id (to cancel it if the attempt is abandoned).
-  if (outcome.runId !== undefined)
-    await applyRunEvent(deps, target, run.id, {
-      type: "attempt_queued",
-      at: deps.now(),
-      attemptId: effect.attemptId,
-      workflowRunId: outcome.runId,
-    });
+  // The attempt keeps the budget it was granted (its result is charged at most that) and, when GitHub named it, its
+  // Actions run (to cancel it if the attempt is abandoned).
+  await applyRunEvent(deps, target, run.id, {
+    type: "attempt_queued",
+    at: deps.now(),
+    attemptId: effect.attemptId,
+    costCapUsd: spec.costCapUsd,
+    ...(outcome.runId !== undefined ? { workflowRunId: outcome.runId } : {}),
+  });
 }
 
 async function checkRun(

@@ -117,6 +117,8 @@ export type PullRequestEvent = RepoEvent & {
   pullRequest: {
     number: number;
     id: number;
+    /** The GraphQL node id: with the number, what names the very pull request the App opened. */
+    nodeId: string;
     merged: boolean;
     headRef: string;
     headSha: string;

@@ -79,6 +79,11 @@ export interface StageDef {
   iterate?: ReviewLoop;
   /** Whether a successful attempt's branch becomes a pull request. */
   openPr: boolean;
+  /**
+   * The most one attempt of the stage may spend, USD (template `max_cost_usd`). An attempt is granted the smaller of
+   * this and what the run's and the month's budgets leave, and is charged at most its grant whatever it reports.
+   */
+  maxCostUsd?: number;
   description?: string;
 }
 
@@ -119,7 +124,11 @@ export interface Attempt {
   /** The Actions run executing it, once GitHub has said which (the dispatch answer or a `workflow_run` event). */
   workflowRunId?: number;
   runUrl?: string;
+  /** The budget the dispatch granted it (the spec's `costCapUsd`), USD; unknown for attempts stored before it was kept. */
+  costCapUsd?: number;
   result?: AgentResult;
+  /** What the run was charged for it: the cost its result claims, capped by its grant. */
+  costUsd?: number;
   /** The App's own commit of the attempt's proposal: the branch and head the run goes on with (never the job's claims). */
   commit?: { branch: string; headSha: string };
   /** Why the App refused to commit the attempt's proposal (src/core/proposal.ts). */
@@ -142,6 +151,8 @@ export interface StageState {
   answers: { question: string; answer: string; by: string }[];
   feedback: string[];
   prNumber?: number;
+  /** The GraphQL node id of the pull request the App opened (with `prNumber`): PR events must name this very PR. */
+  prNodeId?: string;
   reason?: string;
 }
 
@@ -174,8 +185,18 @@ export interface RunState {
 
 export type RunEvent =
   | { type: "start"; at: number; actor: string }
-  /** GitHub created the attempt's Actions run (dispatch answer, `workflow_run.requested`); it may wait for a runner. */
-  | { type: "attempt_queued"; at: number; attemptId: string; workflowRunId: number; runUrl?: string }
+  /**
+   * The attempt was dispatched (`costCapUsd`: the budget the dispatch granted it) or GitHub created its Actions run
+   * (the dispatch answer, `workflow_run.requested`: `workflowRunId`); the run may still wait for a runner.
+   */
+  | {
+      type: "attempt_queued";
+      at: number;
+      attemptId: string;
+      workflowRunId?: number;
+      runUrl?: string;
+      costCapUsd?: number;
+    }
   /** The attempt's Actions run started on a runner (`workflow_run.in_progress`). */
   | { type: "attempt_started"; at: number; attemptId: string; runUrl?: string; workflowRunId?: number }
   | { type: "attempt_finished"; at: number; attemptId: string; result: AgentResult; workflowRunId?: number }
@@ -202,11 +223,12 @@ export type RunEvent =
   | { type: "abort"; at: number; actor: string; reason: string }
   | { type: "retry"; at: number; actor: string; stage?: string }
   | { type: "assign"; at: number; actor: string; stage: string; profile: string }
-  | { type: "pr_opened"; at: number; stage: string; prNumber: number }
-  | { type: "pr_merged"; at: number; prNumber: number; actor: string }
-  | { type: "pr_closed"; at: number; prNumber: number; actor: string }
+  /** `nodeId`: the pull request's GraphQL node id, as GitHub answered the App that opened it. */
+  | { type: "pr_opened"; at: number; stage: string; prNumber: number; nodeId?: string }
+  | { type: "pr_merged"; at: number; prNumber: number; nodeId?: string; actor: string }
+  | { type: "pr_closed"; at: number; prNumber: number; nodeId?: string; actor: string }
   /** The run's issue was closed and its pull request `prNumber` is merged: the merge closed it (`Closes #N`). */
-  | { type: "closed_by_merge"; at: number; prNumber: number; actor: string }
+  | { type: "closed_by_merge"; at: number; prNumber: number; nodeId?: string; actor: string }
   /** The shell refused a dispatch (budget exceeded); the stage waits for a human. */
   | { type: "dispatch_refused"; at: number; attemptId: string; reason: string };
 

@@ -6,6 +6,7 @@
 import type { Attempt, RunState, StageDef, StageState } from "./model.js";
 import { describeRefusal } from "./proposal.js";
 import type { AgentResult, Annotation } from "./result.js";
+import { chargedUsd } from "./workflow/views.js";
 
 // ---------------------------------------------------------------------------------------------
 // Neutralising untrusted text
@@ -146,8 +147,7 @@ export function stageLabel(stage: StageState): { emoji: string; text: string } {
   return { emoji, text };
 }
 
-const stageCost = (stage: StageState): number =>
-  stage.attempts.reduce((sum, a) => sum + (a.result?.costUsd ?? 0), 0);
+const stageCost = (stage: StageState): number => stage.attempts.reduce((sum, a) => sum + chargedUsd(a), 0);
 
 function stageDuration(stage: StageState, now: number): number | undefined {
   const first = stage.attempts[0];
@@ -368,11 +368,15 @@ export function renderCheckRunSummary(
   }
   if (r?.review)
     out.push("", `**Review:** ${r.review.verdict === "approve" ? "approved" : "changes requested"}`);
-  if (r) {
+  if (r && attempt) {
     const tokens = r.tokens.input + r.tokens.output + r.tokens.cacheRead + r.tokens.cacheWrite;
+    const charged = chargedUsd(attempt);
+    // A claim above the attempt's grant is charged only the grant (workflow/views.ts `chargeFor`).
+    const capped =
+      r.costUsd > charged ? ` (the agent reported ${formatUsd(r.costUsd)}, more than it was granted)` : "";
     out.push(
       "",
-      `**Cost:** ${formatUsd(r.costUsd)} · ${tokens.toLocaleString("en-US")} tokens (${r.tokens.input.toLocaleString("en-US")} in, ${r.tokens.output.toLocaleString("en-US")} out) · ${r.turns} turns · ${formatDuration(r.durationMs)}`,
+      `**Cost:** ${formatUsd(charged)}${capped} · ${tokens.toLocaleString("en-US")} tokens (${r.tokens.input.toLocaleString("en-US")} in, ${r.tokens.output.toLocaleString("en-US")} out) · ${r.turns} turns · ${formatDuration(r.durationMs)}`,
     );
   }
 

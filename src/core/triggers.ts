@@ -12,7 +12,7 @@ import type { RunEvent, RunState, WorkflowTemplate } from "./model.js";
 import type { AgentResult } from "./result.js";
 import { inline } from "./render.js";
 import { singleAgentTemplate } from "./templates.js";
-import { isTerminal } from "./workflow/machine.js";
+import { isStagePr, isTerminal } from "./workflow/machine.js";
 
 export type Reaction = "eyes" | "rocket" | "confused";
 
@@ -46,7 +46,7 @@ export interface TriggerFacts {
    * For a closed issue: the pull requests of its active run (`closingPullRequests`) as GitHub reports them now;
    * a merged one means the merge closed the issue.
    */
-  pullRequests?: readonly { number: number; merged: boolean }[];
+  pullRequests?: readonly { number: number; nodeId?: string; merged: boolean }[];
   /** For a completed workflow run: the Action's result, or why it could not be read. */
   result?: { ok: true; result: AgentResult } | { ok: false; error: string };
   at: number;
@@ -194,7 +194,13 @@ export function decide(facts: TriggerFacts): Decision[] {
         out.push({
           kind: "run_event",
           runId: run.id,
-          event: { type: "closed_by_merge", at: facts.at, actor: event.actor.login, prNumber: merged },
+          event: {
+            type: "closed_by_merge",
+            at: facts.at,
+            actor: event.actor.login,
+            prNumber: merged.number,
+            ...(merged.nodeId !== undefined ? { nodeId: merged.nodeId } : {}),
+          },
         });
       const stops = (run !== undefined && merged === undefined) || facts.isBatch === true;
       if (!stops) return out;
@@ -309,9 +315,11 @@ export function decide(facts: TriggerFacts): Decision[] {
     }
     case "pull_request": {
       if (event.action !== "closed" || event.fromFork) return [];
-      const number = event.pullRequest.number;
+      const { number, nodeId } = event.pullRequest;
+      // The PR the App opened for the run: same repository, same number and (once known) the same node id.
       const run = facts.runs.find(
-        (r) => sameRepo(r.repo, event.repo) && Object.values(r.stages).some((s) => s.prNumber === number),
+        (r) =>
+          sameRepo(r.repo, event.repo) && Object.values(r.stages).some((s) => isStagePr(s, number, nodeId)),
       );
       if (!run) return [];
       const type = event.pullRequest.merged ? "pr_merged" : "pr_closed";
@@ -319,7 +327,7 @@ export function decide(facts: TriggerFacts): Decision[] {
         {
           kind: "run_event",
           runId: run.id,
-          event: { type, at: facts.at, prNumber: number, actor: event.actor.login },
+          event: { type, at: facts.at, prNumber: number, nodeId, actor: event.actor.login },
         },
       ];
     }
@@ -344,10 +352,16 @@ export function closingPullRequests(event: DomainEvent, runs: readonly RunState[
   return run ? runPullRequests(run) : [];
 }
 
-function mergedPullRequest(facts: TriggerFacts, run: RunState): number | undefined {
+/** The run's merged pull request among those GitHub reported (number and, once the stage knows it, node id). */
+function mergedPullRequest(
+  facts: TriggerFacts,
+  run: RunState,
+): { number: number; nodeId?: string } | undefined {
   if (facts.event.kind !== "issue_closed" || facts.event.stateReason === "not_planned") return undefined;
-  const ours = runPullRequests(run);
-  return facts.pullRequests?.find((pr) => pr.merged && ours.includes(pr.number))?.number;
+  const stages = Object.values(run.stages);
+  return facts.pullRequests?.find(
+    (pr) => pr.merged && stages.some((s) => isStagePr(s, pr.number, pr.nodeId)),
+  );
 }
 
 function startRun(

@@ -24,6 +24,9 @@ interface FakeIssue {
 }
 
 const CODERTOCAT = { login: OWNER, type: "User", id: 1 };
+
+/** The node id of pull request `number`, the same in every answer and webhook (as on GitHub). */
+export const prNodeId = (number: number): string => `PR_kwDO${number}`;
 const APP = { id: 123, slug: "trellis" };
 
 export interface FakeGitHubOptions {
@@ -250,7 +253,7 @@ export function fakeGitHub({ config: CONFIG, tasks: TASKS, firstIssue = 10 }: Fa
         .map((p) => ({
           number: p.number,
           html_url: `https://github.com/x/pull/${p.number}`,
-          node_id: "PR_x",
+          node_id: prNodeId(p.number),
           head: { ref: p.head },
         }));
     });
@@ -258,14 +261,23 @@ export function fakeGitHub({ config: CONFIG, tasks: TASKS, firstIssue = 10 }: Fa
     const b = body as { head: string; body: string };
     const number = nextPr++;
     pulls.push({ number, head: b.head, body: b.body });
-    return [201, { number, html_url: `https://github.com/x/pull/${number}`, node_id: `PR_${number}` }];
+    return [201, { number, html_url: `https://github.com/x/pull/${number}`, node_id: prNodeId(number) }];
   });
   // One PR, read back when its issue is closed (was it the merge?).
   api.get(/\/pulls\/\d+$/).reply((uri) => {
     const pr = pulls.find((p) => uri.endsWith(`/pulls/${p.number}`));
     if (!pr) return [404, { message: "Not Found" }];
     const state = pr.merged ? "closed" : "open";
-    return [200, { number: pr.number, state, merged: pr.merged === true, head: { ref: pr.head } }];
+    return [
+      200,
+      {
+        number: pr.number,
+        node_id: prNodeId(pr.number),
+        state,
+        merged: pr.merged === true,
+        head: { ref: pr.head },
+      },
+    ];
   });
   api.get(/\/actions\/runs\/\d+\/artifacts/).reply((uri) => {
     const id = Number(/runs\/(\d+)/.exec(uri)![1]);

@@ -26,6 +26,8 @@ export interface TicketRefinement {
   startedAt?: number;
   /** The attempt's Actions run, once GitHub names it (the dispatch's answer or a `workflow_run` event). */
   workflowRunId?: number;
+  /** The budget the dispatch granted the attempt, USD: its result is charged at most this. */
+  costCapUsd?: number;
   /** Closed by the App (deadline passed, batch aborted), not by its run's end: its Actions run is cancelled. */
   abandoned?: boolean;
 }
@@ -133,12 +135,24 @@ export type BatchEvent =
       ticket: string;
       attemptId: string;
       refined: RefinedTicket;
+      /** What the attempt is charged: its claim capped by its grant (`claimedUsd` is set when the claim was more). */
       costUsd: number;
+      claimedUsd?: number;
       /** What the parser dropped or cut. */
       notes?: string[];
     }
-  /** GitHub named the refine attempt's Actions run (the dispatch's answer, or `workflow_run.requested`). */
-  | { type: "refine_queued"; at: number; ticket: string; attemptId: string; workflowRunId: number }
+  /**
+   * The refine attempt was dispatched (`costCapUsd`: the budget granted) or GitHub named its Actions run (the
+   * dispatch's answer, or `workflow_run.requested`: `workflowRunId`).
+   */
+  | {
+      type: "refine_queued";
+      at: number;
+      ticket: string;
+      attemptId: string;
+      workflowRunId?: number;
+      costCapUsd?: number;
+    }
   /** The refine attempt's Actions run started (`workflow_run.in_progress`): its timeout counts from here. */
   | { type: "refine_started"; at: number; ticket: string; attemptId: string; workflowRunId?: number }
   /** A scheduled `batch_refine_deadline` came due (on the App's clock): the reducer decides whether it has passed. */
@@ -151,6 +165,7 @@ export type BatchEvent =
       attemptId: string;
       reason: string;
       costUsd?: number;
+      claimedUsd?: number;
     };
 
 export type BatchEffect =
