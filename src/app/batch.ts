@@ -14,7 +14,7 @@ import {
 } from "../core/batch/machine.js";
 import { refineAttemptOf, refineGrantUsd, refineRunEvent } from "../core/batch/refine-outcome.js";
 import { ticketRunUpdate } from "../core/batch/run-view.js";
-import { ticketWorkflow } from "../core/batch/ticket-workflow.js";
+import { ticketOutsiderText, ticketWorkflow } from "../core/batch/ticket-workflow.js";
 import type { Definitions } from "../core/definitions.js";
 import type { RunState } from "../core/model.js";
 import type { AgentResult } from "../core/result.js";
@@ -38,6 +38,9 @@ import { newId, repoName, type AppDeps, type DecisionScope, type Target } from "
 import { enqueue, runCommand, type UnitOfWork } from "./unit-of-work.js";
 
 type BatchDecision = Extract<Decision, { kind: "batch" }>;
+
+const withOutsiderText = (why: string | undefined): { outsiderText?: string } =>
+  why !== undefined ? { outsiderText: why } : {};
 
 /** Where a batch change is applied, and the definitions when the caller has them (else loaded when needed). */
 interface BatchScope {
@@ -149,6 +152,7 @@ async function applyOutput(
           batch: state.trackingIssue,
           at,
           permissions: profilePermissions(loaded),
+          ...withOutsiderText(ticketOutsiderText(loaded.config.prompt, state, effect.ticket)),
         });
         // The batch caused this change: it does not hear of it again.
         await startRun(uow, {

@@ -44,6 +44,9 @@ export interface IssueInfo {
   body: string;
   isPullRequest: boolean;
   labels: string[];
+  /** Who opened it (`user.login`), and how they relate to the repository (`author_association`: OWNER, NONE, …). */
+  author: string;
+  authorAssociation: string;
 }
 
 export type LabelEvent = RepoEvent & {

@@ -107,8 +107,12 @@ export type StageStatus =
   | "skipped"
   | "aborted";
 
-/** `merge`: the stage's pull request is open and the stage counts done only once it is merged. */
-export type WaitReason = "approval" | "answer" | "retry_backoff" | "human" | "budget" | "merge";
+/**
+ * `merge`: the stage's pull request is open and the stage counts done only once it is merged.
+ * `commit_approval`: outsiders' text reached the agent, so a human must `/approve` its proposal before the App commits.
+ */
+export type WaitReason =
+  "approval" | "answer" | "retry_backoff" | "human" | "budget" | "merge" | "commit_approval";
 
 export interface Attempt {
   id: string;
@@ -131,6 +135,8 @@ export interface Attempt {
   costUsd?: number;
   /** The App's own commit of the attempt's proposal: the branch and head the run goes on with (never the job's claims). */
   commit?: { branch: string; headSha: string };
+  /** Who approved committing its proposal when outsiders' text reached the agent (workflow/commit-gates.ts). */
+  commitApprovedBy?: string;
   /** Why the App refused to commit the attempt's proposal (src/core/proposal.ts). */
   refusal?: { rule: string; path?: string; message: string };
 }
@@ -178,6 +184,12 @@ export interface RunState {
   seq?: number;
   /** Permission level of each profile the run may use (snapshot at creation; absent = autonomous). */
   permissions?: Record<string, PermissionLevel>;
+  /**
+   * Why text by people outside the repository's collaborators can reach the agent's prompt (e.g. "issue #5 was opened
+   * by @mallory, who is not a collaborator"), when `prompt.approve_outsider_commits` is on: every proposal then waits
+   * for a human's `/approve` before the App commits it. Absent: nothing to approve.
+   */
+  outsiderText?: string;
 }
 
 // ---------------------------------------------------------------------------------------------

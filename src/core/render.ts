@@ -94,7 +94,7 @@ export function ident(s: string): string {
 }
 
 /** Only http(s) URLs become links; anything else is dropped. */
-function safeUrl(url: string | undefined): string | undefined {
+export function safeUrl(url: string | undefined): string | undefined {
   if (!url || !/^https?:\/\/[^\s<>()"'`]+$/.test(url)) return undefined;
   return url;
 }
@@ -128,6 +128,7 @@ const WAIT_LABEL: Record<NonNullable<StageState["waitingFor"]>, [string, string]
   human: ["✋", "waiting for a human"],
   budget: ["💸", "over budget"],
   merge: ["🔀", "waiting for merge"],
+  commit_approval: ["✋", "waiting for approval to commit"],
 };
 
 const STAGE_LABEL: Record<StageState["status"], [string, string]> = {
@@ -209,6 +210,13 @@ export function renderStatusComment(run: RunState, opts: StatusCommentOptions): 
   for (const stage of order) {
     if (stage.status === "waiting" && stage.waitingFor === "answer" && stage.question)
       lines.push("", `#### ❓ The agent on ${code(stage.id)} asks`, "", block(stage.question, 8000));
+    if (stage.status === "waiting" && stage.waitingFor === "commit_approval" && run.outsiderText)
+      lines.push(
+        "",
+        `#### ✋ The change proposed on ${code(stage.id)} waits for a human before the App commits it`,
+        "",
+        `Why: ${inline(run.outsiderText, 500)}.`,
+      );
   }
   for (const section of opts.extra ?? []) lines.push("", section);
   const next = nextSteps(run, order);
@@ -263,6 +271,11 @@ function nextSteps(run: RunState, order: StageState[]): string[] {
         break;
       case "retry_backoff":
         steps.push(`${code(`/retry ${s.id}`)} to retry now instead of waiting`);
+        break;
+      case "commit_approval":
+        steps.push(
+          `${code(`/approve ${s.id}`)} to let the App commit the agent's proposed change, or \`/reject ${ident(s.id)} <reason>\` to refuse it`,
+        );
         break;
       default:
         break;
@@ -342,6 +355,12 @@ export function renderCheckRunSummary(
     out.push(
       "",
       `**Committed** ${code(attempt.commit.headSha.slice(0, 12))} on ${code(attempt.commit.branch)}.`,
+    );
+  else if (stage.status === "waiting" && stage.waitingFor === "commit_approval" && attempt?.result?.proposal)
+    out.push(
+      "",
+      `**Waiting for approval before commit:** text by people outside the repository's collaborators reached the agent. ` +
+        `\`/approve ${ident(stage.id)}\` on the issue lets the App commit the proposed change, \`/reject ${ident(stage.id)} <reason>\` refuses it.`,
     );
   if (r?.criteria.length) {
     out.push("", "| Criterion | Result | Detail |", "|---|---|---|");

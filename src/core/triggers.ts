@@ -3,12 +3,13 @@
  * role, the issue's runs, an attempt's result), this module decides, and the shell applies the
  * decisions through the run reducer and the batch reducer.
  */
-import type { DomainEvent, RepoRef } from "./events.js";
+import type { DomainEvent, IssueInfo, RepoRef } from "./events.js";
 import { agentAttemptOf } from "./dispatch.js";
 import { helpText, parseCommands, type SlashCommand } from "./commands.js";
 import type { RepoRole } from "./config.js";
 import type { Definitions } from "./definitions.js";
 import type { RunEvent, RunState, WorkflowTemplate } from "./model.js";
+import { outsiderText, type IssueAuthor } from "./outsiders.js";
 import type { AgentResult } from "./result.js";
 import { inline } from "./render.js";
 import { singleAgentTemplate } from "./templates.js";
@@ -25,7 +26,14 @@ export type BatchAction =
   | { kind: "status" };
 
 export type Decision =
-  | { kind: "start_run"; issue: number; issueTitle: string; workflow: WorkflowTemplate }
+  /** `outsiderText`: why each proposal needs a human's approval before the App commits it (src/core/outsiders.ts). */
+  | {
+      kind: "start_run";
+      issue: number;
+      issueTitle: string;
+      workflow: WorkflowTemplate;
+      outsiderText?: string;
+    }
   | { kind: "run_event"; runId: string; event: RunEvent }
   | { kind: "batch"; issue: number; action: BatchAction }
   | { kind: "status"; runId: string }
@@ -182,7 +190,7 @@ export function decide(facts: TriggerFacts): Decision[] {
       }
       if (trigger.kind === "batch")
         return [{ kind: "batch", issue: event.issue.number, action: { kind: "create" } }];
-      return startRun(facts, event.issue.number, event.issue.title, resolveWorkflow(trigger, defs));
+      return startRun(facts, runTarget(event.issue), resolveWorkflow(trigger, defs));
     }
     case "issue_closed": {
       const out: Decision[] = [];
@@ -364,12 +372,16 @@ function mergedPullRequest(
   );
 }
 
-function startRun(
-  facts: TriggerFacts,
-  issue: number,
-  title: string,
+/**
+ * A new run on an issue, unless one is active. The issue's author decides whether its proposals need a human's
+ * approval before the App commits them (undefined: the author could not be checked, so they do).
+ */
+export function startRun(
+  facts: Pick<TriggerFacts, "defs" | "runs">,
+  target: { number: number; title: string; author?: IssueAuthor },
   workflow: WorkflowTemplate | string,
 ): Decision[] {
+  const { number: issue, title } = target;
   if (typeof workflow === "string")
     return [{ kind: "reply", issue, body: `Trellis can't start: ${workflow}.` }];
   const running = active(facts.runs);
@@ -381,8 +393,24 @@ function startRun(
         body: `A \`${inline(running.workflow.name, 60)}\` run is already active on this issue; \`/abort\` it first or steer it with \`/status\`.`,
       },
     ];
-  return [{ kind: "start_run", issue, issueTitle: title, workflow }];
+  const why = outsiderText(facts.defs.config.prompt, [{ number: issue, author: target.author }]);
+  return [
+    {
+      kind: "start_run",
+      issue,
+      issueTitle: title,
+      workflow,
+      ...(why !== undefined ? { outsiderText: why } : {}),
+    },
+  ];
 }
+
+/** The issue a webhook carried, as a run's start needs it: its number, title and author. */
+const runTarget = (issue: IssueInfo): { number: number; title: string; author: IssueAuthor } => ({
+  number: issue.number,
+  title: issue.title,
+  author: { login: issue.author, association: issue.authorAssociation },
+});
 
 function decideComment(
   facts: TriggerFacts,
@@ -420,7 +448,7 @@ function decideComment(
         out.push({ kind: "reply", issue, body: helpText(cmd.command) });
         break;
       case "run": {
-        const decisions = startRun(facts, issue, event.issue.title, resolveWorkflow(cmd.target, defs));
+        const decisions = startRun(facts, runTarget(event.issue), resolveWorkflow(cmd.target, defs));
         for (const d of decisions) if (d.kind === "reply") problems.push(`- \`/run\`: ${d.body}`);
         out.push(...decisions.filter((d) => d.kind !== "reply"));
         break;

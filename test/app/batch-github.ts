@@ -79,7 +79,11 @@ export function fakeGitHub({ config: CONFIG, tasks: TASKS, firstIssue = 10 }: Fa
     output?: { title: string; summary: string };
   }[] = [];
   const artifacts = new Map<number, { attemptId: string; zip: Buffer }>();
-  const authored = (i: FakeIssue) => ({ user: CODERTOCAT, performed_via_github_app: null, ...i });
+  // GitHub's `author_association`: the repository's owner, or (the App's bot, anyone else here) NONE.
+  const authored = (i: FakeIssue) => {
+    const issue = { user: CODERTOCAT, performed_via_github_app: null, ...i };
+    return { ...issue, author_association: issue.user.login === OWNER ? "OWNER" : "NONE" };
+  };
   const byId = (id: number) => [...issues.values()].find((i) => i.id === id)!;
   const issueOf = (uri: string) => Number(/\/issues\/(\d+)/.exec(uri)![1]);
   // A model of GitHub, not a list of expectations: each route answers whenever a scenario asks, and a

@@ -4,6 +4,7 @@
  */
 import type { RepoRef } from "../repo.js";
 import type { RunStatus } from "../model.js";
+import type { IssueAuthor } from "../outsiders.js";
 import type { RefinedTicket } from "./refined.js";
 import type { Strategy } from "./schedule.js";
 
@@ -49,6 +50,8 @@ export interface BatchTicket {
   issueId?: number;
   /** The ticket issue's own `workflow:` template, when it has one the repository knows. */
   workflow?: string;
+  /** Who opened the ticket's issue, for a ticket that references an existing issue (as GitHub answered its lookup). */
+  author?: IssueAuthor;
   status: TicketStatus;
   runId?: string;
   /** A view of the ticket's run, for the status comment. */
@@ -71,6 +74,8 @@ export interface BatchState {
   repo: RepoRef;
   trackingIssue: number;
   title: string;
+  /** Who opened the tracking issue, as the event that created the batch said (absent in batches stored before). */
+  trackingAuthor?: IssueAuthor;
   status: BatchStatus;
   /** Paused by `/hold` or by removing the batch label: running tickets go on, nothing new starts. */
   held: boolean;
@@ -108,6 +113,8 @@ export type BatchEvent =
       issueId: number;
       title?: string;
       workflow?: string;
+      /** The author of a referenced issue, as GitHub answered its lookup. */
+      author?: IssueAuthor;
     }
   /** A ticket's run changed: its status and what a human would want to see of it. */
   | {

@@ -3,11 +3,10 @@
  * its run lost, or its dispatch refused for budget; and what the App made of its proposal (committed or refused).
  */
 import type { Attempt, CheckRunConclusion, StageState } from "../model.js";
-import { branchName } from "../dispatch.js";
-import { describeRefusal } from "../proposal.js";
 import type { AgentResult } from "../result.js";
 import { block, codeSpan as code, ident, inline } from "../render.js";
 import { cancelInFlight, learnWorkflowRun } from "./cancellation.js";
+import { proposalReady, refuseProposal } from "./commit-gates.js";
 import { refreshWake } from "./deadlines.js";
 import { failAttempt } from "./failure.js";
 import { dispatchReviewers, reviewRoundMaybeDone } from "./reviews.js";
@@ -90,10 +89,11 @@ export const onAttemptFinished: Handler<"attempt_finished"> = (step, e) => {
   const r = e.result;
   switch (r.status) {
     case "succeeded": {
-      // A change goes on only once the App has verified and committed it (proposal_committed / proposal_refused).
+      // A change goes on only once it passed the gates and the App verified and committed it (proposal_committed /
+      // proposal_refused).
       if (r.proposal) {
         // The proposal is read again from the Actions run whose artifact gave this result.
-        commitProposal(step, stage, attempt, e.workflowRunId ?? attempt.workflowRunId);
+        proposalReady(step, stage, attempt, e.workflowRunId ?? attempt.workflowRunId);
         return;
       }
       afterProducerSuccess(step, stage, attempt);
@@ -154,33 +154,6 @@ function afterProducerSuccess(step: Step, stage: StageState, attempt: Attempt): 
   afterAgentSuccess(step, stage, attempt);
 }
 
-/**
- * Asks the shell to verify and commit the attempt's proposal on the run's branch (the App's name for it, not the
- * job's). The stage stays where it is until the outcome comes back.
- */
-function commitProposal(
-  step: Step,
-  stage: StageState,
-  attempt: Attempt,
-  workflowRunId: number | undefined,
-): void {
-  if (workflowRunId === undefined) {
-    refuseProposal(step, stage, attempt, {
-      rule: "missing_contents",
-      message: "the Actions run that holds the proposal is not known",
-    });
-    return;
-  }
-  step.effects.push({
-    type: "commit_proposal",
-    key: `commit:${stage.id}:${attempt.id}`,
-    stage: stage.id,
-    attemptId: attempt.id,
-    workflowRunId,
-    branch: branchName(step.run.issue, step.run.issueTitle),
-  });
-}
-
 /** The proposal of a finished attempt whose outcome the App has not decided yet. */
 function awaitingCommit(step: Step, attemptId: string): { stage: StageState; attempt: Attempt } | undefined {
   const found = stageForAttempt(step.run, attemptId);
@@ -213,28 +186,6 @@ export const onProposalRefused: Handler<"proposal_refused"> = (step, e) => {
     message: e.message,
   });
 };
-
-function refuseProposal(
-  step: Step,
-  stage: StageState,
-  attempt: Attempt,
-  refusal: NonNullable<Attempt["refusal"]>,
-): void {
-  attempt.refusal = refusal;
-  step.audit(SYSTEM_ACTOR, "proposal_refused", { stage: stage.id, attemptId: attempt.id, ...refusal });
-  if (stage.status !== "queued" && stage.status !== "running") return;
-  const reason = `the App refused the proposed change (${describeRefusal(refusal)})`;
-  step.check(
-    stage,
-    attempt,
-    "completed",
-    `Refused: ${refusal.rule}${refusal.path !== undefined ? ` (${refusal.path})` : ""}`,
-    inline(reason, 1000),
-    "failure",
-  );
-  stage.feedback.push(`Attempt ${attempt.number} failed: ${reason}`);
-  failAttempt(step, stage, reason);
-}
 
 /** An in-flight attempt ended without a usable result (lost run or timeout). */
 export function attemptEnded(

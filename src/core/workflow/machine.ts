@@ -6,7 +6,8 @@
  * This module routes each event to its handler, settles the run, and adds the effects every change carries: the
  * status comment, the board card, the audit trail. The concerns live in modules that import only from lower rows:
  *   handlers   create, attempts, tick, approvals, commands, pull-requests; settle (after every event)
- *   mechanics  reviews; then failure, success; then dispatching, cancellation; then deadlines
+ *   mechanics  commit-gates (between a proposal and the App's commit), reviews; then failure, success; then
+ *              dispatching, cancellation; then deadlines
  *   base       command-guards, step (the working copy and its effects), views (read-only questions)
  */
 import type { BoardColumn, Effect, RunEvent, RunState } from "../model.js";
