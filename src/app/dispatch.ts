@@ -3,6 +3,7 @@ import type { Definitions } from "../core/definitions.js";
 import { toDispatchInputs, type DispatchSpec } from "../core/dispatch.js";
 import type { BudgetFacts } from "../core/policy.js";
 import { dispatchWorkflow, type DispatchOutcome } from "../github/dispatch.js";
+import { reservedByRepo } from "../store/attempts.js";
 import { monthlyCost, yearMonthOf } from "../store/costs.js";
 import { repoName, type AppDeps, type EffectContext, type Target } from "./runtime.js";
 
@@ -11,12 +12,14 @@ export async function budgetFacts(
   deps: AppDeps,
   defs: Definitions,
   target: Target,
-  run: { costUsd: number; capUsd: number },
+  run: { costUsd: number; capUsd: number; reservedUsd?: number },
 ): Promise<BudgetFacts> {
   return {
     runCostUsd: run.costUsd,
     runCapUsd: run.capUsd,
+    ...(run.reservedUsd ? { runReservedUsd: run.reservedUsd } : {}),
     monthSpentUsd: await monthlyCost(deps.db, repoName(target.repo), yearMonthOf(deps.now())),
+    monthReservedUsd: await reservedByRepo(deps.db, target.repo),
     monthlyBudgetUsd: defs.config.budgets.monthly_usd,
   };
 }

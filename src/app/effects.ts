@@ -18,6 +18,7 @@ import { replyMarker, statusMarker } from "../core/markers.js";
 import { openPullRequest } from "../github/pull-requests.js";
 import { inFlightAttemptsByProfile } from "../store/attempts.js";
 import { getRun } from "../store/runs.js";
+import { budgetShare, reservedUsd } from "../core/workflow/views.js";
 import { issueAggregate, repoAggregate } from "./aggregates.js";
 import { executeBatchEffect, isBatchShellEffect } from "./batch-effects.js";
 import { executeBoardEffect, rememberContent } from "./board.js";
@@ -132,7 +133,12 @@ async function dispatch(
   const defs: Definitions = await definitionsOf(deps, target);
   const profile = defs.profiles.get(effect.profile);
   const admission = admitStageDispatch({
-    budget: await budgetFacts(deps, defs, target, { costUsd: run.costUsd, capUsd: run.costCapUsd }),
+    budget: await budgetFacts(deps, defs, target, {
+      costUsd: run.costUsd,
+      capUsd: run.costCapUsd,
+      reservedUsd: reservedUsd(run),
+    }),
+    share: budgetShare(run, effect.stage, effect.attemptId),
     stage: effect.stage,
     profile: effect.profile,
     // Only attempts GitHub has already been asked to run count; this one's own row is still running.

@@ -18,6 +18,8 @@ export interface StageAdmissionFacts {
   maxParallel?: number;
   dryRun: boolean;
   agentWorkflow: string;
+  /** Attempts dispatched together that split what is left (a review round's reviewers); default 1. */
+  share?: number;
 }
 
 export type StageAdmission =
@@ -48,7 +50,7 @@ export function admitStageDispatch(f: StageAdmissionFacts): StageAdmission {
       kind: "reply",
       body: `Dry run: Trellis would now dispatch \`${f.agentWorkflow}\` for stage \`${f.stage}\` (profile \`${f.profile}\`). Set \`dry_run: false\` to run agents.`,
     };
-  return { kind: "dispatch", remainingUsd: verdict.remainingUsd };
+  return { kind: "dispatch", remainingUsd: verdict.remainingUsd / Math.max(1, f.share ?? 1) };
 }
 
 export interface RefineAdmissionFacts {

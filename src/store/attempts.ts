@@ -1,5 +1,7 @@
 /** Attempts (dispatches): one row per Actions run requested for a stage. */
+import type { RepoRef } from "../core/repo.js";
 import type { Db } from "./db.js";
+import { repoKey } from "./runs.js";
 
 export interface AttemptRow {
   id: string;
@@ -156,4 +158,17 @@ export async function inFlightAttemptsByProfile(
     [installationId ?? null],
   );
   return Object.fromEntries(r.rows.map((x) => [x.profile, x.n]));
+}
+
+/**
+ * What a repository's attempts in flight (dispatched or running, no result yet) were granted: the part of its
+ * monthly budget they have reserved until their results say what they spent.
+ */
+export async function reservedByRepo(db: Db, repo: RepoRef): Promise<number> {
+  const r = await db.query<{ usd: string | number | null }>(
+    `SELECT COALESCE(SUM(a.granted_usd), 0) AS usd FROM attempts a JOIN runs r ON r.id = a.run_id
+      WHERE r.repo = $1 AND a.status IN ('dispatched', 'running')`,
+    [repoKey(repo)],
+  );
+  return Number(r.rows[0]?.usd ?? 0);
 }

@@ -183,12 +183,13 @@ const projectCtes = (p: { updatedAt: number; stages: number; attempts: number })
          WHERE stages.status IS DISTINCT FROM EXCLUDED.status OR stages.profile IS DISTINCT FROM EXCLUDED.profile),
      projected_attempts AS (
        INSERT INTO attempts (id, run_id, stage, number, profile, reviewer, status, workflow_run_id, run_url,
-                             dispatched_at, started_at, finished_at, cost_usd, input_tokens, output_tokens)
+                             dispatched_at, started_at, finished_at, cost_usd, input_tokens, output_tokens, granted_usd)
        SELECT x.id, w.id, x.stage, x.number, x.profile, x.reviewer, x.status, x.workflow_run_id, x.run_url,
-              x.dispatched_at, x.started_at, x.finished_at, x.cost_usd, x.input_tokens, x.output_tokens
+              x.dispatched_at, x.started_at, x.finished_at, x.cost_usd, x.input_tokens, x.output_tokens, x.granted_usd
          FROM written w, jsonb_to_recordset($${p.attempts}::jsonb) AS x(id text, stage text, number integer, profile text,
               reviewer text, status text, workflow_run_id bigint, run_url text, dispatched_at timestamptz,
-              started_at timestamptz, finished_at timestamptz, cost_usd numeric, input_tokens bigint, output_tokens bigint)
+              started_at timestamptz, finished_at timestamptz, cost_usd numeric, input_tokens bigint, output_tokens bigint,
+              granted_usd numeric)
        ON CONFLICT (id) DO UPDATE SET
          status = EXCLUDED.status, profile = EXCLUDED.profile,
          workflow_run_id = COALESCE(EXCLUDED.workflow_run_id, attempts.workflow_run_id),
@@ -197,7 +198,8 @@ const projectCtes = (p: { updatedAt: number; stages: number; attempts: number })
          finished_at = COALESCE(EXCLUDED.finished_at, attempts.finished_at),
          cost_usd = GREATEST(EXCLUDED.cost_usd, attempts.cost_usd),
          input_tokens = GREATEST(EXCLUDED.input_tokens, attempts.input_tokens),
-         output_tokens = GREATEST(EXCLUDED.output_tokens, attempts.output_tokens))`;
+         output_tokens = GREATEST(EXCLUDED.output_tokens, attempts.output_tokens),
+         granted_usd = COALESCE(EXCLUDED.granted_usd, attempts.granted_usd))`;
 
 function projection(state: RunState): { stages: string; attempts: string } {
   const stages = Object.values(state.stages).map((s) => ({
@@ -221,6 +223,7 @@ function projection(state: RunState): { stages: string; attempts: string } {
       cost_usd: chargedUsd(a),
       input_tokens: a.result?.tokens.input ?? 0,
       output_tokens: a.result?.tokens.output ?? 0,
+      granted_usd: a.costCapUsd ?? null,
     })),
   );
   return { stages: JSON.stringify(stages), attempts: JSON.stringify(attempts) };

@@ -88,3 +88,35 @@ describe("admitRefineDispatch", () => {
     });
   });
 });
+
+describe("reservations", () => {
+  const budget = { runCostUsd: 1, runCapUsd: 10, monthSpentUsd: 50, monthlyBudgetUsd: 60 };
+  const facts = (over: Partial<Parameters<typeof admitStageDispatch>[0]> = {}) => ({
+    budget,
+    stage: "review",
+    profile: "review",
+    inFlight: 0,
+    dryRun: false,
+    agentWorkflow: "trellis-agent.yml",
+    ...over,
+  });
+
+  it("takes what attempts in flight were granted off what is left, and refuses when nothing is", () => {
+    expect(admitStageDispatch(facts({ budget: { ...budget, runReservedUsd: 4 } }))).toEqual({
+      kind: "dispatch",
+      remainingUsd: 5,
+    });
+    expect(admitStageDispatch(facts({ budget: { ...budget, monthReservedUsd: 7 } }))).toEqual({
+      kind: "dispatch",
+      remainingUsd: 3,
+    });
+    expect(admitStageDispatch(facts({ budget: { ...budget, monthReservedUsd: 10 } }))).toMatchObject({
+      kind: "refuse",
+      reason: expect.stringContaining("spent $50.00 and reserved $10.00 for attempts in flight of its $60.00"),
+    });
+  });
+
+  it("splits what is left among a review round's reviewers dispatched together", () => {
+    expect(admitStageDispatch(facts({ share: 3 }))).toEqual({ kind: "dispatch", remainingUsd: 3 });
+  });
+});

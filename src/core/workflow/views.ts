@@ -84,6 +84,31 @@ export function chargeFor(run: RunState, attempt: Attempt | undefined, claimedUs
   return { claimedUsd: claimed, grantedUsd: granted, chargedUsd: Math.min(claimed, granted) };
 }
 
+/** Whether an attempt is still out: dispatched, no result, not given up. */
+const outstanding = (a: Attempt): boolean => a.result === undefined && a.finishedAt === undefined;
+
+/** What the run's attempts in flight were granted (`attempt_queued`) and have not accounted for yet, USD. */
+export function reservedUsd(run: RunState): number {
+  return Object.values(run.stages)
+    .flatMap((s) => s.attempts)
+    .filter((a) => outstanding(a) && a.costCapUsd !== undefined)
+    .reduce((sum, a) => sum + Math.max(0, a.costCapUsd ?? 0), 0);
+}
+
+/**
+ * Among how many attempts what is left of the budget is split for attempt `attemptId`: a review round's reviewers,
+ * dispatched together, share it equally (this one and its siblings not yet granted); any other attempt takes it all.
+ */
+export function budgetShare(run: RunState, stageId: string, attemptId: string): number {
+  const stage = run.stages[stageId];
+  const attempt = stage?.attempts.find((a) => a.id === attemptId);
+  if (!stage || attempt?.reviewer === undefined) return 1;
+  const waiting = stage.attempts.filter(
+    (a) => a.reviewer !== undefined && outstanding(a) && a.costCapUsd === undefined,
+  ).length;
+  return Math.max(1, waiting);
+}
+
 /** The charge recorded for an attempt of the run (after its result was applied), for the cost ledger. */
 export function attemptCharge(run: RunState, attemptId: string, claimedUsd: number): number {
   const attempt = stageForAttempt(run, attemptId)?.attempt;

@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { renderCheckRunSummary } from "../../../src/core/render.js";
 import { attemptCharge } from "../../../src/core/workflow/machine.js";
+import { budgetShare, reservedUsd } from "../../../src/core/workflow/views.js";
 import { Harness, result, stage } from "./support.js";
 
 describe("what an attempt's result charges the run", () => {
@@ -75,5 +76,30 @@ describe("what an attempt's result charges the run", () => {
     h.send({ type: "abort", at: h.now, actor: "alice", reason: "enough" });
     h.send({ type: "attempt_finished", at: h.now, attemptId, result: result({ attemptId, costUsd: 5 }) });
     expect(h.state.costUsd).toBe(1);
+  });
+});
+
+describe("what the run's attempts in flight reserve", () => {
+  it("the grants of attempts without a result are reserved; a result releases them; reviewers share what is left", () => {
+    const h = new Harness([
+      stage("design", {
+        profile: "design",
+        iterate: { reviewers: ["review", "qa"], threshold: 1, maxIterations: 2 },
+        onFailure: { retries: 0, backoffSeconds: 0, then: { kind: "continue_others" } },
+      }),
+    ]);
+    h.start();
+    h.send({ type: "attempt_queued", at: h.now, attemptId: h.attempt("design"), costCapUsd: 3 });
+    expect(reservedUsd(h.state)).toBe(3);
+    h.finish("design", { costUsd: 1 });
+    // The producer's result released its reservation; both reviewers are dispatched together.
+    expect(reservedUsd(h.state)).toBe(0);
+    const review = h.attempt("design", "review");
+    const qa = h.attempt("design", "qa");
+    expect(budgetShare(h.state, "design", review)).toBe(2);
+    h.send({ type: "attempt_queued", at: h.now, attemptId: review, costCapUsd: 4 });
+    expect(budgetShare(h.state, "design", qa)).toBe(1);
+    expect(reservedUsd(h.state)).toBe(4);
+    expect(budgetShare(h.state, "design", h.state.stages.design!.attempts[0]!.id)).toBe(1);
   });
 });
