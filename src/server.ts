@@ -22,6 +22,23 @@ const log = createLogger();
 const rawKey =
   env.PRIVATE_KEY ?? (env.PRIVATE_KEY_PATH ? readFileSync(env.PRIVATE_KEY_PATH, "utf8") : undefined);
 const plan = planStart(env, normalizePrivateKey(rawKey));
+
+/**
+ * Without its database the App cannot record a delivery or carry out an effect: rather than limp on, it exits
+ * non-zero (after closing what it can, for at most 5 s) so a supervisor starts it again, with a fresh database process.
+ */
+let stopping: (() => Promise<void>) | undefined;
+const onDatabaseLost = (error: Error): void => {
+  log.fatal(
+    { err: error.message },
+    "Trellis lost its database; exiting with code 1 so a supervisor restarts it",
+  );
+  const closed = stopping?.() ?? Promise.resolve();
+  void Promise.race([closed, new Promise((r) => setTimeout(r, 5_000))])
+    .catch(() => undefined)
+    .finally(() => process.exit(1));
+};
+
 switch (plan.kind) {
   case "refuse":
     log.fatal({ errors: plan.errors }, "Trellis refuses to start");
@@ -36,14 +53,16 @@ switch (plan.kind) {
           ? {
               ...(plan.config.metricsToken ? { metricsToken: plan.config.metricsToken } : {}),
               workerOptions: { retention: plan.config.retention },
+              onDatabaseLost,
             }
-          : {},
+          : { onDatabaseLost },
       ),
       { log },
     );
     break;
   case "serve": {
-    const server = await startServer(plan.config, { log });
+    const server = await startServer(plan.config, { log, app: { onDatabaseLost } });
+    stopping = () => server.close();
     const stop = () => {
       void server.close().then(
         () => process.exit(0),

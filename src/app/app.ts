@@ -1,20 +1,21 @@
 /** Builds the running App: store, pipeline, worker, routes; used by src/index.ts, the sandbox and tests. */
-import { timingSafeEqual } from "node:crypto";
-import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Probot } from "probot";
 import { readBuiltins } from "../builtins.js";
 import type { GitHub } from "../github/client.js";
+import { observeRequests } from "../github/observe.js";
 import { createPermissionChecker } from "../github/permissions.js";
 import { readAppIdentity } from "../github/self.js";
 import type { AppIdentity, DomainEvent } from "../handlers/events.js";
 import { HANDLED_EVENTS, toDomainEvent } from "../handlers/index.js";
 import { changedDefinitions } from "../handlers/push.js";
 import { DEFAULT_RETENTION } from "../core/server-config.js";
-import { openDb, pingDb, type Db, type OpenDbOptions } from "../store/db.js";
+import { openDb, type Db, type OpenDbOptions } from "../store/db.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import { createAppCaches } from "./caches.js";
+import { withDeadline } from "./deadline.js";
 import { forgetDefinitions } from "./definitions.js";
 import { ingest } from "./process.js";
+import { createRoutes, type Handler } from "./routes.js";
 import type { AppDeps } from "./runtime.js";
 import { createWorker, type Worker, type WorkerOptions } from "./worker.js";
 
@@ -27,18 +28,23 @@ export interface TrellisAppOptions {
   now?: () => number;
   /** How long a collaborator's role is trusted before it is looked up again. */
   permissionTtlMs?: number;
-  /** When set, `/trellis/health` and `/trellis/metrics` answer only `Authorization: Bearer <token>`. */
+  /** When set, `/trellis/health*` and `/trellis/metrics` answer only `Authorization: Bearer <token>`. */
   metricsToken?: string;
   /** How long recording a delivery may take before it is answered 503 (tests shorten it). */
   ingestDeadlineMs?: number;
   /** Add those routes to Probot's server (default true); false when the caller serves `routes` elsewhere. */
   serveRoutes?: boolean;
+  /**
+   * The database went away for good while the App runs (the embedded database's process died): `npm start` exits
+   * non-zero so a supervisor restarts it. Readiness answers 503 from then on either way.
+   */
+  onDatabaseLost?: (error: Error) => void;
 }
 
 export interface TrellisApp {
   deps: AppDeps;
   worker: Worker;
-  /** GET /trellis/health and /trellis/metrics; answers false for other requests. */
+  /** GET /trellis/health (/live, /ready) and /trellis/metrics (src/app/routes.ts); false for other requests. */
   routes: Handler;
   /** Ingests a domain event as if a webhook delivered it. */
   ingest(event: DomainEvent): Promise<boolean>;
@@ -52,15 +58,7 @@ export interface TrellisApp {
  */
 export const INGEST_DEADLINE_MS = 8_000;
 
-function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`the database did not answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([work, late]).finally(() => clearTimeout(timer));
-}
-
-export type Handler = (req: IncomingMessage, res: ServerResponse) => void | boolean | Promise<void | boolean>;
+export type { Handler };
 
 export async function createApp(
   app: Probot,
@@ -69,12 +67,21 @@ export async function createApp(
 ): Promise<TrellisApp> {
   const db = options.db ?? (await openDb(options.dbOptions));
   const metrics: Metrics = createMetrics();
+  let databaseLost: Error | undefined;
+  db.onLost?.((error) => {
+    databaseLost = error;
+    app.log.error({ err: error.message }, "the database is gone: readiness answers 503 from now on");
+    options.onDatabaseLost?.(error);
+  });
   const self: AppIdentity = {};
   // The worker needs `deps` and `deps.wake` needs the worker: a late-bound reference closes the loop.
   const workerRef: { current?: Worker } = {};
   const deps: AppDeps = {
     db,
-    github: installationClients(app, options.now ?? Date.now),
+    // Every client the App makes reports its requests to the metrics (route, status, rate limit left).
+    github: installationClients(app, options.now ?? Date.now, (octokit, installationId) =>
+      observeRequests(octokit, (request) => metrics.github(installationId, request)),
+    ),
     self,
     builtins: await readBuiltins(),
     permissions: createPermissionChecker(options.permissionTtlMs ?? 60_000),
@@ -92,7 +99,7 @@ export async function createApp(
   // and tests may not serve GET /app).
   void (async () => {
     try {
-      const identity = await readAppIdentity((await app.auth()) as unknown as GitHub);
+      const identity = await readAppIdentity(await deps.github(undefined));
       if (identity) {
         self.id = identity.id;
         self.slug = identity.slug;
@@ -127,35 +134,12 @@ export async function createApp(
     if (repo) forgetDefinitions(deps, repo);
   });
 
-  const routes: Handler = async (req, res) => {
-    const url = req.url?.split("?")[0];
-    if (req.method !== "GET" || (url !== "/trellis/health" && url !== "/trellis/metrics")) return false;
-    if (
-      options.metricsToken !== undefined &&
-      !bearerMatches(req.headers.authorization, options.metricsToken)
-    ) {
-      // RFC 6750 §3: a protected resource asked without a valid bearer token answers 401 with a challenge.
-      res
-        .writeHead(401, { "content-type": "application/json", "www-authenticate": 'Bearer realm="trellis"' })
-        .end(JSON.stringify({ status: "unauthorized" }));
-      return true;
-    }
-    try {
-      if (url === "/trellis/health") {
-        await pingDb(db);
-        res
-          .writeHead(200, { "content-type": "application/json" })
-          .end(JSON.stringify({ status: "ok", db: db.kind }));
-      } else {
-        res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(await metrics.render(db));
-      }
-    } catch (error) {
-      res
-        .writeHead(503, { "content-type": "application/json" })
-        .end(JSON.stringify({ status: "unavailable", error: String(error) }));
-    }
-    return true;
-  };
+  const routes = createRoutes({
+    db,
+    metrics,
+    ...(options.metricsToken !== undefined ? { metricsToken: options.metricsToken } : {}),
+    databaseLost: () => databaseLost,
+  });
   try {
     if (options.serveRoutes !== false) addHandler?.(routes);
   } catch {
@@ -175,27 +159,27 @@ export async function createApp(
   };
 }
 
-/** `Authorization: Bearer <token>` with the expected token, compared in constant time. */
-function bearerMatches(header: string | undefined, token: string): boolean {
-  const m = /^Bearer[ ]+(\S+)$/i.exec(header ?? "");
-  if (!m) return false;
-  const given = Buffer.from(m[1]!);
-  const expected = Buffer.from(token);
-  return given.length === expected.length && timingSafeEqual(given, expected);
-}
-
 /**
  * One Octokit per installation, reused for a while: building one per effect was a measurable share of
  * the worker's CPU. Probot's auth refreshes the installation token inside the client as it expires.
  */
-function installationClients(app: Probot, now: () => number): AppDeps["github"] {
+function installationClients(
+  app: Probot,
+  now: () => number,
+  onNew: (octokit: GitHub, installationId: number | undefined) => void,
+): AppDeps["github"] {
   const TTL_MS = 10 * 60_000;
   const cache = new Map<number, { at: number; client: Promise<GitHub> }>();
+  const auth = async (installationId: number | undefined): Promise<GitHub> => {
+    const octokit = (await app.auth(installationId)) as unknown as GitHub;
+    onNew(octokit, installationId);
+    return octokit;
+  };
   return (installationId) => {
-    if (installationId === undefined) return app.auth() as unknown as Promise<GitHub>;
+    if (installationId === undefined) return auth(undefined);
     const hit = cache.get(installationId);
     if (hit && now() - hit.at < TTL_MS) return hit.client;
-    const client = app.auth(installationId) as unknown as Promise<GitHub>;
+    const client = auth(installationId);
     cache.set(installationId, { at: now(), client });
     client.catch(() => cache.delete(installationId));
     return client;

@@ -15,7 +15,7 @@ import {
 import { refineAttemptOf, refineGrantUsd, refineRunEvent } from "../core/batch/refine-outcome.js";
 import { ticketRunUpdate } from "../core/batch/run-view.js";
 import { ticketOutsiderText, ticketWorkflow } from "../core/batch/ticket-workflow.js";
-import type { Definitions } from "../core/definitions.js";
+import { REFINE_PROFILE, type Definitions } from "../core/definitions.js";
 import type { RunState } from "../core/model.js";
 import type { AgentResult } from "../core/result.js";
 import { shortHash } from "../core/short-hash.js";
@@ -281,7 +281,14 @@ export async function applyRefineRun(
       outputTokens: r.tokens.output,
       at: new Date(at),
     });
-    deps.metrics.inc("trellis_cost_usd_total", {}, usd);
+  }
+  if (event.action === "completed") {
+    const status = result?.ok ? result.result.status : "lost";
+    const usd = "costUsd" in outcome ? (outcome.costUsd ?? 0) : 0;
+    uow.pending.afterCommit.push(() => {
+      deps.metrics.inc("trellis_stage_outcomes_total", { profile: REFINE_PROFILE, status });
+      deps.metrics.inc("trellis_cost_usd_total", { profile: REFINE_PROFILE }, usd);
+    });
   }
   await reduceAndApply(uow, { target: { ...target, issue }, defs }, stored.state, outcome);
   return true;

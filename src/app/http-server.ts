@@ -53,6 +53,15 @@ export async function startServer(config: ServeConfig, options: StartOptions): P
     void (async () => {
       const path = (req.url ?? "").split("?")[0]!.replace(/\/+$/, "");
       if (path === config.webhookPath.replace(/\/+$/, "") && req.method === "POST") {
+        // Acknowledgement time, as GitHub sees it: from the request's arrival to the answer sent (any status).
+        const arrived = performance.now();
+        res.once("finish", () =>
+          app.deps.metrics.observe(
+            "trellis_webhook_ack_seconds",
+            { status: String(res.statusCode) },
+            (performance.now() - arrived) / 1000,
+          ),
+        );
         const body = await readBounded(req, res, max);
         if (body === undefined) return;
         // Probot's middleware takes a body already read as the payload (@octokit/webhooks `getPayload`).

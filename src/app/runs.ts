@@ -5,6 +5,7 @@
 import type { Definitions } from "../core/definitions.js";
 import type { PermissionLevel, RunEvent, RunState } from "../core/model.js";
 import { attemptCharge, nextWake, reduceRun } from "../core/workflow/machine.js";
+import { attemptChanges } from "../core/workflow/views.js";
 import { recordCost } from "../store/costs.js";
 import { insertRun, saveRun } from "../store/runs.js";
 import { runAggregate, tickAggregate } from "./aggregates.js";
@@ -58,9 +59,15 @@ export async function reduceAndStore(uow: UnitOfWork, step: RunStep): Promise<Ru
       outputTokens: r.tokens.output,
       at: new Date(event.at),
     });
-    deps.metrics.inc("trellis_stage_outcomes_total", { status: r.status });
-    deps.metrics.inc("trellis_cost_usd_total", {}, usd);
   }
+  // Counted from what the step changed (an event the reducer ignores, a repeat, counts nothing), once committed.
+  const changes = attemptChanges(state, out.state, event);
+  pending.afterCommit.push(() => {
+    for (const { profile, outcome } of changes.ended)
+      deps.metrics.inc("trellis_stage_outcomes_total", { profile, status: outcome });
+    for (const { profile, usd } of changes.costs)
+      deps.metrics.inc("trellis_cost_usd_total", { profile }, usd);
+  });
   const wake = nextWake(out.state);
   if (wake !== undefined)
     enqueue(

@@ -15,9 +15,11 @@ export interface Pending {
   at: number;
   effects: Map<string, NewEffect[]>;
   audit: AuditEntry[];
+  /** What to count once the transaction has committed (metrics: a rolled-back step counts nothing). */
+  afterCommit: (() => void)[];
 }
 
-export const newPending = (at: number): Pending => ({ at, effects: new Map(), audit: [] });
+export const newPending = (at: number): Pending => ({ at, effects: new Map(), audit: [], afterCommit: [] });
 
 export const enqueue = (
   p: Pending,
@@ -64,14 +66,17 @@ export async function runCommand<T>(
   work: (uow: UnitOfWork) => Promise<T>,
   claimed?: ClaimedRow,
 ): Promise<T> {
+  let committed: Pending | undefined;
   const result = await deps.db.transaction(async (tx) => {
     await lockAggregate(tx, lock);
     const uow: UnitOfWork = { deps, tx, pending: newPending(deps.now()) };
+    committed = uow.pending;
     const out = await work(uow);
     await flush(tx, uow.pending);
     if (claimed) await completeEffect(tx, claimed.row.id, { workerId: claimed.workerId });
     return out;
   });
+  for (const count of committed?.afterCommit ?? []) count();
   deps.wake();
   return result;
 }

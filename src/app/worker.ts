@@ -87,6 +87,8 @@ export function createWorker(deps: AppDeps, options: WorkerOptions = {}): Worker
 
   async function execute(row: OutboxRow): Promise<void> {
     const payload = row.payload as OutboxPayload;
+    const started = performance.now();
+    let outcome: "done" | "failed" | "deferred" = "failed";
     try {
       if (payload.kind === "event") {
         await processEvent(deps, row, id);
@@ -97,9 +99,12 @@ export function createWorker(deps: AppDeps, options: WorkerOptions = {}): Worker
         await executeEffect(deps, payload.target, payload.effect, retry);
         await completeEffect(deps.db, row.id, { workerId: id });
       }
+      outcome = "done";
       deps.metrics.inc("trellis_effects_done_total", { type: row.type });
+      observeLatency(row, payload);
     } catch (error) {
       if (error instanceof Deferred) {
+        outcome = "deferred";
         await failEffect(deps.db, row.id, error.message, {
           retryAt: later(error.delayMs),
           uncounted: true,
@@ -122,7 +127,27 @@ export function createWorker(deps: AppDeps, options: WorkerOptions = {}): Worker
       await giveUp(row, payload, error).catch((e: unknown) =>
         deps.log.error({ effect: row.key, err: String(e) }, "could not report a dead letter"),
       );
+    } finally {
+      deps.metrics.observe(
+        "trellis_effect_duration_seconds",
+        { type: row.type, outcome },
+        (performance.now() - started) / 1000,
+      );
     }
+  }
+
+  /**
+   * Event to effect: from the row's creation to its completion, retries included. Both ends are real time (the
+   * database stamps `created_at`; the App's `now` may be a test's fake clock). A timer (a tick, a deadline) waits
+   * on purpose: it is left out.
+   */
+  function observeLatency(row: OutboxRow, payload: OutboxPayload): void {
+    if (payload.kind === "effect" && typeof (payload.effect as { at?: unknown }).at === "number") return;
+    deps.metrics.observe(
+      "trellis_event_to_effect_seconds",
+      { type: row.type },
+      (Date.now() - row.createdAt.getTime()) / 1000,
+    );
   }
 
   /**

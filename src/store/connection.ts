@@ -18,4 +18,9 @@ export interface Db {
    * worker does not). PGlite: a priority lane of its single connection. Absent: use the Db itself.
    */
   readonly urgent?: Pick<Db, "query">;
+  /**
+   * Calls `listener` once if the database goes away for good while open: the embedded database's process died.
+   * Absent where that cannot happen (PostgreSQL: the pool reconnects; readiness tells whether it answers).
+   */
+  onLost?(listener: (error: Error) => void): void;
 }

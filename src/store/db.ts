@@ -50,9 +50,9 @@ export interface OpenDbOptions {
 
 export const DEFAULT_DATA_DIR = ".trellis/db";
 
-/** One round trip: the health check's proof that the database answers. */
+/** One round trip: the readiness check's proof that the database answers (ahead of queued work on PGlite). */
 export async function pingDb(db: Db): Promise<void> {
-  await db.query("SELECT 1");
+  await (db.urgent ?? db).query("SELECT 1");
 }
 
 export async function openDb(options: OpenDbOptions = {}): Promise<Db> {
@@ -233,6 +233,7 @@ async function forkPglite(dataDir: string, loadDataDir?: Blob): Promise<PgliteCo
   type Answer = Extract<PgliteReply, { ok: true }>;
   const pending = new Map<number, { resolve(reply: Answer): void; reject(error: Error): void }>();
   let gone: Error | undefined;
+  let opened = false;
   let closed = false;
   const exited = new Promise<void>((done) => child.once("exit", () => done()));
   const fail = (error: Error) => {
@@ -247,16 +248,22 @@ async function forkPglite(dataDir: string, loadDataDir?: Blob): Promise<PgliteCo
     if (reply.ok) waiting.resolve(reply);
     else waiting.reject(fromPgliteError(reply.error));
   });
+  // The App must not limp on without its database: whoever listens learns that the process died while open.
+  const lostListeners: ((error: Error) => void)[] = [];
+  let lost: Error | undefined;
   child.on("error", fail);
-  child.on("exit", (code, signal) =>
+  child.on("exit", (code, signal) => {
     fail(
       new Error(
         closed
           ? "the embedded database is closed"
           : `the embedded database process (PGlite, ${dataDir}) exited ${signal ? `on ${signal}` : `with code ${code}`}`,
       ),
-    ),
-  );
+    );
+    if (closed || !opened) return;
+    lost = gone;
+    for (const listener of lostListeners.splice(0)) listener(lost!);
+  });
   let nextId = 1;
   const call = (request: PgliteRequest, id: number): Promise<Answer> =>
     new Promise((resolveReply, reject) => {
@@ -267,11 +274,16 @@ async function forkPglite(dataDir: string, loadDataDir?: Blob): Promise<PgliteCo
   const bytes = loadDataDir ? new Uint8Array(await loadDataDir.arrayBuffer()) : undefined;
   try {
     await call({ op: "open", dataDir, ...(bytes ? { loadDataDir: bytes } : {}) }, 0);
+    opened = true;
   } catch (error) {
     child.kill();
     throw error;
   }
   return {
+    onLost: (listener) => {
+      if (lost) queueMicrotask(() => listener(lost!));
+      else lostListeners.push(listener);
+    },
     query: async <T>(sql: string, params?: unknown[]) => {
       const id = nextId++;
       const reply = await call({ op: "query", id, sql, ...(params ? { params } : {}) }, id);
@@ -352,6 +364,7 @@ function wrapPglite(connection: PgliteConnection): Db {
 
   return {
     kind: "pglite",
+    ...(connection.onLost ? { onLost: (listener) => connection.onLost!(listener) } : {}),
     query: query(false),
     urgent: { query: query(true) },
     exec: (sql) => serialised(() => connection.exec(sql)),

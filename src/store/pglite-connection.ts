@@ -12,6 +12,7 @@
  */
 import { parse, PGlite, protocol, type Results } from "@electric-sql/pglite";
 import type { QueryResult } from "./connection.js";
+import { lockDataDir } from "./data-dir-lock.js";
 import { pgliteOptions } from "./pglite-protocol.js";
 
 /** PGlite's single connection, wherever it runs: statements one at a time, in the order given. */
@@ -19,14 +20,26 @@ export interface PgliteConnection {
   query<T>(sql: string, params?: unknown[]): Promise<QueryResult<T>>;
   exec(sql: string): Promise<void>;
   close(): Promise<void>;
+  /** The database's own process died while open (db.ts `forkPglite`); in this process it never happens. */
+  onLost?(listener: (error: Error) => void): void;
 }
 
-/** Opens (creating, or loading `loadDataDir` into, a new directory) PGlite in this process. */
+/**
+ * Opens (creating, or loading `loadDataDir` into, a new directory) PGlite in this process. A data directory on disk
+ * is locked first (data-dir-lock.ts): a second process on it gets a clear error instead of corrupting it.
+ */
 export async function openPgliteConnection(
   dataDir: string,
   loadDataDir?: Blob,
 ): Promise<PgliteConnection & { dump(): Promise<Blob> }> {
-  const lite = await PGlite.create(dataDir, { ...pgliteOptions(), ...(loadDataDir ? { loadDataDir } : {}) });
+  const lock = dataDir.includes("://") ? undefined : await lockDataDir(dataDir);
+  let lite: PGlite;
+  try {
+    lite = await PGlite.create(dataDir, { ...pgliteOptions(), ...(loadDataDir ? { loadDataDir } : {}) });
+  } catch (error) {
+    await lock?.release();
+    throw error;
+  }
   const prepared = preparedQuery(lite);
   return {
     query: async <T>(sql: string, params?: unknown[]) => {
@@ -36,7 +49,13 @@ export async function openPgliteConnection(
     exec: async (sql) => {
       await lite.exec(sql);
     },
-    close: () => lite.close(),
+    close: async () => {
+      try {
+        await lite.close();
+      } finally {
+        await lock?.release();
+      }
+    },
     dump: () => lite.dumpDataDir("none"),
   };
 }

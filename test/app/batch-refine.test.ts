@@ -423,6 +423,10 @@ describe.each(engineCases())("batch refinement ($title)", ({ engine, skip }) => 
       expect(await spent("2027-01")).toBeCloseTo(0.5);
       // The budget is read for the App's month too: January's spend is what a dispatch now checks.
       expect(await spent(yearMonthOf(h.app.deps.now()))).toBeCloseTo(0.5);
+      // Refine attempts count like stage attempts: by their profile and outcome, with their cost.
+      const metrics = await h.app.deps.metrics.render(db);
+      expect(metrics).toMatch(/^trellis_stage_outcomes_total\{profile="refine",status="succeeded"\} 2$/m);
+      expect(metrics).toMatch(/^trellis_cost_usd_total\{profile="refine"\} 0.75$/m);
       await h.close();
     },
   );

@@ -1,16 +1,22 @@
 /**
  * `npm start`'s HTTP servers, for real over TCP: a webhook body over GitHub's 25 MB cap is refused with 413 before
  * it is read (by its Content-Length, or by the bytes actually read when it is chunked), a signed delivery still
- * goes through, and health and metrics can sit behind a bearer token or on a port of their own.
+ * goes through, liveness and readiness answer apart, and health and metrics can sit behind a bearer token or on a
+ * port of their own.
  */
 import { createHmac, generateKeyPairSync } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
 import { request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import nock from "nock";
 import { pino } from "pino";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import { startServer, type RunningServer } from "../../src/app/http-server.js";
+import { startServer, type RunningServer, type StartOptions } from "../../src/app/http-server.js";
 import { DEFAULT_RETENTION, MAX_WEBHOOK_BYTES, type ServeConfig } from "../../src/core/server-config.js";
 import { openDb, type Db } from "../../src/store/db.js";
+import { pgliteTemplate } from "../support/engines.js";
 import { githubApi, useGitHubNock } from "../support/github-routes.js";
 import { examplePayload } from "../support/webhooks.js";
 
@@ -24,6 +30,7 @@ const TOKEN = "metrics-token-0123456789abcdef";
 
 interface Answer {
   status: number;
+  headers: Record<string, string | string[] | undefined>;
   body: string;
   /** How many body bytes the client managed to send before the answer. */
   sent: number;
@@ -41,7 +48,7 @@ function send(
       answered = true;
       let text = "";
       res.on("data", (c: Buffer) => (text += c.toString()));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text, sent }));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text, sent }));
     });
     req.on("error", (error) => (answered ? undefined : reject(error)));
     void (async () => {
@@ -84,7 +91,7 @@ describe("the App's HTTP server", () => {
   const start = async (
     patch: Partial<ServeConfig> = {},
     maxBodyBytes?: number,
-    app: { db?: Db; ingestDeadlineMs?: number } = {},
+    app: StartOptions["app"] = {},
   ) => {
     const config: ServeConfig = {
       appId: 123,
@@ -98,7 +105,7 @@ describe("the App's HTTP server", () => {
     };
     server = await startServer(config, {
       log: pino({ level: "silent" }),
-      app: { db, worker: false, ...app },
+      app: { ...(app.dbOptions ? {} : { db }), worker: false, ...app },
       ...(maxBodyBytes !== undefined ? { maxBodyBytes } : {}),
     });
     return server;
@@ -217,5 +224,97 @@ describe("the App's HTTP server", () => {
     expect((await send(`${metricsUrl}/trellis/health`)).status).toBe(200);
     expect((await send(`${metricsUrl}/trellis/metrics`)).body).toContain("trellis_");
     expect((await send(`${metricsUrl}/api/github/webhooks`, { method: "POST" })).status).toBe(404);
+  });
+
+  test("liveness answers while the process does; readiness (and /trellis/health) only while the database does", async () => {
+    const { url } = await start();
+    expect(await send(`${url}/trellis/health/live`)).toMatchObject({ status: 200 });
+    const ready = await send(`${url}/trellis/health/ready`);
+    expect(ready.status).toBe(200);
+    expect(JSON.parse(ready.body)).toEqual({ status: "ok", db: "pglite" });
+    await server!.close();
+
+    const refusing = (): Promise<never> => Promise.reject(new Error("connect ECONNREFUSED 127.0.0.1:5432"));
+    const { url: downUrl } = await start({ metricsToken: TOKEN }, undefined, {
+      db: { ...db, query: refusing, urgent: { query: refusing } },
+    });
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    expect((await send(`${downUrl}/trellis/health/live`)).status).toBe(401); // the same token rule
+    expect((await send(`${downUrl}/trellis/health/live`, { headers: auth })).status).toBe(200);
+    for (const path of ["/trellis/health/ready", "/trellis/health"]) {
+      const answer = await send(`${downUrl}${path}`, { headers: auth });
+      expect(answer.status).toBe(503);
+      expect(JSON.parse(answer.body)).toMatchObject({
+        status: "unavailable",
+        error: expect.stringContaining("ECONNREFUSED"),
+      });
+    }
+    // Metrics are still served without the database: the process's own, and `trellis_database_up 0`.
+    const metrics = await send(`${downUrl}/trellis/metrics`, { headers: auth });
+    expect(metrics.status).toBe(200);
+    expect(metrics.body).toMatch(/^trellis_database_up 0$/m);
+    expect(metrics.body).not.toMatch(/^trellis_effects\{/m);
+  });
+
+  test("metrics: prom-client's exposition with process metrics, and how long each webhook waited for its answer", async () => {
+    const { url } = await start({}, 64 * 1024);
+    const payload = JSON.stringify(examplePayload("issues", "labeled", { label: { name: "bug" } }));
+    const delivered = await send(`${url}/api/github/webhooks`, {
+      method: "POST",
+      headers: webhookHeaders(payload, "timed-1"),
+      body: [Buffer.from(payload)],
+    });
+    expect(delivered.status).toBe(200);
+    const refused = await send(`${url}/api/github/webhooks`, {
+      method: "POST",
+      headers: { ...webhookHeaders(payload, "timed-2"), "content-length": 64 * 1024 + 1 },
+      body: [Buffer.alloc(64 * 1024 + 1, 0x20)],
+    });
+    expect(refused.status).toBe(413);
+    const metrics = await send(`${url}/trellis/metrics`);
+    expect(metrics.headers["content-type"]).toBe("text/plain; version=0.0.4; charset=utf-8");
+    expect(metrics.body).toContain("# TYPE trellis_webhook_ack_seconds histogram");
+    expect(metrics.body).toMatch(/^trellis_webhook_ack_seconds_count\{status="200"\} 1$/m);
+    expect(metrics.body).toMatch(/^trellis_webhook_ack_seconds_count\{status="413"\} 1$/m);
+    expect(metrics.body).toMatch(/^trellis_webhook_ack_seconds_bucket\{le="10",status="200"\} 1$/m);
+    expect(metrics.body).toMatch(/^trellis_deliveries_total\{event="label_added"\} 1$/m);
+    expect(metrics.body).toMatch(/^trellis_database_up 1$/m);
+    // prom-client's default process metrics.
+    expect(metrics.body).toMatch(/^process_cpu_user_seconds_total \d/m);
+    expect(metrics.body).toMatch(/^nodejs_heap_size_used_bytes \d/m);
+    expect(metrics.body).toContain("# TYPE nodejs_eventloop_lag_seconds gauge");
+  });
+
+  test("when the embedded database's process dies, readiness answers 503 and the App is told (npm start exits)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "trellis-ready-"));
+    try {
+      const template = await pgliteTemplate();
+      let told: (error: Error) => void = () => undefined;
+      const lost = new Promise<Error>((resolve) => (told = resolve));
+      const { url } = await start({}, undefined, {
+        dbOptions: { dataDir: join(dir, "db"), ...(template ? { loadDataDir: template } : {}) },
+        onDatabaseLost: (error) => told(error),
+      });
+      expect((await send(`${url}/trellis/health/ready`)).status).toBe(200);
+      const children = readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, "utf8")
+        .split(" ")
+        .filter(Boolean)
+        .map(Number);
+      expect(children.length).toBeGreaterThan(0);
+      for (const pid of children) process.kill(pid, "SIGKILL");
+      expect((await lost).message).toMatch(/the embedded database process \(PGlite, .*\) exited on SIGKILL/);
+      const ready = await send(`${url}/trellis/health/ready`);
+      expect(ready.status).toBe(503);
+      expect(JSON.parse(ready.body)).toMatchObject({
+        status: "unavailable",
+        error: expect.stringContaining("exited on SIGKILL"),
+      });
+      expect((await send(`${url}/trellis/health`)).status).toBe(503);
+      expect((await send(`${url}/trellis/health/live`)).status).toBe(200);
+    } finally {
+      await server?.close();
+      server = undefined;
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -333,6 +333,7 @@ describe.each(engineCases())("a single-issue run ($title)", ({ engine, skip }) =
         expect.arrayContaining(["run_started", "dispatch", "pr_merged", "run_succeeded"]),
       );
       expect(audit.map((a) => a.action)).not.toContain("abort");
+      await expectRunMetrics(h, db);
       await h.close();
       // The persistent fake routes may be left unused by design; only one-off mocks must be consumed.
       nock.cleanAll();
@@ -364,7 +365,35 @@ describe.each(engineCases())("a single-issue run ($title)", ({ engine, skip }) =
     expect(gh.writes.filter((w) => w.path.endsWith("/cancel"))).toEqual([
       { method: "POST", path: `actions/runs/${workflowRunId}/cancel`, body: {} },
     ]);
+    const metrics = await h.app.deps.metrics.render(db);
+    expect(metrics).toMatch(/^trellis_stage_outcomes_total\{profile="dev",status="cancelled"\} 1$/m);
+    expect(metrics).not.toMatch(/^trellis_stage_outcomes_total\{profile="dev",status="succeeded"\}/m);
     await h.close();
     nock.cleanAll();
   });
 });
+
+/** What the whole run leaves in /trellis/metrics: the attempt by profile and outcome, its cost, GitHub's requests. */
+async function expectRunMetrics(h: Harness, db: Db): Promise<void> {
+  const metrics = await h.app.deps.metrics.render(db);
+  const value = (pattern: RegExp) => Number(pattern.exec(metrics)?.[1]);
+  expect(metrics).toMatch(/^trellis_stage_outcomes_total\{profile="dev",status="succeeded"\} 1$/m);
+  expect(metrics).toMatch(/^trellis_cost_usd_total\{profile="dev"\} 0.42$/m);
+  expect(metrics).toMatch(/^trellis_dispatches_total\{profile="dev"\} 1$/m);
+  expect(metrics).toMatch(
+    /^trellis_github_requests_total\{method="POST",route="\/repos\/\{owner\}\/\{repo\}\/actions\/workflows\/\{workflow_id\}\/dispatches",status="200"\} 1$/m,
+  );
+  // Pages of a list are counted under their template too.
+  expect(metrics).toMatch(
+    /^trellis_github_requests_total\{method="GET",route="\/repos\/\{owner\}\/\{repo\}\/issues\/\{issue_number\}\/comments",status="200"\} \d+$/m,
+  );
+  // No owner, repository, number or sha ever becomes a label.
+  const routes = [...metrics.matchAll(/route="([^"]*)"/g)].map((m) => m[1]!);
+  expect(routes.length).toBeGreaterThan(5);
+  expect(routes.filter((r) => /Codertocat|Hello-World|\d/.test(r))).toEqual([]);
+  // From the dispatch row's creation to its completion, in real time although the App runs on a fixed clock.
+  expect(metrics).toMatch(/^trellis_event_to_effect_seconds_count\{type="dispatch"\} 1$/m);
+  expect(value(/^trellis_event_to_effect_seconds_sum\{type="dispatch"\} (\S+)$/m)).toBeLessThan(60);
+  expect(metrics).toMatch(/^trellis_effect_duration_seconds_count\{type="dispatch",outcome="done"\} 1$/m);
+  expect(metrics).toMatch(/^trellis_effect_duration_seconds_count\{type="event",outcome="done"\} \d+$/m);
+}

@@ -1,8 +1,10 @@
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { lockPathOf } from "../../src/store/data-dir-lock.js";
 import { describeTarget, openDb } from "../../src/store/db.js";
 import type { Db } from "../../src/store/db.js";
 import { appliedMigrations, applyMigrations, loadMigrations } from "../../src/store/migrate.js";
@@ -262,6 +264,8 @@ describe("openDb", () => {
 
   it("runs PGlite on a data directory in a process of its own: errors keep their codes, a crash fails clearly", async () => {
     const db = await openDb({ dataDir: join(dir, "db") });
+    const lost: Error[] = [];
+    db.onLost?.((error) => lost.push(error));
     try {
       const children = () => childProcessesOf(process.pid);
       expect(children().length).toBeGreaterThan(0); // the database's process
@@ -282,13 +286,90 @@ describe("openDb", () => {
         { delivery_id: "d1" },
       ]);
 
+      expect(lost).toEqual([]);
       for (const pid of children()) process.kill(pid, "SIGKILL");
       await expect(db.query("SELECT 1")).rejects.toThrow(
         /the embedded database process \(PGlite, .*\) exited on SIGKILL/,
       );
+      // The App hears of it once, so it can exit instead of limping on; a listener added later hears too.
+      expect(lost.map((e) => e.message)).toEqual([expect.stringMatching(/exited on SIGKILL/)]);
+      const late = await new Promise<Error>((resolve) => db.onLost!(resolve));
+      expect(late.message).toMatch(/exited on SIGKILL/);
       await expect(db.close()).resolves.toBeUndefined();
     } finally {
       await db.close();
+    }
+  });
+
+  it("closing normally is not losing the database", async () => {
+    const db = await openDb({ dataDir: join(dir, "db"), loadDataDir: await pgliteTemplate() });
+    const lost: Error[] = [];
+    db.onLost?.((error) => lost.push(error));
+    await db.close();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(lost).toEqual([]);
+  });
+
+  it("locks the data directory: a second process opening it gets a clear error, until the first closes", async () => {
+    const dataDir = join(dir, "db");
+    const first = await openDb({ dataDir, loadDataDir: await pgliteTemplate() });
+    try {
+      // The lock holds the pid of the process that has the directory open: the database's own.
+      const holder = Number(readFileSync(lockPathOf(dataDir), "utf8").split("\n")[0]);
+      expect(childProcessesOf(process.pid)).toContain(holder);
+      await expect(openDb({ dataDir })).rejects.toThrow(
+        new RegExp(`is in use by process ${holder}; stop it or set DATABASE_URL`),
+      );
+      // PGlite in the App's own process is refused alike.
+      await expect(openDb({ dataDir, pgliteProcess: false })).rejects.toThrow(/is in use by process/);
+      expect((await first.query("SELECT 1 AS one")).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await first.close();
+    }
+    expect(existsSync(lockPathOf(dataDir))).toBe(false);
+    const again = await openDb({ dataDir });
+    await again.close();
+  });
+
+  it("locks it in the App's own process too, and a second open there is refused", async () => {
+    const dataDir = join(dir, "db");
+    const first = await openDb({ dataDir, pgliteProcess: false, loadDataDir: await pgliteTemplate() });
+    try {
+      expect(readFileSync(lockPathOf(dataDir), "utf8").split("\n")[0]).toBe(String(process.pid));
+      await expect(openDb({ dataDir, pgliteProcess: false })).rejects.toThrow(
+        new RegExp(`is in use by process ${process.pid};`),
+      );
+    } finally {
+      await first.close();
+    }
+    expect(existsSync(lockPathOf(dataDir))).toBe(false);
+  });
+
+  it("takes over a stale lock: its process is gone, its pid is another process's now, it is this process's previous life, or it was never written", async () => {
+    const dataDir = join(dir, "db");
+    // A pid that existed and ended; and a live process that did not take the lock (it started later than recorded).
+    const gone = spawnSync(process.execPath, ["-e", ""]).pid!;
+    const other = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], { stdio: "ignore" });
+    try {
+      const stale = [`${gone}\n`, `${other.pid}\n1\n`, `${process.pid}\n`, ""];
+      for (const content of stale) {
+        await writeFile(lockPathOf(dataDir), content);
+        const db = await openDb({
+          dataDir,
+          pgliteProcess: content !== `${process.pid}\n`,
+          loadDataDir: await pgliteTemplate(),
+        });
+        try {
+          const holder = Number(readFileSync(lockPathOf(dataDir), "utf8").split("\n")[0]);
+          expect([gone, other.pid]).not.toContain(holder);
+          expect((await db.query("SELECT 1 AS one")).rows).toEqual([{ one: 1 }]);
+        } finally {
+          await db.close();
+        }
+        expect(existsSync(lockPathOf(dataDir))).toBe(false);
+      }
+    } finally {
+      other.kill();
     }
   });
 

@@ -2,7 +2,7 @@
  * Read-only questions about a run's state: the public views (terminal? which stage is current? which board
  * column?) and the small lookups every part of the reducer shares.
  */
-import type { Attempt, BoardColumn, RunState, StageDef, StageState } from "../model.js";
+import type { Attempt, BoardColumn, RunEvent, RunState, StageDef, StageState } from "../model.js";
 
 export function isTerminal(state: RunState): boolean {
   return state.status === "succeeded" || state.status === "failed" || state.status === "aborted";
@@ -113,6 +113,34 @@ export function budgetShare(run: RunState, stageId: string, attemptId: string): 
 export function attemptCharge(run: RunState, attemptId: string, claimedUsd: number): number {
   const attempt = stageForAttempt(run, attemptId)?.attempt;
   return attempt?.costUsd ?? chargeFor(run, attempt, claimedUsd).chargedUsd;
+}
+
+/** What one reducer step did to attempts, for the metrics: which ended and how, and what results cost. */
+export interface AttemptChanges {
+  /** `outcome`: the result's status; without one, how the attempt ended (timed_out, lost, cancelled). */
+  ended: { profile: string; outcome: string }[];
+  /** Results that arrived in this step (one that came after its attempt timed out only adds its cost). */
+  costs: { profile: string; usd: number }[];
+}
+
+export function attemptChanges(before: RunState, after: RunState, event: RunEvent): AttemptChanges {
+  const changes: AttemptChanges = { ended: [], costs: [] };
+  const earlier = new Map(
+    Object.values(before.stages).flatMap((stage) => stage.attempts.map((a) => [a.id, a] as const)),
+  );
+  for (const stage of Object.values(after.stages)) {
+    for (const attempt of stage.attempts) {
+      const was = earlier.get(attempt.id);
+      if (attempt.result && !was?.result)
+        changes.costs.push({ profile: attempt.profile, usd: chargedUsd(attempt) });
+      if (attempt.finishedAt === undefined || was?.finishedAt !== undefined) continue;
+      const outcome =
+        attempt.result?.status ??
+        (event.type === "tick" ? "timed_out" : event.type === "attempt_lost" ? "lost" : "cancelled");
+      changes.ended.push({ profile: attempt.profile, outcome });
+    }
+  }
+  return changes;
 }
 
 // Internals shared by the handlers
