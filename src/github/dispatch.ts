@@ -82,3 +82,19 @@ export async function cancelWorkflowRun(
     throw error;
   }
 }
+
+/** An Actions run as "Get a workflow run" answers it (https://docs.github.com/rest/actions/workflow-runs#get-a-workflow-run). */
+export type WorkflowRunData = Awaited<ReturnType<GitHub["rest"]["actions"]["getWorkflowRun"]>>["data"];
+
+/** Reads an Actions run: its status, conclusion and the fields a `workflow_run` webhook carries. */
+export async function getWorkflowRun(
+  octokit: GitHub,
+  repo: RepoRef,
+  runId: number,
+): Promise<WorkflowRunData> {
+  const { data } = await octokit.request("GET /repos/{owner}/{repo}/actions/runs/{run_id}", {
+    ...repoParams(repo),
+    run_id: runId,
+  });
+  return data;
+}
