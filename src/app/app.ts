@@ -15,6 +15,7 @@ import { createMetrics, type Metrics } from "./metrics.js";
 import { createAppCaches } from "./caches.js";
 import { forgetDefinitions } from "./definitions.js";
 import { ingest } from "./process.js";
+import { createReconciler, type ReconcileOptions, type Reconciler } from "./reconcile.js";
 import type { AppDeps } from "./runtime.js";
 import { createWorker, type Worker, type WorkerOptions } from "./worker.js";
 
@@ -33,11 +34,15 @@ export interface TrellisAppOptions {
   ingestDeadlineMs?: number;
   /** Add those routes to Probot's server (default true); false when the caller serves `routes` elsewhere. */
   serveRoutes?: boolean;
+  /** Reconciliation (src/app/reconcile.ts): on its timer with the worker unless false; `reconciler.pass()` always. */
+  reconcile?: ReconcileOptions | false;
 }
 
 export interface TrellisApp {
   deps: AppDeps;
   worker: Worker;
+  /** Recovers failed deliveries and missed completions; its timer runs with the worker. */
+  reconciler: Reconciler;
   /** GET /trellis/health and /trellis/metrics; answers false for other requests. */
   routes: Handler;
   /** Ingests a domain event as if a webhook delivered it. */
@@ -162,13 +167,19 @@ export async function createApp(
     // Probot loaded without its HTTP server (tests, embedding): the routes are still on `routes`.
   }
 
-  if (options.worker !== false) worker.start();
+  const reconciler = createReconciler(deps, options.reconcile || {});
+  if (options.worker !== false) {
+    worker.start();
+    if (options.reconcile !== false) reconciler.start();
+  }
   return {
     deps,
     worker,
+    reconciler,
     routes,
     ingest: (event) => ingest(deps, event),
     async close() {
+      await reconciler.stop();
       await worker.stop();
       if (!options.db) await db.close();
     },

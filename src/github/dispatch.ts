@@ -83,18 +83,16 @@ export async function cancelWorkflowRun(
   }
 }
 
-/** An Actions run as "Get a workflow run" answers it (https://docs.github.com/rest/actions/workflow-runs#get-a-workflow-run). */
-export type WorkflowRunData = Awaited<ReturnType<GitHub["rest"]["actions"]["getWorkflowRun"]>>["data"];
-
-/** Reads an Actions run: its status, conclusion and the fields a `workflow_run` webhook carries. */
-export async function getWorkflowRun(
-  octokit: GitHub,
-  repo: RepoRef,
-  runId: number,
-): Promise<WorkflowRunData> {
+/**
+ * Reads an Actions run ("Get a workflow run", https://docs.github.com/rest/actions/workflow-runs#get-a-workflow-run):
+ * its status, conclusion and the fields a `workflow_run` webhook carries.
+ */
+export async function getWorkflowRun(octokit: GitHub, repo: RepoRef, runId: number) {
   const { data } = await octokit.request("GET /repos/{owner}/{repo}/actions/runs/{run_id}", {
     ...repoParams(repo),
     run_id: runId,
   });
   return data;
 }
+
+export type WorkflowRunData = Awaited<ReturnType<typeof getWorkflowRun>>;

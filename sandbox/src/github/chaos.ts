@@ -51,8 +51,8 @@ export interface Chaos {
   readonly counts: ChaosCounts;
   /** The fault to answer instead of handling the request, if this one gets one. */
   fault(by: string, method: string, path: string): SandboxResponse | undefined;
-  /** What happens to the next delivery. */
-  delivery(): DeliveryPlan;
+  /** What happens to the next delivery (of this event: a chaos of one's own may pick its victims). */
+  delivery(event?: { name: string; action?: string }): DeliveryPlan;
 }
 
 /** mulberry32: a small, fast, seeded generator in [0, 1). */

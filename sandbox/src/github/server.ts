@@ -137,11 +137,14 @@ export async function createGitHubServer(
   ): Promise<Delivery> => {
     const webhook = options.webhook;
     const id = redeliveryOf ?? randomUUID();
-    const plan: DeliveryPlan = options.chaos?.delivery() ?? { duplicate: false, holdBack: false };
+    const action = typeof payload["action"] === "string" ? { action: payload["action"] } : {};
+    const plan: DeliveryPlan = options.chaos?.delivery({ name: event, ...action }) ?? {
+      duplicate: false,
+      holdBack: false,
+    };
     if (checkSchemas && redeliveryOf === undefined) note(webhookProblems(event, payload));
     const once = async (redelivery: boolean): Promise<Delivery> => {
       const started = performance.now();
-      const action = typeof payload["action"] === "string" ? { action: payload["action"] } : {};
       const delivery: Delivery = !webhook
         ? { id: "", event, status: "error" as const, error: "no webhook configured" }
         : plan.drop
