@@ -11,10 +11,10 @@ import { annotationsFor, renderCheckRunSummary, renderStatusComment } from "../c
 import { checkRunKey } from "../core/triggers.js";
 import { defaultBranch, defaultBranchSha } from "../github/repos.js";
 import { checkRunName, upsertCheckRun } from "../github/check-runs.js";
-import { addReaction, reply, upsertMarkedComment } from "../github/comments.js";
+import { addReaction, reply, upsertMarkedComment, type SelfIdentity } from "../github/comments.js";
 import type { GitHub } from "../github/client.js";
-import { cancelWorkflowRun } from "../github/dispatch.js";
-import { statusMarker } from "../core/markers.js";
+import { cancelWorkflowRun, findDispatchedRun } from "../github/dispatch.js";
+import { replyMarker, statusMarker } from "../core/markers.js";
 import { openPullRequest } from "../github/pull-requests.js";
 import { inFlightAttemptsByProfile } from "../store/attempts.js";
 import { getRun } from "../store/runs.js";
@@ -25,8 +25,14 @@ import { commitProposal } from "./proposals.js";
 import { applyRunEvent } from "./decisions.js";
 import { definitionsOf } from "./definitions.js";
 import { budgetFacts, sendDispatch } from "./dispatch.js";
-import type { AppDeps, EffectContext, ShellEffect, Target } from "./runtime.js";
+import type { AppDeps, EffectContext, EffectRetry, ShellEffect, Target } from "./runtime.js";
 import { enqueue, runCommand } from "./unit-of-work.js";
+
+/** How the App recognises its own comments (GitHub names an App's bot user `<slug>[bot]`). */
+const selfIdentity = (deps: AppDeps): SelfIdentity => ({
+  ...(deps.self.slug ? { login: `${deps.self.slug}[bot]` } : {}),
+  ...(deps.self.id !== undefined ? { appId: deps.self.id } : {}),
+});
 
 /** Thrown to put an effect back for later without counting it as a failure (e.g. no capacity now). */
 export class Deferred extends Error {
@@ -39,12 +45,21 @@ export class Deferred extends Error {
   }
 }
 
-export async function executeEffect(deps: AppDeps, target: Target, effect: ShellEffect): Promise<void> {
+export async function executeEffect(
+  deps: AppDeps,
+  target: Target,
+  effect: ShellEffect,
+  retry?: EffectRetry,
+): Promise<void> {
   const octokit = await deps.github(target.installationId);
   if (isBatchShellEffect(effect)) return executeBatchEffect(deps, octokit, target, effect);
   switch (effect.type) {
     case "reply":
-      await reply(octokit, target.repo, target.issue, effect.body);
+      await reply(octokit, target.repo, target.issue, effect.body, {
+        marker: replyMarker(effect.key),
+        self: selfIdentity(deps),
+        ...(retry ? { retrySince: retry.since } : {}),
+      });
       return;
     case "reaction":
       await addReaction(octokit, target.repo, effect.commentId, effect.content);
@@ -69,7 +84,7 @@ export async function executeEffect(deps: AppDeps, target: Target, effect: Shell
   }
   switch (effect.type) {
     case "dispatch":
-      return dispatch({ deps, octokit, target }, run, effect);
+      return dispatch({ deps, octokit, target, ...(retry ? { retry } : {}) }, run, effect);
     case "check_run":
       return checkRun(octokit, target, run, effect);
     case "commit_proposal":
@@ -81,7 +96,7 @@ export async function executeEffect(deps: AppDeps, target: Target, effect: Shell
         run.issue,
         statusMarker(run.id),
         renderStatusComment(run, { marker: statusMarker(run.id) }),
-        { login: deps.self.slug ? `${deps.self.slug}[bot]` : undefined, appId: deps.self.id },
+        selfIdentity(deps),
       );
       return;
     case "open_pr": {
@@ -150,6 +165,23 @@ async function dispatch(
     }
     case "dispatch":
       break;
+  }
+  // A retry: the earlier try may have started the run before its answer was lost. Start it once.
+  const earlier = ctx.retry
+    ? await findDispatchedRun(octokit, target.repo, {
+        workflowFile: defs.config.agent_workflow,
+        attemptId: effect.attemptId,
+        since: ctx.retry.since,
+      })
+    : undefined;
+  if (earlier) {
+    await applyRunEvent(deps, target, run.id, {
+      type: "attempt_queued",
+      at: deps.now(),
+      attemptId: effect.attemptId,
+      workflowRunId: earlier.runId,
+    });
+    return;
   }
   const spec = stageDispatchSpec(run, effect, {
     repo: target.repo,

@@ -60,6 +60,14 @@ export interface EffectContext {
   deps: AppDeps;
   octokit: GitHub;
   target: Target;
+  /** Set when an earlier try of this effect may have done its work before it crashed or lost GitHub's answer. */
+  retry?: EffectRetry;
+}
+
+/** A retried effect: GitHub is asked what its earlier tries did since `since` before anything is done again. */
+export interface EffectRetry {
+  /** When the effect was stored, less a margin for the clocks of GitHub and the database. */
+  since: Date;
 }
 
 /** Outbox rows the shell stores: a received event to process, or an effect to carry out. */

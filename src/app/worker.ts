@@ -55,6 +55,9 @@ export interface Worker {
   stop(): Promise<void>;
 }
 
+/** How far before a retried effect was stored its earlier tries are looked for (clocks of GitHub and the database differ). */
+const RETRY_LOOKBACK_MS = 10 * 60_000;
+
 /** Retries of transient failures: 1 s doubling to 5 minutes, jittered. */
 const BACKOFF = { baseMs: 1_000, maxMs: 5 * 60_000 };
 
@@ -88,13 +91,20 @@ export function createWorker(deps: AppDeps, options: WorkerOptions = {}): Worker
       if (payload.kind === "event") {
         await processEvent(deps, row, id);
       } else {
-        await executeEffect(deps, payload.target, payload.effect);
+        // A second claim (a crash, a lost answer, a transient failure): the earlier try may have done the work.
+        const retry =
+          row.attempts > 1 ? { since: new Date(row.createdAt.getTime() - RETRY_LOOKBACK_MS) } : undefined;
+        await executeEffect(deps, payload.target, payload.effect, retry);
         await completeEffect(deps.db, row.id, { workerId: id });
       }
       deps.metrics.inc("trellis_effects_done_total", { type: row.type });
     } catch (error) {
       if (error instanceof Deferred) {
-        await failEffect(deps.db, row.id, error.message, { retryAt: later(error.delayMs), workerId: id });
+        await failEffect(deps.db, row.id, error.message, {
+          retryAt: later(error.delayMs),
+          uncounted: true,
+          workerId: id,
+        });
         return;
       }
       deps.metrics.inc("trellis_effects_failed_total", { type: row.type });

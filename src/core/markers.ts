@@ -3,6 +3,8 @@
  * redelivery, so it updates them instead of creating duplicates. Pure string functions.
  */
 
+import { shortHash } from "./short-hash.js";
+
 const NAME = /^[a-z][a-z0-9_-]*$/;
 const VALUE = /^[A-Za-z0-9_.:#/-]*$/;
 
@@ -27,6 +29,9 @@ export const RUN_MARKER = "run";
 
 /** On a run's status comment. */
 export const statusMarker = (runId: string): string => marker("status", runId);
+
+/** On a reply the worker posts for an outbox effect (by its key), so a retry finds it instead of posting it again. */
+export const replyMarker = (effectKey: string): string => marker("reply", shortHash(effectKey));
 
 /** On a batch's status comment on its tracking issue. */
 export const batchStatusMarker = (batchId: string): string => marker("batch-status", batchId);

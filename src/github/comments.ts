@@ -94,17 +94,33 @@ export function withMarker(body: string, marker: string): string {
   return `${boundBody(body, 65_536 - marker.length - 2)}\n\n${marker}`;
 }
 
-/** A plain reply on an issue or PR (errors, /help, refusals, questions for a human). */
+/**
+ * A plain reply on an issue or PR (errors, /help, refusals, questions for a human), carrying `marker` (hidden) when
+ * given. `retrySince` says an earlier try may have posted it before its answer was lost: the App's comments since
+ * then are searched for the marker first, so a retried reply is posted once.
+ */
 export async function reply(
   octokit: GitHub,
   repo: RepoRef,
   issue: number,
   body: string,
+  options: { marker?: string; retrySince?: Date; self?: SelfIdentity } = {},
 ): Promise<{ id: number }> {
+  const { marker } = options;
+  if (marker && options.retrySince) {
+    const { data } = await octokit.request("GET /repos/{owner}/{repo}/issues/{issue_number}/comments", {
+      ...repoParams(repo),
+      issue_number: issue,
+      since: options.retrySince.toISOString(),
+      per_page: 100,
+    });
+    const posted = data.find((c) => c.body?.includes(marker) && writtenBySelf(c, options.self ?? {}));
+    if (posted) return { id: idOf(posted.id) };
+  }
   const { data } = await octokit.request("POST /repos/{owner}/{repo}/issues/{issue_number}/comments", {
     ...repoParams(repo),
     issue_number: issue,
-    body: boundBody(body),
+    body: marker ? withMarker(body, marker) : boundBody(body),
   });
   return { id: idOf(data.id) };
 }

@@ -1,4 +1,4 @@
-import type { DispatchInputs } from "../core/dispatch.js";
+import { attemptIdFromRunName, type DispatchInputs } from "../core/dispatch.js";
 import type { RepoRef } from "../core/repo.js";
 import type { GitHub } from "./client.js";
 import { repoParams } from "./client.js";
@@ -81,6 +81,27 @@ export async function cancelWorkflowRun(
     if ((error as { status?: number }).status === 409) return "completed";
     throw error;
   }
+}
+
+/**
+ * The Actions run an earlier try of this dispatch already started, found by the attempt id in its run name: a
+ * dispatch retried after a crash or a lost answer must not start the same attempt twice (two agents, two bills).
+ * Only the agent workflow's `workflow_dispatch` runs created since `since` are read (one page of 100, newest first).
+ */
+export async function findDispatchedRun(
+  octokit: GitHub,
+  repo: RepoRef,
+  request: { workflowFile: string | number; attemptId: string; since: Date },
+): Promise<{ runId: number; htmlUrl?: string } | undefined> {
+  const { data } = await octokit.request("GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs", {
+    ...repoParams(repo),
+    workflow_id: request.workflowFile,
+    event: "workflow_dispatch",
+    created: `>=${request.since.toISOString()}`,
+    per_page: 100,
+  });
+  const run = data.workflow_runs.find((r) => attemptIdFromRunName(r.display_title) === request.attemptId);
+  return run ? { runId: Number(run.id), ...(run.html_url ? { htmlUrl: run.html_url } : {}) } : undefined;
 }
 
 /**

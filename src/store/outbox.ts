@@ -156,7 +156,7 @@ export async function completeEffect(
   return r.rowCount > 0;
 }
 
-export type FailOptions = ({ retryAt: Date } | { permanent: true }) & {
+export type FailOptions = ({ retryAt: Date; uncounted?: boolean } | { permanent: true }) & {
   workerId?: string;
 };
 
@@ -177,11 +177,12 @@ export async function failEffect(db: Db, id: number, error: unknown, options: Fa
     );
     return r.rowCount > 0;
   }
+  // `uncounted`: put back without having tried (no capacity yet), so its tries count only real attempts.
   const r = await db.query(
     `UPDATE outbox SET status = 'pending', last_error = $2, locked_by = NULL, locked_until = NULL,
-            run_after = $4::timestamptz
+            run_after = $4::timestamptz, attempts = CASE WHEN $5 THEN GREATEST(attempts - 1, 0) ELSE attempts END
       WHERE id = $1 AND status = 'running' AND ($3::text IS NULL OR locked_by = $3)`,
-    [id, message, workerId, options.retryAt],
+    [id, message, workerId, options.retryAt, options.uncounted === true],
   );
   return r.rowCount > 0;
 }

@@ -2,6 +2,7 @@
  * A stateful slice of GitHub for the batch App tests (nock, network disabled): issues, comments, sub-issues,
  * dependencies, check runs, dispatches, PRs, result artifacts. Every request is checked against GitHub's REST description.
  */
+import { runName } from "../../src/core/dispatch.js";
 import { resultArtifactName } from "../../src/core/result.js";
 import { INSTALLATION_ID } from "../support/app-harness.js";
 import { githubApi } from "../support/github-routes.js";
@@ -84,7 +85,12 @@ export function fakeGitHub({ config: CONFIG, tasks: TASKS, firstIssue = 10 }: Fa
   // The App's own commits of the tickets' proposals (first: its contents route answers only the files it knows).
   const git = fakeCommits(REPO);
   /** Answers GitHub gives instead of the model's: a route refusing everything it is asked. */
-  const faults: { pulls?: { status: number; message: string } } = {};
+  const faults: {
+    pulls?: { status: number; message: string };
+    /** The next dispatch / comment is made, but its answer is lost on the way back (a 502 instead). */
+    dispatchAnswerLost?: boolean;
+    commentAnswerLost?: boolean;
+  } = {};
   const scope = githubApi().persist();
   type Uri = Parameters<typeof scope.get>[0];
   const api = {
@@ -147,6 +153,10 @@ export function fakeGitHub({ config: CONFIG, tasks: TASKS, firstIssue = 10 }: Fa
     const c = { id: nextComment++, body: (body as { body: string }).body, user: BOT };
     list.push(c);
     comments.set(issueOf(uri), list);
+    if (faults.commentAnswerLost) {
+      faults.commentAnswerLost = false;
+      return [502, { message: "Server Error" }];
+    }
     return [201, c];
   });
   api.patch(/\/issues\/comments\/\d+$/).reply((uri, body) => {
@@ -226,6 +236,10 @@ export function fakeGitHub({ config: CONFIG, tasks: TASKS, firstIssue = 10 }: Fa
     if (b.return_run_details !== true) return [204];
     const id = nextWorkflowRun++;
     if (b.inputs.attempt_id) workflowRuns.set(b.inputs.attempt_id, id);
+    if (faults.dispatchAnswerLost) {
+      faults.dispatchAnswerLost = false;
+      return [502, { message: "Server Error" }];
+    }
     return [
       200,
       {
@@ -235,6 +249,21 @@ export function fakeGitHub({ config: CONFIG, tasks: TASKS, firstIssue = 10 }: Fa
       },
     ];
   });
+  // "List workflow runs for a workflow": the dispatched runs, newest first, named by the agent workflow's run-name.
+  api
+    .get(`${REPO}/actions/workflows/trellis-agent.yml/runs`)
+    .query(true)
+    .reply(() => {
+      const runs = [...workflowRuns].reverse().map(([attemptId, id]) => {
+        const inputs = dispatches.find((d) => d.attempt_id === attemptId)!;
+        return {
+          id,
+          display_title: runName({ stage: inputs.stage!, issue: Number(inputs.issue), attemptId }),
+          html_url: `https://github.com/${OWNER}/Hello-World/actions/runs/${id}`,
+        };
+      });
+      return [200, { total_count: runs.length, workflow_runs: runs }];
+    });
   // "Cancel a workflow run" (https://docs.github.com/rest/actions/workflow-runs#cancel-a-workflow-run): 202 Accepted.
   // Every request is recorded, so a test sees a repeated cancel.
   api.post(/\/actions\/runs\/\d+\/cancel$/).reply((uri) => {

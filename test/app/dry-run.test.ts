@@ -81,9 +81,14 @@ describe.each(engineCases())("a dry run ($title)", ({ engine, skip }) => {
       const answer =
         "Dry run: Trellis would now dispatch `trellis-agent.yml` for stage `dev` (profile `dev`). Set `dry_run: false` to run agents.";
       expect(gh.dispatches).toEqual([]);
+      // With the hidden marker a retried reply is found by (src/core/markers.ts replyMarker).
       expect(gh.comments.filter((c) => c.body.startsWith("Dry run:"))).toEqual([
-        { issue: "1", body: answer },
+        {
+          issue: "1",
+          body: expect.stringMatching(/^Dry run: .* to run agents\.\n\n<!-- trellis:reply=\w+ -->$/),
+        },
       ]);
+      expect(gh.comments.find((c) => c.body.startsWith("Dry run:"))?.body.startsWith(answer)).toBe(true);
       const rows = await listEffects(db);
       const reply = rows.find((r) => r.key.startsWith("dry-run:"));
       expect(reply).toMatchObject({ type: "reply", status: "done" });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { toDispatchInputs } from "../../src/core/dispatch.js";
 import { isTransient } from "../../src/github/client.js";
-import { cancelWorkflowRun, dispatchWorkflow } from "../../src/github/dispatch.js";
+import { cancelWorkflowRun, dispatchWorkflow, findDispatchedRun } from "../../src/github/dispatch.js";
 import { githubApi, useGitHubNock } from "../support/github-routes.js";
 import { R, repo, testOctokit } from "./helpers.js";
 
@@ -119,5 +119,31 @@ describe("cancelWorkflowRun", () => {
     await expect(cancelWorkflowRun(testOctokit(), repo, 30433642)).resolves.toBe("completed");
     githubApi().post(`${R}/actions/runs/30433642/cancel`).reply(404, { message: "Not Found" });
     await expect(cancelWorkflowRun(testOctokit(), repo, 30433642)).rejects.toMatchObject({ status: 404 });
+  });
+});
+
+describe("findDispatchedRun", () => {
+  it("finds the run an earlier try started by the attempt id in its name, among the recent dispatch runs", async () => {
+    const since = new Date("2026-12-08T10:00:00Z");
+    const runs = (titles: string[]) => ({
+      total_count: titles.length,
+      workflow_runs: titles.map((t, i) => ({
+        id: 100 + i,
+        display_title: t,
+        html_url: `https://x/${100 + i}`,
+      })),
+    });
+    githubApi()
+      .get(`${R}/actions/workflows/trellis-agent.yml/runs`)
+      .query({ event: "workflow_dispatch", created: ">=2026-12-08T10:00:00.000Z", per_page: "100" })
+      .times(2)
+      .reply(
+        200,
+        runs(["Trellis dev #1 [trellis:att_other000000]", "Trellis dev #1 [trellis:att_0123456789abcdef]"]),
+      );
+    const find = (attemptId: string) =>
+      findDispatchedRun(testOctokit(), repo, { workflowFile: "trellis-agent.yml", attemptId, since });
+    await expect(find("att_0123456789abcdef")).resolves.toEqual({ runId: 101, htmlUrl: "https://x/101" });
+    await expect(find("att_never0000000")).resolves.toBeUndefined();
   });
 });

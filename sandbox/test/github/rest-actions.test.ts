@@ -73,4 +73,36 @@ describe("workflow dispatch, runs and artifacts", () => {
       ).status,
     ).toBe(422);
   });
+
+  it("lists a workflow's runs newest first, filtered by event, status and creation date", async () => {
+    const app = await installationToken();
+    const dispatch = (attempt: string) =>
+      call(
+        "POST",
+        "/repos/acme/web/actions/workflows/trellis-agent.yml/dispatches",
+        { ref: "main", inputs: { stage: "dev", issue: "7", attempt_id: attempt } },
+        app,
+      );
+    expect((await dispatch("att_first")).status).toBe(204);
+    expect((await dispatch("att_second")).status).toBe(204);
+    type Runs = { total_count: number; workflow_runs: { display_title: string; created_at: string }[] };
+    const list = async (path: string) => (await call("GET", path, undefined, app)).body as Runs;
+    const mine = await list(
+      "/repos/acme/web/actions/workflows/trellis-agent.yml/runs?event=workflow_dispatch",
+    );
+    expect(mine.workflow_runs.map((r) => r.display_title)).toEqual([
+      "Trellis dev #7 [trellis:att_second]",
+      "Trellis dev #7 [trellis:att_first]",
+    ]);
+    expect(
+      (await list("/repos/acme/web/actions/workflows/trellis-agent.yml/runs?event=push")).total_count,
+    ).toBe(0);
+    const since = mine.workflow_runs[1]!.created_at;
+    expect((await list(`/repos/acme/web/actions/runs?created=%3E%3D${since}`)).total_count).toBe(2);
+    expect((await list(`/repos/acme/web/actions/runs?created=%3C${since}`)).total_count).toBe(0);
+    expect((await list("/repos/acme/web/actions/runs?status=queued")).total_count).toBe(2);
+    expect((await call("GET", "/repos/acme/web/actions/runs?created=yesterday", undefined, app)).status).toBe(
+      422,
+    );
+  });
 });

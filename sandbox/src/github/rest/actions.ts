@@ -76,15 +76,63 @@ route("POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches", a
   return { status: 204, headers: {}, body: undefined };
 });
 
-listRoute("GET /repos/{owner}/{repo}/actions/runs", (ctx) => {
+/**
+ * GitHub Docs, "REST API endpoints for workflow runs" (List workflow runs for a repository / for a workflow): newest
+ * first, filtered by `event`, `status` (a status or a conclusion), `head_sha` and `created` (a date with `>=`, `>`,
+ * `<=`, `<`, or a `from..to` range: "Only searching for dates"), and for a workflow by its id or file name.
+ */
+function listRuns(ctx: Parameters<Parameters<typeof listRoute>[1]>[0], workflowId?: number) {
   const repo = repoOf(ctx);
   const status = ctx.query.get("status");
+  const event = ctx.query.get("event");
+  const headSha = ctx.query.get("head_sha");
+  const created = createdFilter(ctx.query.get("created"));
   const list = [...repo.workflowRuns.values()]
-    .filter((r) => !status || r.status === status || r.conclusion === status)
+    .filter(
+      (r) =>
+        (workflowId === undefined || r.workflowId === workflowId) &&
+        (!status || r.status === status || r.conclusion === status) &&
+        (!event || r.event === event) &&
+        (!headSha || r.headSha === headSha) &&
+        created(Date.parse(r.createdAt)),
+    )
     .sort((a, b) => b.id - a.id)
     .map((r) => workflowRunJson(ctx.state, repo, r));
   return page(ctx, list, (slice) => ({ total_count: list.length, workflow_runs: slice }));
-});
+}
+
+function createdFilter(query: string | null): (at: number) => boolean {
+  if (!query) return () => true;
+  const range = /^(.+)\.\.(.+)$/.exec(query);
+  if (range) {
+    const [from, to] = [Date.parse(range[1]!), Date.parse(range[2]!)];
+    if (Number.isNaN(from) || Number.isNaN(to))
+      throw invalid("WorkflowRun", "created", "invalid", "is not a date range");
+    return (at) => at >= from && at <= to;
+  }
+  const m = /^(>=|<=|>|<)?(.+)$/.exec(query)!;
+  const when = Date.parse(m[2]!);
+  if (Number.isNaN(when)) throw invalid("WorkflowRun", "created", "invalid", "is not a date");
+  switch (m[1]) {
+    case ">=":
+      return (at) => at >= when;
+    case ">":
+      return (at) => at > when;
+    case "<=":
+      return (at) => at <= when;
+    case "<":
+      return (at) => at < when;
+    default:
+      // A bare date is that day (UTC).
+      return (at) => at >= when && at < when + 86_400_000;
+  }
+}
+
+listRoute("GET /repos/{owner}/{repo}/actions/runs", (ctx) => listRuns(ctx));
+
+listRoute("GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs", (ctx) =>
+  listRuns(ctx, workflowOf(repoOf(ctx), ctx.params["workflow_id"] ?? "").id),
+);
 
 route("GET /repos/{owner}/{repo}/actions/runs/{run_id}", (ctx) => {
   const repo = repoOf(ctx);
