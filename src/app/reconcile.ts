@@ -250,7 +250,10 @@ async function completeMissed({ deps, o, report, pace, going }: Run): Promise<vo
   for (const attempt of quiet) {
     if (!going()) break;
     const repo = parseRepoFullName(attempt.repo);
-    if (!repo || attempt.installationId === null) continue;
+    if (!repo || attempt.installationId === null) {
+      report.errors.push(`${attempt.attemptId}: no installation is known for ${attempt.repo}`);
+      continue;
+    }
     await pace();
     try {
       const octokit = await deps.github(attempt.installationId);
