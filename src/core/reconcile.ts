@@ -60,8 +60,9 @@ export const deliverySucceeded = (statusCode: number): boolean => statusCode >= 
 
 /**
  * The failed guids to redeliver: every delivery of the guid failed, the App did not record it after all, one of its
- * deliveries is still within the 3-day window, and it was asked for fewer than `maxTries` times. The oldest events
- * come first (they leave the window first, and are roughly in the order they happened), at most `max` of them.
+ * deliveries is still within the 3-day window, and it was asked for fewer than `maxTries` times. Those asked for less
+ * often come first (one that keeps failing does not starve the others), then the oldest events (they leave the window
+ * first, and are roughly in the order they happened); at most `max` of them.
  */
 export function chooseRedeliveries(facts: RedeliveryFacts): RedeliveryChoice {
   const byGuid = new Map<string, ListedDelivery[]>();
@@ -71,7 +72,7 @@ export function chooseRedeliveries(facts: RedeliveryFacts): RedeliveryChoice {
     else byGuid.set(d.guid, [d]);
   }
   const oldestAllowed = facts.now - REDELIVERY_WINDOW_MS;
-  const candidates: { redelivery: Redelivery; firstAt: number }[] = [];
+  const candidates: { redelivery: Redelivery; tries: number; firstAt: number; firstId: number }[] = [];
   const givenUp: string[] = [];
   for (const [guid, group] of byGuid) {
     if (group.some((d) => deliverySucceeded(d.statusCode)) || facts.recorded.has(guid)) continue;
@@ -84,16 +85,19 @@ export function chooseRedeliveries(facts: RedeliveryFacts): RedeliveryChoice {
       undefined,
     );
     if (!newest) continue;
-    if ((facts.tries.get(guid) ?? 0) >= facts.maxTries) {
+    const tries = facts.tries.get(guid) ?? 0;
+    if (tries >= facts.maxTries) {
       givenUp.push(guid);
       continue;
     }
     candidates.push({
       redelivery: { deliveryId: newest.id, guid, event: newest.event, action: newest.action },
+      tries,
       firstAt: Math.min(...group.map((d) => d.deliveredAt)),
+      firstId: Math.min(...group.map((d) => d.id)),
     });
   }
-  candidates.sort((a, b) => a.firstAt - b.firstAt || a.redelivery.deliveryId - b.redelivery.deliveryId);
+  candidates.sort((a, b) => a.tries - b.tries || a.firstAt - b.firstAt || a.firstId - b.firstId);
   return { redeliver: candidates.slice(0, Math.max(0, facts.max)).map((c) => c.redelivery), givenUp };
 }
 

@@ -84,7 +84,8 @@ function chaosOf(picks: {
 interface World {
   state: GitHubState;
   github: GitHubServer;
-  requests: RequestLogEntry[];
+  /** Requests the stand-in answered, with when (ms). */
+  requests: (RequestLogEntry & { at: number })[];
   clock: { offsetMs: number };
   apps: TrellisApp[];
   /** Starts one more App (a replica) on `db`, receiving webhooks only when it is the first. */
@@ -118,13 +119,13 @@ async function world(chaos: Chaos): Promise<World> {
       },
     ],
   });
-  const requests: RequestLogEntry[] = [];
+  const requests: (RequestLogEntry & { at: number })[] = [];
   const secret = "reconcile-test-secret";
   // The stand-in reads its webhook target at each delivery: set once the App listens.
   const options: GitHubServerOptions = {
     chaos,
     rateLimits: false,
-    onRequest: (entry) => requests.push(entry),
+    onRequest: (entry) => requests.push({ ...entry, at: performance.now() }),
   };
   const github = await createGitHubServer(state, options);
   closers.push(() => github.close());
@@ -311,4 +312,31 @@ describe.each(engineCases())("reconciliation on '$title'", ({ engine, skip }) =>
     await new Promise((r) => setTimeout(r, 300));
     expect(listings()).toBe(after);
   });
+
+  it.skipIf(skip)(
+    "a pass is bounded and paced: the oldest events first, requests spaced, the rest next time",
+    async () => {
+      const w = await world(chaosOf({ drop: (e) => e.name === "issues" && e.action === "opened" }));
+      const app = await w.startApp(getDb(), { maxRedeliveries: 2, pauseMs: 150 });
+      const repo = w.state.repos.get(`${ORG}/tiny-shop`)!;
+      const issues = ["one", "two", "three"].map((title) =>
+        createIssue(w.state, repo, { title, user: "octocat" }),
+      );
+      await w.settle();
+      const guids = w.state.hookDeliveries.map((d) => d.guid);
+      expect(guids).toHaveLength(issues.length);
+
+      const start = w.requests.length;
+      const first = await app.reconciler.pass();
+      expect(first.redelivered.map((r) => r.guid)).toEqual(guids.slice(0, 2));
+      const asked = w.requests.slice(start).filter((r) => r.url.includes("/app/hook/deliveries"));
+      expect(asked.map((r) => r.method)).toEqual(["GET", "POST", "POST"]);
+      for (let i = 1; i < asked.length; i++)
+        expect(asked[i]!.at - asked[i - 1]!.at).toBeGreaterThanOrEqual(100);
+
+      // Chaos drops every opening, redeliveries too: the next pass asks for the third first, then the oldest again.
+      expect((await app.reconciler.pass()).redelivered.map((r) => r.guid)).toEqual([guids[2], guids[0]]);
+      expect((await app.reconciler.pass()).redelivered.map((r) => r.guid)).toEqual([guids[1], guids[2]]);
+    },
+  );
 });

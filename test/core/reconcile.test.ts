@@ -86,6 +86,15 @@ describe("chooseRedeliveries", () => {
     expect(choice.givenUp).toEqual(["poison"]);
   });
 
+  test("those asked for less often come first: one that keeps failing does not starve the others", () => {
+    const [a, b, c] = [delivery("a", 502, 30), delivery("b", 502, 20), delivery("c", 502, 10)];
+    const tries = new Map([
+      ["a", 2],
+      ["b", 1],
+    ]);
+    expect(guids(facts([a!, b!, c!], { tries, max: 2 }))).toEqual(["c", "b"]);
+  });
+
   test("at most `max` per pass, the oldest events first", () => {
     const all = Array.from({ length: 8 }, (_, i) => delivery(`g${i}`, 502, 100 - i * 10));
     expect(guids(facts([...all].reverse(), { max: 3 }))).toEqual(["g0", "g1", "g2"]);
