@@ -5,6 +5,7 @@
  * - An attempt whose `workflow_run.completed` was lost (while GitHub's delivery log was unavailable too) gets its
  *   result from a pass that looks its Actions run up.
  * - Two replicas on one database: only one pass runs.
+ * - Passes run on the App's timer until it closes, and each is bounded and paced.
  */
 import { generateKeyPairSync } from "node:crypto";
 import { createServer, type Server } from "node:http";
