@@ -100,7 +100,7 @@ export function createReconciler(deps: AppDeps, options: ReconcileOptions = {}):
   const o: Required<ReconcileOptions> = { ...RECONCILE_DEFAULTS, ...options };
   const holder = `reconcile-${process.pid}-${randomBytes(3).toString("hex")}`;
   let timer: NodeJS.Timeout | undefined;
-  let current: Promise<PassReport> | undefined;
+  const underWay = new Set<Promise<PassReport>>();
   let started = false;
   let stopping = false;
 
@@ -151,10 +151,8 @@ export function createReconciler(deps: AppDeps, options: ReconcileOptions = {}):
   }
 
   const runPass = (scheduled: boolean): Promise<PassReport> => {
-    const running = pass(scheduled).finally(() => {
-      if (current === running) current = undefined;
-    });
-    current = running;
+    const running = pass(scheduled).finally(() => underWay.delete(running));
+    underWay.add(running);
     return running;
   };
 
@@ -181,7 +179,7 @@ export function createReconciler(deps: AppDeps, options: ReconcileOptions = {}):
       stopping = true;
       if (timer) clearTimeout(timer);
       timer = undefined;
-      await current?.catch(() => undefined);
+      await Promise.allSettled([...underWay]);
     },
   };
 }
