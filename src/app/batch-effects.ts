@@ -11,7 +11,7 @@ import { REFINE_PROFILE } from "../core/definitions.js";
 import { refineDispatchSpec } from "../core/dispatch-spec.js";
 import { statusOf, type GitHub } from "../github/client.js";
 import { upsertMarkedComment } from "../github/comments.js";
-import { addBlockedBy, addSubIssue, createIssue, getIssue } from "../github/issues.js";
+import { addBlockedBy, addSubIssue, createIssue, getIssue, type IssueSummary } from "../github/issues.js";
 import { batchStatusMarker, ticketMarker } from "../core/markers.js";
 import { defaultBranch } from "../github/repos.js";
 import { getBatch } from "../store/batches.js";
@@ -51,7 +51,13 @@ export async function executeBatchEffect(
       const ticket = state.tickets.find((t) => t.key === effect.ticket);
       if (!ticket) return;
       const defs = await definitionsOf(deps, target);
-      let found: { number: number; id: number; title?: string; labels: string[] };
+      let found: {
+        number: number;
+        id: number;
+        title?: string;
+        labels: string[];
+        author?: IssueSummary["author"];
+      };
       if (effect.create) {
         const created = await createIssue(
           octokit,
@@ -64,7 +70,13 @@ export async function executeBatchEffect(
       } else {
         const issue = await getIssue(octokit, target.repo, ticket.issue ?? 0);
         rememberContent(deps, target.repo, issue.number, { id: issue.nodeId, kind: "issue" });
-        found = { number: issue.number, id: issue.id, title: issue.title, labels: issue.labels };
+        found = {
+          number: issue.number,
+          id: issue.id,
+          title: issue.title,
+          labels: issue.labels,
+          author: issue.author,
+        };
       }
       const workflow = workflowFromLabels(found.labels, defs);
       await applyBatchEvent(deps, target, state.id, {
@@ -75,6 +87,7 @@ export async function executeBatchEffect(
         issueId: found.id,
         ...(found.title ? { title: found.title } : {}),
         ...(workflow ? { workflow } : {}),
+        ...(found.author ? { author: found.author } : {}),
       });
       return;
     }
@@ -173,13 +186,14 @@ async function dispatchRefine(ctx: EffectContext, state: BatchState, effect: Ref
     if (!isRefusal(statusOf(error))) throw error;
     return fail(`GitHub refused the dispatch (HTTP ${statusOf(error)})`);
   }
-  // GitHub named the attempt's Actions run: the batch keeps its id (to cancel it if the attempt is abandoned).
-  if (outcome.runId !== undefined)
-    await applyBatchEvent(deps, target, state.id, {
-      type: "refine_queued",
-      at: deps.now(),
-      ticket: effect.ticket,
-      attemptId: effect.attemptId,
-      workflowRunId: outcome.runId,
-    });
+  // The batch keeps the budget the attempt was granted (its result is charged at most that) and, when GitHub named
+  // it, its Actions run (to cancel it if the attempt is abandoned).
+  await applyBatchEvent(deps, target, state.id, {
+    type: "refine_queued",
+    at: deps.now(),
+    ticket: effect.ticket,
+    attemptId: effect.attemptId,
+    costCapUsd: spec.costCapUsd,
+    ...(outcome.runId !== undefined ? { workflowRunId: outcome.runId } : {}),
+  });
 }

@@ -12,9 +12,9 @@ import {
   type BatchEvent,
   type BatchState,
 } from "../core/batch/machine.js";
-import { refineAttemptOf, refineRunEvent } from "../core/batch/refine-outcome.js";
+import { refineAttemptOf, refineGrantUsd, refineRunEvent } from "../core/batch/refine-outcome.js";
 import { ticketRunUpdate } from "../core/batch/run-view.js";
-import { ticketWorkflow } from "../core/batch/ticket-workflow.js";
+import { ticketOutsiderText, ticketWorkflow } from "../core/batch/ticket-workflow.js";
 import type { Definitions } from "../core/definitions.js";
 import type { RunState } from "../core/model.js";
 import type { AgentResult } from "../core/result.js";
@@ -38,6 +38,9 @@ import { newId, repoName, type AppDeps, type DecisionScope, type Target } from "
 import { enqueue, runCommand, type UnitOfWork } from "./unit-of-work.js";
 
 type BatchDecision = Extract<Decision, { kind: "batch" }>;
+
+const withOutsiderText = (why: string | undefined): { outsiderText?: string } =>
+  why !== undefined ? { outsiderText: why } : {};
 
 /** Where a batch change is applied, and the definitions when the caller has them (else loaded when needed). */
 interface BatchScope {
@@ -149,6 +152,7 @@ async function applyOutput(
           batch: state.trackingIssue,
           at,
           permissions: profilePermissions(loaded),
+          ...withOutsiderText(ticketOutsiderText(loaded.config.prompt, state, effect.ticket)),
         });
         // The batch caused this change: it does not hear of it again.
         await startRun(uow, {
@@ -235,7 +239,7 @@ export async function applyBatchEvent(
 /**
  * A `workflow_run` event whose attempt is not a run's: when it is a batch ticket's refine attempt (the run name
  * carries the tracking issue), the core says what it means for the batch (refine-outcome.ts), applied in the
- * caller's transaction; a completed attempt's cost is charged first. Returns whether the event was a refine
+ * caller's transaction; a completed attempt's cost is charged as the core capped it. Returns whether the event was a refine
  * attempt's.
  */
 export async function applyRefineRun(
@@ -255,27 +259,30 @@ export async function applyRefineRun(
   const ticket = stored?.state.tickets.find((t) => t.refine?.attemptId === attemptId);
   if (!stored || !ticket) return false;
   const at = deps.now();
-  if (event.action === "completed" && result?.ok) {
-    const r = result.result;
-    await recordCost(tx, {
-      attemptId,
-      runId: stored.id,
-      repo: repoName(event.repo),
-      usd: r.costUsd,
-      inputTokens: r.tokens.input,
-      outputTokens: r.tokens.output,
-      at: new Date(at),
-    });
-    deps.metrics.inc("trellis_cost_usd_total", {}, r.costUsd);
-  }
   const outcome = refineRunEvent({
     event,
     ticket: ticket.key,
     attemptId,
     ...(result ? { result } : {}),
     labels: defs.config.labels,
+    grantedUsd: refineGrantUsd(ticket.refine, defs.config.budgets.per_run_usd),
     at,
   });
+  if (event.action === "completed" && result?.ok) {
+    const r = result.result;
+    // What the core charged (the claim capped by the attempt's grant), never the job's claim as such.
+    const usd = "costUsd" in outcome ? (outcome.costUsd ?? 0) : 0;
+    await recordCost(tx, {
+      attemptId,
+      runId: stored.id,
+      repo: repoName(event.repo),
+      usd,
+      inputTokens: r.tokens.input,
+      outputTokens: r.tokens.output,
+      at: new Date(at),
+    });
+    deps.metrics.inc("trellis_cost_usd_total", {}, usd);
+  }
   await reduceAndApply(uow, { target: { ...target, issue }, defs }, stored.state, outcome);
   return true;
 }

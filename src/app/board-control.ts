@@ -6,7 +6,10 @@ import { columnName, columnOf, decideBoardMove, desiredCard, type BoardMove } fr
 import type { Definitions } from "../core/definitions.js";
 import { fromAutomation, isAllowed } from "../core/triggers.js";
 import type { ProjectsV2ItemEditedEvent } from "../handlers/events.js";
+import { statusOf, type GitHub } from "../github/client.js";
+import { getIssue } from "../github/issues.js";
 import { readItem } from "../github/projects.js";
+import type { IssueAuthor } from "../core/outsiders.js";
 import { findBoardItem, findBoardProjectById, recordHumanMove, saveBoardItem } from "../store/board.js";
 import { completeEffect } from "../store/outbox.js";
 import { findRunsByIssue } from "../store/runs.js";
@@ -87,6 +90,11 @@ export async function processBoardEvent(
   const column = columnOf(board, optionName);
   const role = await deps.permissions(octokit, content.repo, event.actor.login);
   const allowed = isAllowed(role === "none" ? undefined : role, defs.config.roles);
+  // Ready may start a run: its issue's author decides whether the App must ask before committing (core/outsiders.ts).
+  const author =
+    column === "Ready" && allowed && !content.isPr
+      ? await issueAuthor(octokit, content.repo, content.number)
+      : undefined;
   const actor = event.actor.login;
   await runCommand(
     deps,
@@ -102,6 +110,7 @@ export async function processBoardEvent(
         isPullRequest: content.isPr,
         actor,
         allowed,
+        ...(author ? { issueAuthor: author } : {}),
       };
       const outcome = decideBoardMove(move, runs, defs, deps.now());
       for (const d of outcome.decisions) await applyDecision(uow, { target, defs, actor }, d);
@@ -132,6 +141,20 @@ export async function processBoardEvent(
     },
     claimed,
   );
+}
+
+/** Who opened an issue, or undefined when it is gone (then counted as an outsider's). */
+async function issueAuthor(
+  octokit: GitHub,
+  repo: { owner: string; name: string },
+  number: number,
+): Promise<IssueAuthor | undefined> {
+  try {
+    return (await getIssue(octokit, repo, number)).author;
+  } catch (error) {
+    if (statusOf(error) === 404 || statusOf(error) === 410) return undefined;
+    throw error;
+  }
 }
 
 /** The option name from the webhook's `changes.field_value.to` (newer payloads carry it). */

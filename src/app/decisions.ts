@@ -36,6 +36,7 @@ export async function applyDecision(uow: UnitOfWork, scope: DecisionScope, d: De
         costCapUsd: defs.config.budgets.per_run_usd,
         at,
         permissions: profilePermissions(defs),
+        ...(d.outsiderText !== undefined ? { outsiderText: d.outsiderText } : {}),
       });
       const runTarget = { ...target, issue: d.issue };
       await startRun(uow, {

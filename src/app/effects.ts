@@ -115,6 +115,7 @@ export async function executeEffect(
         at: deps.now(),
         stage: effect.stage,
         prNumber: pr.number,
+        nodeId: pr.nodeId,
       });
       return;
     }
@@ -166,6 +167,11 @@ async function dispatch(
     case "dispatch":
       break;
   }
+  const spec = stageDispatchSpec(run, effect, {
+    repo: target.repo,
+    baseRef: await defaultBranch(octokit, target.repo),
+    remainingUsd: admission.remainingUsd,
+  });
   // A retry: the earlier try may have started the run before its answer was lost. Start it once.
   const earlier = ctx.retry
     ? await findDispatchedRun(octokit, target.repo, {
@@ -179,24 +185,21 @@ async function dispatch(
       type: "attempt_queued",
       at: deps.now(),
       attemptId: effect.attemptId,
+      costCapUsd: spec.costCapUsd,
       workflowRunId: earlier.runId,
     });
     return;
   }
-  const spec = stageDispatchSpec(run, effect, {
-    repo: target.repo,
-    baseRef: await defaultBranch(octokit, target.repo),
-    remainingUsd: admission.remainingUsd,
-  });
   const outcome = await sendDispatch(ctx, defs, spec);
-  // GitHub named the attempt's Actions run: the run keeps its id (to cancel it if the attempt is abandoned).
-  if (outcome.runId !== undefined)
-    await applyRunEvent(deps, target, run.id, {
-      type: "attempt_queued",
-      at: deps.now(),
-      attemptId: effect.attemptId,
-      workflowRunId: outcome.runId,
-    });
+  // The attempt keeps the budget it was granted (its result is charged at most that) and, when GitHub named it, its
+  // Actions run (to cancel it if the attempt is abandoned).
+  await applyRunEvent(deps, target, run.id, {
+    type: "attempt_queued",
+    at: deps.now(),
+    attemptId: effect.attemptId,
+    costCapUsd: spec.costCapUsd,
+    ...(outcome.runId !== undefined ? { workflowRunId: outcome.runId } : {}),
+  });
 }
 
 async function checkRun(

@@ -4,7 +4,7 @@
  */
 import type { Definitions } from "../core/definitions.js";
 import type { PermissionLevel, RunEvent, RunState } from "../core/model.js";
-import { nextWake, reduceRun } from "../core/workflow/machine.js";
+import { attemptCharge, nextWake, reduceRun } from "../core/workflow/machine.js";
 import { recordCost } from "../store/costs.js";
 import { insertRun, saveRun } from "../store/runs.js";
 import { runAggregate, tickAggregate } from "./aggregates.js";
@@ -47,17 +47,19 @@ export async function reduceAndStore(uow: UnitOfWork, step: RunStep): Promise<Ru
   }
   if (event.type === "attempt_finished") {
     const r = event.result;
+    // What the run charged for the attempt (its claim capped by its grant), never the job's claim as such.
+    const usd = attemptCharge(out.state, event.attemptId, r.costUsd);
     await recordCost(tx, {
       attemptId: event.attemptId,
       runId: state.id,
       repo: repoName(state.repo),
-      usd: r.costUsd,
+      usd,
       inputTokens: r.tokens.input,
       outputTokens: r.tokens.output,
       at: new Date(event.at),
     });
     deps.metrics.inc("trellis_stage_outcomes_total", { status: r.status });
-    deps.metrics.inc("trellis_cost_usd_total", {}, r.costUsd);
+    deps.metrics.inc("trellis_cost_usd_total", {}, usd);
   }
   const wake = nextWake(out.state);
   if (wake !== undefined)

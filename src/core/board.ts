@@ -7,6 +7,7 @@
 import type { TrellisConfig } from "./config.js";
 import type { Definitions } from "./definitions.js";
 import type { BoardColumn, RunEvent, RunState } from "./model.js";
+import { outsiderText, type IssueAuthor } from "./outsiders.js";
 import { resolveWorkflow, type Decision } from "./triggers.js";
 import { boardColumn, currentStage, isTerminal } from "./workflow/machine.js";
 
@@ -447,6 +448,8 @@ export interface BoardMove {
   actor: string;
   /** The actor may steer Trellis (role in `roles`). */
   allowed: boolean;
+  /** The issue's author, read for a move that may start a run (undefined: not known, counted as an outsider). */
+  issueAuthor?: IssueAuthor;
 }
 
 export interface BoardMoveOutcome {
@@ -497,8 +500,18 @@ export function decideBoardMove(
       const workflow = resolveWorkflow(defs.config.default_workflow, defs);
       if (typeof workflow === "string")
         return { decisions: [audit, { kind: "reply", issue, body: `Trellis can't start: ${workflow}.` }] };
+      const why = outsiderText(defs.config.prompt, [{ number: issue, author: move.issueAuthor }]);
       return {
-        decisions: [audit, { kind: "start_run", issue, issueTitle: move.issueTitle, workflow }],
+        decisions: [
+          audit,
+          {
+            kind: "start_run",
+            issue,
+            issueTitle: move.issueTitle,
+            workflow,
+            ...(why !== undefined ? { outsiderText: why } : {}),
+          },
+        ],
       };
     }
     case "Backlog":

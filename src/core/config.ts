@@ -115,6 +115,12 @@ export const TrellisConfigSchema = z
           .describe(
             "Put comments by people who are not the repository's owners, members or collaborators into the agent's prompt.",
           ),
+        approve_outsider_commits: z
+          .boolean()
+          .default(true)
+          .describe(
+            "When the issue's author is not an owner, member or collaborator (or outside comments are included), wait for a human's `/approve` before the App commits an agent's proposed change (false: commit without asking).",
+          ),
       })
       .prefault({})
       .describe("What outsiders' text reaches the agent."),

@@ -72,7 +72,10 @@ export interface DispatchFacts {
   remainingUsd: number;
 }
 
-/** The spec for a stage's attempt of a run: the stage's feedback and answers so far, and the stage's time limit. */
+/**
+ * The spec for a stage's attempt of a run: the stage's feedback and answers so far, the stage's time limit, and its
+ * budget: what the budgets leave, at most the stage's `max_cost_usd`.
+ */
 export function stageDispatchSpec(
   run: RunState,
   effect: Extract<Effect, { type: "dispatch" }>,
@@ -95,7 +98,7 @@ export function stageDispatchSpec(
     feedback: effect.detects ? [] : (stage?.feedback ?? []),
     answers: effect.detects ? [] : (stage?.answers ?? []),
     triggeredAt: run.createdAt,
-    remainingUsd: facts.remainingUsd,
+    remainingUsd: Math.min(facts.remainingUsd, stageDef?.maxCostUsd ?? Infinity),
     timeoutMinutes: stageDef?.timeoutMinutes ?? DEFAULT_TIMEOUT_MINUTES,
     // A detection attempt judges the producer's proposal, held by the producer's Actions run.
     ...(effect.detects ? { detects: effect.detects } : {}),

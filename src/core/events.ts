@@ -44,6 +44,9 @@ export interface IssueInfo {
   body: string;
   isPullRequest: boolean;
   labels: string[];
+  /** Who opened it (`user.login`), and how they relate to the repository (`author_association`: OWNER, NONE, …). */
+  author: string;
+  authorAssociation: string;
 }
 
 export type LabelEvent = RepoEvent & {
@@ -117,6 +120,8 @@ export type PullRequestEvent = RepoEvent & {
   pullRequest: {
     number: number;
     id: number;
+    /** The GraphQL node id: with the number, what names the very pull request the App opened. */
+    nodeId: string;
     merged: boolean;
     headRef: string;
     headSha: string;

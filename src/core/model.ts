@@ -84,6 +84,11 @@ export interface StageDef {
    * `security-review`): only its `approve` lets the commit happen.
    */
   detection?: string;
+  /**
+   * The most one attempt of the stage may spend, USD (template `max_cost_usd`). An attempt is granted the smaller of
+   * this and what the run's and the month's budgets leave, and is charged at most its grant whatever it reports.
+   */
+  maxCostUsd?: number;
   description?: string;
 }
 
@@ -107,8 +112,12 @@ export type StageStatus =
   | "skipped"
   | "aborted";
 
-/** `merge`: the stage's pull request is open and the stage counts done only once it is merged. */
-export type WaitReason = "approval" | "answer" | "retry_backoff" | "human" | "budget" | "merge";
+/**
+ * `merge`: the stage's pull request is open and the stage counts done only once it is merged.
+ * `commit_approval`: outsiders' text reached the agent, so a human must `/approve` its proposal before the App commits.
+ */
+export type WaitReason =
+  "approval" | "answer" | "retry_backoff" | "human" | "budget" | "merge" | "commit_approval";
 
 export interface Attempt {
   id: string;
@@ -129,9 +138,15 @@ export interface Attempt {
   /** The Actions run executing it, once GitHub has said which (the dispatch answer or a `workflow_run` event). */
   workflowRunId?: number;
   runUrl?: string;
+  /** The budget the dispatch granted it (the spec's `costCapUsd`), USD; unknown for attempts stored before it was kept. */
+  costCapUsd?: number;
   result?: AgentResult;
+  /** What the run was charged for it: the cost its result claims, capped by its grant. */
+  costUsd?: number;
   /** The App's own commit of the attempt's proposal: the branch and head the run goes on with (never the job's claims). */
   commit?: { branch: string; headSha: string };
+  /** Who approved committing its proposal when outsiders' text reached the agent (workflow/commit-gates.ts). */
+  commitApprovedBy?: string;
   /** Why the App refused to commit the attempt's proposal (src/core/proposal.ts). */
   refusal?: { rule: string; path?: string; message: string };
 }
@@ -152,6 +167,8 @@ export interface StageState {
   answers: { question: string; answer: string; by: string }[];
   feedback: string[];
   prNumber?: number;
+  /** The GraphQL node id of the pull request the App opened (with `prNumber`): PR events must name this very PR. */
+  prNodeId?: string;
   reason?: string;
 }
 
@@ -177,6 +194,12 @@ export interface RunState {
   seq?: number;
   /** Permission level of each profile the run may use (snapshot at creation; absent = autonomous). */
   permissions?: Record<string, PermissionLevel>;
+  /**
+   * Why text by people outside the repository's collaborators can reach the agent's prompt (e.g. "issue #5 was opened
+   * by @mallory, who is not a collaborator"), when `prompt.approve_outsider_commits` is on: every proposal then waits
+   * for a human's `/approve` before the App commits it. Absent: nothing to approve.
+   */
+  outsiderText?: string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -184,8 +207,18 @@ export interface RunState {
 
 export type RunEvent =
   | { type: "start"; at: number; actor: string }
-  /** GitHub created the attempt's Actions run (dispatch answer, `workflow_run.requested`); it may wait for a runner. */
-  | { type: "attempt_queued"; at: number; attemptId: string; workflowRunId: number; runUrl?: string }
+  /**
+   * The attempt was dispatched (`costCapUsd`: the budget the dispatch granted it) or GitHub created its Actions run
+   * (the dispatch answer, `workflow_run.requested`: `workflowRunId`); the run may still wait for a runner.
+   */
+  | {
+      type: "attempt_queued";
+      at: number;
+      attemptId: string;
+      workflowRunId?: number;
+      runUrl?: string;
+      costCapUsd?: number;
+    }
   /** The attempt's Actions run started on a runner (`workflow_run.in_progress`). */
   | { type: "attempt_started"; at: number; attemptId: string; runUrl?: string; workflowRunId?: number }
   | { type: "attempt_finished"; at: number; attemptId: string; result: AgentResult; workflowRunId?: number }
@@ -212,11 +245,12 @@ export type RunEvent =
   | { type: "abort"; at: number; actor: string; reason: string }
   | { type: "retry"; at: number; actor: string; stage?: string }
   | { type: "assign"; at: number; actor: string; stage: string; profile: string }
-  | { type: "pr_opened"; at: number; stage: string; prNumber: number }
-  | { type: "pr_merged"; at: number; prNumber: number; actor: string }
-  | { type: "pr_closed"; at: number; prNumber: number; actor: string }
+  /** `nodeId`: the pull request's GraphQL node id, as GitHub answered the App that opened it. */
+  | { type: "pr_opened"; at: number; stage: string; prNumber: number; nodeId?: string }
+  | { type: "pr_merged"; at: number; prNumber: number; nodeId?: string; actor: string }
+  | { type: "pr_closed"; at: number; prNumber: number; nodeId?: string; actor: string }
   /** The run's issue was closed and its pull request `prNumber` is merged: the merge closed it (`Closes #N`). */
-  | { type: "closed_by_merge"; at: number; prNumber: number; actor: string }
+  | { type: "closed_by_merge"; at: number; prNumber: number; nodeId?: string; actor: string }
   /** The shell refused a dispatch (budget exceeded); the stage waits for a human. */
   | { type: "dispatch_refused"; at: number; attemptId: string; reason: string };
 

@@ -6,6 +6,7 @@
 import type { Attempt, RunState, StageDef, StageState } from "./model.js";
 import { describeRefusal } from "./proposal.js";
 import type { AgentResult, Annotation } from "./result.js";
+import { chargedUsd } from "./workflow/views.js";
 
 // ---------------------------------------------------------------------------------------------
 // Neutralising untrusted text
@@ -93,7 +94,7 @@ export function ident(s: string): string {
 }
 
 /** Only http(s) URLs become links; anything else is dropped. */
-function safeUrl(url: string | undefined): string | undefined {
+export function safeUrl(url: string | undefined): string | undefined {
   if (!url || !/^https?:\/\/[^\s<>()"'`]+$/.test(url)) return undefined;
   return url;
 }
@@ -127,6 +128,7 @@ const WAIT_LABEL: Record<NonNullable<StageState["waitingFor"]>, [string, string]
   human: ["✋", "waiting for a human"],
   budget: ["💸", "over budget"],
   merge: ["🔀", "waiting for merge"],
+  commit_approval: ["✋", "waiting for approval to commit"],
 };
 
 const STAGE_LABEL: Record<StageState["status"], [string, string]> = {
@@ -146,8 +148,7 @@ export function stageLabel(stage: StageState): { emoji: string; text: string } {
   return { emoji, text };
 }
 
-const stageCost = (stage: StageState): number =>
-  stage.attempts.reduce((sum, a) => sum + (a.result?.costUsd ?? 0), 0);
+const stageCost = (stage: StageState): number => stage.attempts.reduce((sum, a) => sum + chargedUsd(a), 0);
 
 function stageDuration(stage: StageState, now: number): number | undefined {
   const first = stage.attempts[0];
@@ -212,6 +213,13 @@ export function renderStatusComment(run: RunState, opts: StatusCommentOptions): 
   for (const stage of order) {
     if (stage.status === "waiting" && stage.waitingFor === "answer" && stage.question)
       lines.push("", `#### ❓ The agent on ${code(stage.id)} asks`, "", block(stage.question, 8000));
+    if (stage.status === "waiting" && stage.waitingFor === "commit_approval" && run.outsiderText)
+      lines.push(
+        "",
+        `#### ✋ The change proposed on ${code(stage.id)} waits for a human before the App commits it`,
+        "",
+        `Why: ${inline(run.outsiderText, 500)}.`,
+      );
   }
   for (const section of opts.extra ?? []) lines.push("", section);
   const next = nextSteps(run, order);
@@ -266,6 +274,11 @@ function nextSteps(run: RunState, order: StageState[]): string[] {
         break;
       case "retry_backoff":
         steps.push(`${code(`/retry ${s.id}`)} to retry now instead of waiting`);
+        break;
+      case "commit_approval":
+        steps.push(
+          `${code(`/approve ${s.id}`)} to let the App commit the agent's proposed change, or \`/reject ${ident(s.id)} <reason>\` to refuse it`,
+        );
         break;
       default:
         break;
@@ -346,6 +359,12 @@ export function renderCheckRunSummary(
       "",
       `**Committed** ${code(attempt.commit.headSha.slice(0, 12))} on ${code(attempt.commit.branch)}.`,
     );
+  else if (stage.status === "waiting" && stage.waitingFor === "commit_approval" && attempt?.result?.proposal)
+    out.push(
+      "",
+      `**Waiting for approval before commit:** text by people outside the repository's collaborators reached the agent. ` +
+        `\`/approve ${ident(stage.id)}\` on the issue lets the App commit the proposed change, \`/reject ${ident(stage.id)} <reason>\` refuses it.`,
+    );
   if (r?.criteria.length) {
     out.push("", "| Criterion | Result | Detail |", "|---|---|---|");
     for (const c of r.criteria)
@@ -371,11 +390,15 @@ export function renderCheckRunSummary(
   }
   if (r?.review)
     out.push("", `**Review:** ${r.review.verdict === "approve" ? "approved" : "changes requested"}`);
-  if (r) {
+  if (r && attempt) {
     const tokens = r.tokens.input + r.tokens.output + r.tokens.cacheRead + r.tokens.cacheWrite;
+    const charged = chargedUsd(attempt);
+    // A claim above the attempt's grant is charged only the grant (workflow/views.ts `chargeFor`).
+    const capped =
+      r.costUsd > charged ? ` (the agent reported ${formatUsd(r.costUsd)}, more than it was granted)` : "";
     out.push(
       "",
-      `**Cost:** ${formatUsd(r.costUsd)} · ${tokens.toLocaleString("en-US")} tokens (${r.tokens.input.toLocaleString("en-US")} in, ${r.tokens.output.toLocaleString("en-US")} out) · ${r.turns} turns · ${formatDuration(r.durationMs)}`,
+      `**Cost:** ${formatUsd(charged)}${capped} · ${tokens.toLocaleString("en-US")} tokens (${r.tokens.input.toLocaleString("en-US")} in, ${r.tokens.output.toLocaleString("en-US")} out) · ${r.turns} turns · ${formatDuration(r.durationMs)}`,
     );
   }
 

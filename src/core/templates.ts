@@ -129,6 +129,13 @@ const stageSchema = z.object(
     timeout: intIn("timeout", 1, 360, " (minutes)").optional(),
     approvals: intIn("approvals", 0, 10).default(0),
     open_pr: bool("open_pr").default(false),
+    max_cost_usd: z
+      .number({ error: "max_cost_usd must be an amount in USD, greater than 0" })
+      .positive({ error: "max_cost_usd must be an amount in USD, greater than 0" })
+      .optional()
+      .describe(
+        "The most one attempt of this stage may spend, in USD: it is granted the smaller of this and what the budgets leave, and charged at most that whatever it reports.",
+      ),
     success: successSchema.default({}),
     on_failure: onFailureSchema.optional(),
     iterate: iterateSchema.optional(),
@@ -280,6 +287,7 @@ function readTemplate(file: string, text: string, profiles: ProfileLookup): Vali
     success: s.success,
     onFailure: s.on_failure ? toPolicy(s.on_failure) : defaultPolicy(),
     openPr: s.open_pr,
+    ...(s.max_cost_usd !== undefined ? { maxCostUsd: s.max_cost_usd } : {}),
     ...(s.iterate
       ? {
           iterate: {

@@ -3,16 +3,17 @@
  * role, the issue's runs, an attempt's result), this module decides, and the shell applies the
  * decisions through the run reducer and the batch reducer.
  */
-import type { DomainEvent, RepoRef } from "./events.js";
+import type { DomainEvent, IssueInfo, RepoRef } from "./events.js";
 import { agentAttemptOf } from "./dispatch.js";
 import { helpText, parseCommands, type SlashCommand } from "./commands.js";
 import type { RepoRole } from "./config.js";
 import type { Definitions } from "./definitions.js";
 import type { RunEvent, RunState, WorkflowTemplate } from "./model.js";
+import { outsiderText, type IssueAuthor } from "./outsiders.js";
 import type { AgentResult } from "./result.js";
 import { inline } from "./render.js";
 import { singleAgentTemplate } from "./templates.js";
-import { isTerminal } from "./workflow/machine.js";
+import { isStagePr, isTerminal } from "./workflow/machine.js";
 
 export type Reaction = "eyes" | "rocket" | "confused";
 
@@ -25,7 +26,14 @@ export type BatchAction =
   | { kind: "status" };
 
 export type Decision =
-  | { kind: "start_run"; issue: number; issueTitle: string; workflow: WorkflowTemplate }
+  /** `outsiderText`: why each proposal needs a human's approval before the App commits it (src/core/outsiders.ts). */
+  | {
+      kind: "start_run";
+      issue: number;
+      issueTitle: string;
+      workflow: WorkflowTemplate;
+      outsiderText?: string;
+    }
   | { kind: "run_event"; runId: string; event: RunEvent }
   | { kind: "batch"; issue: number; action: BatchAction }
   | { kind: "status"; runId: string }
@@ -46,7 +54,7 @@ export interface TriggerFacts {
    * For a closed issue: the pull requests of its active run (`closingPullRequests`) as GitHub reports them now;
    * a merged one means the merge closed the issue.
    */
-  pullRequests?: readonly { number: number; merged: boolean }[];
+  pullRequests?: readonly { number: number; nodeId?: string; merged: boolean }[];
   /**
    * Trellis refused someone on this issue within `REFUSAL_QUIET_MS` (the shell asks only when the actor may not
    * steer): the refusal is not repeated, so a flood of commands or labels gets reactions, not a flood of replies.
@@ -197,7 +205,7 @@ export function decide(facts: TriggerFacts): Decision[] {
       }
       if (trigger.kind === "batch")
         return [{ kind: "batch", issue: event.issue.number, action: { kind: "create" } }];
-      return startRun(facts, event.issue.number, event.issue.title, resolveWorkflow(trigger, defs));
+      return startRun(facts, runTarget(event.issue), resolveWorkflow(trigger, defs));
     }
     case "issue_closed": {
       const out: Decision[] = [];
@@ -209,7 +217,13 @@ export function decide(facts: TriggerFacts): Decision[] {
         out.push({
           kind: "run_event",
           runId: run.id,
-          event: { type: "closed_by_merge", at: facts.at, actor: event.actor.login, prNumber: merged },
+          event: {
+            type: "closed_by_merge",
+            at: facts.at,
+            actor: event.actor.login,
+            prNumber: merged.number,
+            ...(merged.nodeId !== undefined ? { nodeId: merged.nodeId } : {}),
+          },
         });
       const stops = (run !== undefined && merged === undefined) || facts.isBatch === true;
       if (!stops) return out;
@@ -324,9 +338,11 @@ export function decide(facts: TriggerFacts): Decision[] {
     }
     case "pull_request": {
       if (event.action !== "closed" || event.fromFork) return [];
-      const number = event.pullRequest.number;
+      const { number, nodeId } = event.pullRequest;
+      // The PR the App opened for the run: same repository, same number and (once known) the same node id.
       const run = facts.runs.find(
-        (r) => sameRepo(r.repo, event.repo) && Object.values(r.stages).some((s) => s.prNumber === number),
+        (r) =>
+          sameRepo(r.repo, event.repo) && Object.values(r.stages).some((s) => isStagePr(s, number, nodeId)),
       );
       if (!run) return [];
       const type = event.pullRequest.merged ? "pr_merged" : "pr_closed";
@@ -334,7 +350,7 @@ export function decide(facts: TriggerFacts): Decision[] {
         {
           kind: "run_event",
           runId: run.id,
-          event: { type, at: facts.at, prNumber: number, actor: event.actor.login },
+          event: { type, at: facts.at, prNumber: number, nodeId, actor: event.actor.login },
         },
       ];
     }
@@ -359,18 +375,28 @@ export function closingPullRequests(event: DomainEvent, runs: readonly RunState[
   return run ? runPullRequests(run) : [];
 }
 
-function mergedPullRequest(facts: TriggerFacts, run: RunState): number | undefined {
+/** The run's merged pull request among those GitHub reported (number and, once the stage knows it, node id). */
+function mergedPullRequest(
+  facts: TriggerFacts,
+  run: RunState,
+): { number: number; nodeId?: string } | undefined {
   if (facts.event.kind !== "issue_closed" || facts.event.stateReason === "not_planned") return undefined;
-  const ours = runPullRequests(run);
-  return facts.pullRequests?.find((pr) => pr.merged && ours.includes(pr.number))?.number;
+  const stages = Object.values(run.stages);
+  return facts.pullRequests?.find(
+    (pr) => pr.merged && stages.some((s) => isStagePr(s, pr.number, pr.nodeId)),
+  );
 }
 
-function startRun(
-  facts: TriggerFacts,
-  issue: number,
-  title: string,
+/**
+ * A new run on an issue, unless one is active. The issue's author decides whether its proposals need a human's
+ * approval before the App commits them (undefined: the author could not be checked, so they do).
+ */
+export function startRun(
+  facts: Pick<TriggerFacts, "defs" | "runs">,
+  target: { number: number; title: string; author?: IssueAuthor },
   workflow: WorkflowTemplate | string,
 ): Decision[] {
+  const { number: issue, title } = target;
   if (typeof workflow === "string")
     return [{ kind: "reply", issue, body: `Trellis can't start: ${workflow}.` }];
   const running = active(facts.runs);
@@ -382,8 +408,24 @@ function startRun(
         body: `A \`${inline(running.workflow.name, 60)}\` run is already active on this issue; \`/abort\` it first or steer it with \`/status\`.`,
       },
     ];
-  return [{ kind: "start_run", issue, issueTitle: title, workflow }];
+  const why = outsiderText(facts.defs.config.prompt, [{ number: issue, author: target.author }]);
+  return [
+    {
+      kind: "start_run",
+      issue,
+      issueTitle: title,
+      workflow,
+      ...(why !== undefined ? { outsiderText: why } : {}),
+    },
+  ];
 }
+
+/** The issue a webhook carried, as a run's start needs it: its number, title and author. */
+const runTarget = (issue: IssueInfo): { number: number; title: string; author: IssueAuthor } => ({
+  number: issue.number,
+  title: issue.title,
+  author: { login: issue.author, association: issue.authorAssociation },
+});
 
 function decideComment(
   facts: TriggerFacts,
@@ -423,7 +465,7 @@ function decideComment(
         out.push({ kind: "reply", issue, body: helpText(cmd.command) });
         break;
       case "run": {
-        const decisions = startRun(facts, issue, event.issue.title, resolveWorkflow(cmd.target, defs));
+        const decisions = startRun(facts, runTarget(event.issue), resolveWorkflow(cmd.target, defs));
         for (const d of decisions) if (d.kind === "reply") problems.push(`- \`/run\`: ${d.body}`);
         out.push(...decisions.filter((d) => d.kind !== "reply"));
         break;

@@ -23,13 +23,15 @@ export interface NewIssue {
   marker?: string;
 }
 
-/** An existing issue as the batch needs it: its number, REST id, node id, title and label names. */
+/** An existing issue as the batch needs it: its number, REST id, node id, title, label names and author. */
 export interface IssueSummary {
   number: number;
   id: number;
   nodeId: string;
   title: string;
   labels: string[];
+  /** Who opened it, and how they relate to the repository (`author_association`: OWNER, COLLABORATOR, NONE, …). */
+  author: { login: string; association: string };
 }
 
 export async function getIssue(octokit: GitHub, repo: RepoRef, number: number): Promise<IssueSummary> {
@@ -43,6 +45,7 @@ export async function getIssue(octokit: GitHub, repo: RepoRef, number: number): 
     nodeId: data.node_id,
     title: data.title,
     labels: data.labels.map((l) => (typeof l === "string" ? l : (l.name ?? ""))),
+    author: { login: data.user?.login ?? "ghost", association: data.author_association ?? "NONE" },
   };
 }
 

@@ -76,13 +76,18 @@ export async function pullRequestState(
   octokit: GitHub,
   repo: RepoRef,
   number: number,
-): Promise<{ number: number; state: "open" | "closed"; merged: boolean } | undefined> {
+): Promise<{ number: number; nodeId: string; state: "open" | "closed"; merged: boolean } | undefined> {
   try {
     const { data } = await octokit.request("GET /repos/{owner}/{repo}/pulls/{pull_number}", {
       ...repoParams(repo),
       pull_number: number,
     });
-    return { number: data.number, state: data.state as "open" | "closed", merged: data.merged };
+    return {
+      number: data.number,
+      nodeId: data.node_id,
+      state: data.state as "open" | "closed",
+      merged: data.merged,
+    };
   } catch (error) {
     if (statusOf(error) === 404) return undefined;
     throw error;

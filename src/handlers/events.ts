@@ -52,6 +52,8 @@ interface IssueLike {
   body?: string | null;
   pull_request?: unknown;
   labels?: ({ name: string } | string)[] | null;
+  user?: { login: string } | null;
+  author_association?: string | null;
 }
 
 export function toIssue(issue: IssueLike): IssueInfo {
@@ -63,5 +65,8 @@ export function toIssue(issue: IssueLike): IssueInfo {
     body: bound(issue.body).text,
     isPullRequest: issue.pull_request !== undefined && issue.pull_request !== null,
     labels: (issue.labels ?? []).map((l) => (typeof l === "string" ? l : l.name)),
+    author: issue.user?.login ?? "ghost",
+    // GitHub always sends it; a payload without it is treated as an outsider's issue (src/core/outsiders.ts).
+    authorAssociation: issue.author_association ?? "NONE",
   };
 }

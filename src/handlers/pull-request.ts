@@ -28,6 +28,7 @@ export function toDomainEvent(
     pullRequest: {
       number: pr.number,
       id: pr.id,
+      nodeId: pr.node_id,
       merged: pr.merged === true,
       headRef: pr.head.ref,
       headSha: pr.head.sha,

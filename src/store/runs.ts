@@ -4,6 +4,7 @@
  */
 import type { RunState } from "../core/model.js";
 import { repoFullName, type RepoRef } from "../core/repo.js";
+import { chargedUsd } from "../core/workflow/views.js";
 import type { Db } from "./db.js";
 
 export interface StoredRun {
@@ -217,7 +218,7 @@ function projection(state: RunState): { stages: string; attempts: string } {
       dispatched_at: new Date(a.dispatchedAt).toISOString(),
       started_at: a.startedAt === undefined ? null : new Date(a.startedAt).toISOString(),
       finished_at: a.finishedAt === undefined ? null : new Date(a.finishedAt).toISOString(),
-      cost_usd: a.result?.costUsd ?? 0,
+      cost_usd: chargedUsd(a),
       input_tokens: a.result?.tokens.input ?? 0,
       output_tokens: a.result?.tokens.output ?? 0,
     })),

@@ -25,6 +25,9 @@ interface FakeIssue {
 }
 
 const CODERTOCAT = { login: OWNER, type: "User", id: 1 };
+
+/** The node id of pull request `number`, the same in every answer and webhook (as on GitHub). */
+export const prNodeId = (number: number): string => `PR_kwDO${number}`;
 const APP = { id: 123, slug: "trellis" };
 
 export interface FakeGitHubOptions {
@@ -77,7 +80,11 @@ export function fakeGitHub({ config: CONFIG, tasks: TASKS, firstIssue = 10 }: Fa
     output?: { title: string; summary: string };
   }[] = [];
   const artifacts = new Map<number, { attemptId: string; zip: Buffer }>();
-  const authored = (i: FakeIssue) => ({ user: CODERTOCAT, performed_via_github_app: null, ...i });
+  // GitHub's `author_association`: the repository's owner, or (the App's bot, anyone else here) NONE.
+  const authored = (i: FakeIssue) => {
+    const issue = { user: CODERTOCAT, performed_via_github_app: null, ...i };
+    return { ...issue, author_association: issue.user.login === OWNER ? "OWNER" : "NONE" };
+  };
   const byId = (id: number) => [...issues.values()].find((i) => i.id === id)!;
   const issueOf = (uri: string) => Number(/\/issues\/(\d+)/.exec(uri)![1]);
   // A model of GitHub, not a list of expectations: each route answers whenever a scenario asks, and a
@@ -281,7 +288,7 @@ export function fakeGitHub({ config: CONFIG, tasks: TASKS, firstIssue = 10 }: Fa
         .map((p) => ({
           number: p.number,
           html_url: `https://github.com/x/pull/${p.number}`,
-          node_id: "PR_x",
+          node_id: prNodeId(p.number),
           head: { ref: p.head },
         }));
     });
@@ -290,14 +297,23 @@ export function fakeGitHub({ config: CONFIG, tasks: TASKS, firstIssue = 10 }: Fa
     const b = body as { head: string; body: string };
     const number = nextPr++;
     pulls.push({ number, head: b.head, body: b.body });
-    return [201, { number, html_url: `https://github.com/x/pull/${number}`, node_id: `PR_${number}` }];
+    return [201, { number, html_url: `https://github.com/x/pull/${number}`, node_id: prNodeId(number) }];
   });
   // One PR, read back when its issue is closed (was it the merge?).
   api.get(/\/pulls\/\d+$/).reply((uri) => {
     const pr = pulls.find((p) => uri.endsWith(`/pulls/${p.number}`));
     if (!pr) return [404, { message: "Not Found" }];
     const state = pr.merged ? "closed" : "open";
-    return [200, { number: pr.number, state, merged: pr.merged === true, head: { ref: pr.head } }];
+    return [
+      200,
+      {
+        number: pr.number,
+        node_id: prNodeId(pr.number),
+        state,
+        merged: pr.merged === true,
+        head: { ref: pr.head },
+      },
+    ];
   });
   api.get(/\/actions\/runs\/\d+\/artifacts/).reply((uri) => {
     const id = Number(/runs\/(\d+)/.exec(uri)![1]);

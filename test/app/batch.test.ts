@@ -18,7 +18,7 @@ import { engineCases } from "../support/engines.js";
 import { githubApi, useGitHubNock } from "../support/github-routes.js";
 import { examplePayload, examplePayloadAs } from "../support/webhooks.js";
 import { buildProposal, proposalZip } from "../support/app-commits.js";
-import { BASE_SHA, fakeGitHub as fakeGitHubWith, OWNER } from "./batch-github.js";
+import { BASE_SHA, fakeGitHub as fakeGitHubWith, OWNER, prNodeId } from "./batch-github.js";
 
 const installation = { id: INSTALLATION_ID, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==" };
 
@@ -136,7 +136,13 @@ describe.each(engineCases())("a batch of tickets ($title)", ({ engine, skip }) =
             "pull_request",
             examplePayload("pull_request", "closed", {
               installation,
-              pull_request: { number: pr.number, merged: true, body: pr.body, head: { ref: spec.branch } },
+              pull_request: {
+                number: pr.number,
+                node_id: prNodeId(pr.number),
+                merged: true,
+                body: pr.body,
+                head: { ref: spec.branch },
+              },
             }),
           );
         const issueClosed = () =>

@@ -76,6 +76,8 @@ function fakeGitHub(config: string, { ownerType = "Organization" } = {}) {
   api.post(`${REPO}/check-runs`).reply(201, { id: 700 });
   api.patch(/\/check-runs\/\d+$/).reply(200, { id: 700 });
   api.get(/\/issues\/\d+\/comments/).reply(200, []);
+  // An issue whose card moves to Ready: the App reads its author (an outsider's issue needs approval to commit).
+  api.get(/\/issues\/\d+$/).reply(200, () => examplePayload("issues", "opened").issue);
   api.post(/\/issues\/\d+\/comments$/).reply((uri, body) => {
     comments.push({ issue: /\/issues\/(\d+)\//.exec(uri)![1]!, body: (body as { body: string }).body });
     return [201, { id: 900 + comments.length, body: "" }];
@@ -379,6 +381,8 @@ describe.each(engineCases())("the board ($title)", ({ engine, skip }) => {
     expect(gh.dispatches[0]).toMatchObject({ inputs: { issue: "1", stage: "dev", profile: "dev" } });
     const [run] = await findRunsByIssue(db, "Codertocat/Hello-World", 1);
     expect(run!.state).toMatchObject({ status: "active", issueTitle: "Spelling error in the README file" });
+    // The App read the issue's author: its owner, so its commits need no approval.
+    expect(run!.state.outsiderText).toBeUndefined();
     // The card was read once (status and issue), then moved on to In progress in one request.
     expect(gh.graphql.map((g) => g.operation)).toEqual(["TrellisProjectItem", "TrellisMoveCards"]);
     expect(gh.graphql[1]!.variables).toMatchObject({

@@ -19,6 +19,8 @@ import { examplePayload, examplePayloadAs } from "../support/webhooks.js";
 const REPO = "/repos/Codertocat/Hello-World";
 const BASE_SHA = "a".repeat(40);
 const HEAD_SHA = "b".repeat(40);
+/** The node id GitHub gives the App's pull request #2, in every answer and webhook about it. */
+const PR_NODE_ID = "PR_kwDOABCD2";
 const BOT = { login: "trellis[bot]", type: "Bot", id: 9 };
 
 /** A small stateful slice of GitHub: what the App reads back (comments, check runs) follows what it wrote. */
@@ -115,7 +117,7 @@ function fakeGitHub(issue = 1) {
       pulls.map((p) => ({
         number: p.number,
         html_url: `https://github.com/Codertocat/Hello-World/pull/${p.number}`,
-        node_id: "PR_x",
+        node_id: PR_NODE_ID,
         head: { ref: p.head },
       })),
     );
@@ -125,7 +127,7 @@ function fakeGitHub(issue = 1) {
     pulls.push({ number: 2, head: b.head, merged: false });
     return [
       201,
-      { number: 2, html_url: "https://github.com/Codertocat/Hello-World/pull/2", node_id: "PR_kw" },
+      { number: 2, html_url: "https://github.com/Codertocat/Hello-World/pull/2", node_id: PR_NODE_ID },
     ];
   });
   // Read back when the issue is closed: was it the merge?
@@ -134,7 +136,13 @@ function fakeGitHub(issue = 1) {
     if (!pr) return [404, { message: "Not Found" }];
     return [
       200,
-      { number: 2, state: pr.merged ? "closed" : "open", merged: pr.merged, head: { ref: pr.head } },
+      {
+        number: 2,
+        node_id: PR_NODE_ID,
+        state: pr.merged ? "closed" : "open",
+        merged: pr.merged,
+        head: { ref: pr.head },
+      },
     ];
   });
   return { comments, checkRuns, writes, pulls, api };
@@ -293,6 +301,7 @@ describe.each(engineCases())("a single-issue run ($title)", ({ engine, skip }) =
             installation,
             pull_request: {
               number: 2,
+              node_id: PR_NODE_ID,
               merged: true,
               body: String(pr.body.body),
               head: { ref: "trellis/1-spelling-error-in-the-readme-file" },

@@ -48,7 +48,7 @@ describe("defaults", () => {
       commands: { test: "npm test", bdd: "npx cucumber-js", coverage: "" },
       protected_paths: [".github/workflows/**"],
       allow_protected_paths: false,
-      prompt: { include_outside_comments: false },
+      prompt: { include_outside_comments: false, approve_outsider_commits: true },
       dry_run: false,
     });
   });

@@ -30,7 +30,9 @@ describe("abandonedEffectEvent", () => {
 describe("deadLetterNotice", () => {
   test("tells the issue what could not be done, why, and how an operator runs it again", () => {
     const notice = deadLetterNotice("open_pr", "Validation Failed\nno commits", 24, 77);
-    expect(notice).toContain("Trellis could not open the pull request: Validation Failed no commits (24 tries)");
+    expect(notice).toContain(
+      "Trellis could not open the pull request: Validation Failed no commits (24 tries)",
+    );
     expect(notice).toContain("`trellis dead-letters --retry 77`");
     expect(deadLetterNotice("event:comment_created", "boom", 1, 5)).toContain(
       "handle a `comment_created` event on this issue: boom (1 try)",

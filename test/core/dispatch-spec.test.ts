@@ -62,6 +62,15 @@ describe("stageDispatchSpec", () => {
     });
   });
 
+  it("grants the smaller of what the budgets leave and the stage's max_cost_usd", () => {
+    const { run, effect } = startedRun();
+    run.workflow.stages[0]!.maxCostUsd = 1.25;
+    expect(stageDispatchSpec(run, effect, { repo, baseRef: "main", remainingUsd: 4.5 }).costCapUsd).toBe(
+      1.25,
+    );
+    expect(stageDispatchSpec(run, effect, { repo, baseRef: "main", remainingUsd: 0.5 }).costCapUsd).toBe(0.5);
+  });
+
   it("shows the agent the last five rounds of feedback and answers, each feedback bounded", () => {
     const { run, effect } = startedRun();
     run.stages.dev!.feedback = Array.from({ length: 7 }, (_, i) => `${i}`.repeat(5_000));

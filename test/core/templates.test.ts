@@ -236,6 +236,18 @@ describe("parseTemplate: normalisation and defaults", () => {
     });
   });
 
+  it("reads a stage's max_cost_usd, and refuses an amount that is not above zero", () => {
+    const r = parse(
+      "name: t\nstages:\n  - { id: a, profile: dev, max_cost_usd: 2.5 }\n  - { id: b, profile: dev }\n",
+    );
+    expect(r.errors).toEqual([]);
+    expect(r.value!.stages.map((s) => s.maxCostUsd)).toEqual([2.5, undefined]);
+    const bad = parse("name: t\nstages:\n  - { id: a, profile: dev, max_cost_usd: 0 }\n");
+    expect(brief(bad.errors)).toEqual([
+      [3, 28, "stages.0.max_cost_usd", "max_cost_usd must be an amount in USD, greater than 0"],
+    ]);
+  });
+
   it("reads a review loop with its defaults", () => {
     const r = parse("name: t\nstages:\n  - id: d\n    profile: design\n    iterate: { reviewers: review }\n");
     expect(r.value!.stages[0]!.iterate).toEqual({ reviewers: ["review"], threshold: 1, maxIterations: 3 });

@@ -320,6 +320,92 @@ describe("GitHub's reports", () => {
   });
 });
 
+describe("PR events count only for the PR the App opened for the run: number and node id", () => {
+  const ctx = { newAttemptId: () => "att_0000000099" };
+  /** The run's PR #2 as GitHub answered the App that opened it (its node id). */
+  const OURS = "PR_kwDOours";
+  /** `null`: opened before node ids were kept. */
+  function waitingForMerge(nodeId: string | null = OURS): RunState {
+    let run = startedRun();
+    const attemptId = run.stages.dev!.attempts[0]!.id;
+    for (const event of [
+      {
+        type: "attempt_finished",
+        at: AT,
+        attemptId,
+        result: agentResult(attemptId, { proposal: PROPOSAL }),
+        workflowRunId: 9,
+      },
+      { type: "proposal_committed", at: AT, attemptId, branch: "trellis/1-x", headSha: "c".repeat(40) },
+      { type: "pr_opened", at: AT, stage: "dev", prNumber: 2, ...(nodeId ? { nodeId } : {}) },
+    ] as const)
+      run = reduceRun(run, event, ctx).state;
+    expect(run.stages.dev).toMatchObject({ waitingFor: "merge", prNumber: 2 });
+    return run;
+  }
+  const prEvent = (nodeId: string, merged = true) =>
+    pullRequest.toDomainEvent(
+      examplePayload("pull_request", "closed", { pull_request: { number: 2, merged, node_id: nodeId } }),
+      "d10",
+    )!;
+  const deliver = (run: RunState, event: DomainEvent): RunState => {
+    for (const d of decide(facts(event, { runs: [run] })))
+      if (d.kind === "run_event") run = reduceRun(run, d.event, ctx).state;
+    return run;
+  };
+
+  it("the stage keeps the PR's node id", () => {
+    expect(waitingForMerge().stages.dev!.prNodeId).toBe(OURS);
+  });
+
+  it("a PR with the run's number but another node id changes nothing, merged or closed", () => {
+    const run = waitingForMerge();
+    for (const merged of [true, false]) {
+      expect(decide(facts(prEvent("PR_kwDOelsewhere", merged), { runs: [run] }))).toEqual([]);
+      expect(deliver(run, prEvent("PR_kwDOelsewhere", merged))).toEqual(run);
+    }
+    // Nor does such an event reach the reducer some other way.
+    const forged = reduceRun(
+      run,
+      { type: "pr_merged", at: AT, prNumber: 2, nodeId: "PR_kwDOelsewhere", actor: "mallory" },
+      ctx,
+    );
+    expect(forged.state.stages.dev).toMatchObject({ status: "waiting", waitingFor: "merge" });
+  });
+
+  it("the right one still merges, and closing it unmerged still fails the stage", () => {
+    expect(decide(facts(prEvent(OURS), { runs: [waitingForMerge()] }))).toMatchObject([
+      { kind: "run_event", event: { type: "pr_merged", prNumber: 2, nodeId: OURS } },
+    ]);
+    const merged = deliver(waitingForMerge(), prEvent(OURS));
+    expect(merged.status).toBe("succeeded");
+    const closed = deliver(waitingForMerge(), prEvent(OURS, false));
+    expect(closed.stages.dev!.status).not.toBe("succeeded");
+    expect(closed.stages.dev!.prNodeId).toBeUndefined();
+  });
+
+  it("a run opened before node ids were kept matches by number, as before", () => {
+    expect(deliver(waitingForMerge(null), prEvent("PR_kwDOanything")).status).toBe("succeeded");
+  });
+
+  it("an issue closed by a merge counts only when GitHub's PR has the stage's node id", () => {
+    const closed = issues.toDomainEvent(
+      examplePayloadAs("issues", "closed", "reopened", {
+        issue: { number: 1, state: "closed", state_reason: "completed" },
+      }),
+      "d11",
+    )!;
+    const run = waitingForMerge();
+    expect(
+      decide(facts(closed, { runs: [run], pullRequests: [{ number: 2, nodeId: OURS, merged: true }] })),
+    ).toMatchObject([{ kind: "run_event", event: { type: "closed_by_merge", prNumber: 2, nodeId: OURS } }]);
+    const other = decide(
+      facts(closed, { runs: [run], pullRequests: [{ number: 2, nodeId: "PR_kwDOelsewhere", merged: true }] }),
+    );
+    expect(other.some((d) => d.kind === "run_event" && d.event.type === "closed_by_merge")).toBe(false);
+  });
+});
+
 describe("an issue closed by the merge of the run's PR (`Closes #1`)", () => {
   // GitHub delivers the merge's pull_request.closed and issues.closed in no fixed order.
   const ctx = { newAttemptId: () => "att_0000000099" };

@@ -95,11 +95,13 @@ describe("pullRequestState", () => {
       .reply(404, { message: "Not Found" });
     expect(await pullRequestState(testOctokit(), repo, 2)).toEqual({
       number: 2,
+      nodeId: merged.node_id,
       state: "closed",
       merged: true,
     });
     expect(await pullRequestState(testOctokit(), repo, 3)).toEqual({
       number: 3,
+      nodeId: pr.node_id,
       state: "open",
       merged: false,
     });

@@ -23,6 +23,8 @@ describe("issues handler", () => {
         body: payload.issue.body,
         isPullRequest: false,
         labels: payload.issue.labels?.map((l) => l.name),
+        author: "Codertocat",
+        authorAssociation: "OWNER",
       },
       label: "agent:dev",
     });

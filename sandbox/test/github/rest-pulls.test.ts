@@ -44,6 +44,12 @@ describe("pull requests", () => {
     expect(merged.body).toMatchObject({ merged: true });
     expect(events.map((e) => `${e.name}.${e.action}`)).toEqual(["pull_request.closed", "issues.closed"]);
     expect((events[0]?.fields["pull_request"] as { merged: boolean }).merged).toBe(true);
+    // One node id for the PR, in the REST answers and in the webhook (the App matches PR events by it).
+    const nodeId = (pr.body as { node_id: string }).node_id;
+    expect(nodeId).toMatch(/^PR_/);
+    expect((found.body as { node_id: string }[])[0]?.node_id).toBe(nodeId);
+    expect(((await call("GET", "/repos/acme/web/pulls/2")).body as { node_id: string }).node_id).toBe(nodeId);
+    expect((events[0]?.fields["pull_request"] as { node_id: string }).node_id).toBe(nodeId);
     const main = await call("GET", "/repos/acme/web/contents/login.ts?ref=main");
     expect(Buffer.from((main.body as { content: string }).content, "base64").toString()).toBe("export {}");
   });

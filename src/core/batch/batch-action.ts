@@ -22,7 +22,7 @@ export interface BatchActionFacts {
   /** The tracking issue's batch, when it has one. */
   batch?: BatchState;
   /** The tracking issue as the event carried it: a new batch is made of its task list. */
-  issue?: { title: string; body: string };
+  issue?: { title: string; body: string; author?: string; authorAssociation?: string };
   defs: Definitions;
   actor: string;
   at: number;
@@ -73,6 +73,9 @@ export function decideBatchAction(f: BatchActionFacts, ids: BatchActionIds): Bat
       trackingIssue: f.trackingIssue,
       title: f.issue.title,
       body: f.issue.body,
+      ...(f.issue.author !== undefined && f.issue.authorAssociation !== undefined
+        ? { trackingAuthor: { login: f.issue.author, association: f.issue.authorAssociation } }
+        : {}),
       strategy,
       parallel,
       batchSize: defs.config.batch.batch_size,

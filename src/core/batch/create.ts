@@ -1,4 +1,5 @@
 /** A batch's creation from its tracking issue's task list: validated as a whole, then each ticket's issue first. */
+import type { IssueAuthor } from "../outsiders.js";
 import type { RepoRef } from "../repo.js";
 import { displayTicket, parseTaskList, subIssueLimitError, validateBatch, type IssueRef } from "./parse.js";
 import { activate, schedule } from "./progress.js";
@@ -16,6 +17,8 @@ export interface CreateBatchInput {
   title: string;
   /** The tracking issue's body: its task list is the batch. */
   body: string;
+  /** Who opened the tracking issue (their text reaches the tickets' agents). */
+  trackingAuthor?: IssueAuthor;
   strategy: Strategy;
   parallel: number;
   batchSize: number;
@@ -67,6 +70,7 @@ export function createBatch(input: CreateBatchInput): CreateBatchOutcome {
     repo: { ...input.repo },
     trackingIssue: input.trackingIssue,
     title: input.title,
+    ...(input.trackingAuthor ? { trackingAuthor: { ...input.trackingAuthor } } : {}),
     status: "creating",
     held: false,
     strategy: input.strategy,

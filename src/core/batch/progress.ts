@@ -84,6 +84,7 @@ export function ticketIssueEvent(step: Step, e: Extract<BatchEvent, { type: "tic
   t.issueId = e.issueId;
   if (e.title && !t.title) t.title = e.title;
   if (e.workflow) t.workflow = e.workflow;
+  if (e.author) t.author = e.author;
   if (s.status !== "creating") return;
   if (s.tickets.every((x) => !needsIssue(x) || x.issueId !== undefined)) {
     activate(step);

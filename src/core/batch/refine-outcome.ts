@@ -6,7 +6,7 @@ import { REFINE_PROFILE, type Definitions } from "../definitions.js";
 import { agentAttemptOf, issueFromRunName } from "../dispatch.js";
 import type { WorkflowRunEvent } from "../events.js";
 import type { AgentResult } from "../result.js";
-import { REFINE_TIMEOUT_MINUTES, type BatchEvent } from "./machine.js";
+import { REFINE_TIMEOUT_MINUTES, type BatchEvent, type TicketRefinement } from "./machine.js";
 import { parseRefined } from "./refined.js";
 
 /** The repository's `refine` workflow and its refine stage, when it has them. */
@@ -54,7 +54,19 @@ export interface RefineRunFacts {
   /** For a completed run: the Action's result, or why it could not be read. */
   result?: { ok: true; result: AgentResult } | { ok: false; error: string };
   labels: Definitions["config"]["labels"];
+  /** The budget the attempt's dispatch granted it (`refineGrantUsd`): its claimed cost is charged at most this. */
+  grantedUsd: number;
   at: number;
+}
+
+/** What a refine attempt was granted: its dispatch's grant, or (unknown, e.g. older state) a run's whole cap. */
+export const refineGrantUsd = (refine: TicketRefinement | undefined, perRunUsd: number): number =>
+  Math.max(0, refine?.costCapUsd ?? perRunUsd);
+
+/** The attempt's claimed cost, never negative, capped by its grant; `claimedUsd` only when the claim was more. */
+function charge(claimed: number, granted: number): { costUsd: number; claimedUsd?: number } {
+  const claim = Number.isFinite(claimed) ? Math.max(0, claimed) : 0;
+  return claim > granted ? { costUsd: granted, claimedUsd: claim } : { costUsd: claim };
 }
 
 /**
@@ -80,6 +92,7 @@ export function refineRunEvent(f: RefineRunFacts): BatchEvent {
         : `the workflow run ended ${event.run.conclusion ?? "without a conclusion"}`,
     };
   const r = result.result;
+  const cost = charge(r.costUsd, f.grantedUsd);
   const labels = f.labels;
   const parsed =
     r.status === "succeeded" && r.refined !== undefined
@@ -95,7 +108,7 @@ export function refineRunEvent(f: RefineRunFacts): BatchEvent {
         ticket,
         attemptId,
         refined: parsed.ticket,
-        costUsd: r.costUsd,
+        ...cost,
         ...(parsed.notes.length > 0 ? { notes: parsed.notes } : {}),
       }
     : {
@@ -104,6 +117,6 @@ export function refineRunEvent(f: RefineRunFacts): BatchEvent {
         ticket,
         attemptId,
         reason: parsed && !parsed.ok ? `unreadable refined.md: ${parsed.error}` : refineFailure(r),
-        costUsd: r.costUsd,
+        ...cost,
       };
 }

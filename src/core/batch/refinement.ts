@@ -94,7 +94,26 @@ function learnRefineRun(step: Step, t: BatchTicket, workflowRunId: number | unde
 
 export function refineQueued(step: Step, e: Extract<BatchEvent, { type: "refine_queued" }>): void {
   const t = refineAttempt(step.state, e.ticket, e.attemptId);
-  if (t) learnRefineRun(step, t, e.workflowRunId);
+  if (!t?.refine) return;
+  // The dispatch's grant, kept once: the attempt's result is charged at most this (refine-outcome.ts).
+  if (e.costCapUsd !== undefined && t.refine.costCapUsd === undefined && Number.isFinite(e.costCapUsd))
+    t.refine.costCapUsd = Math.max(0, e.costCapUsd);
+  learnRefineRun(step, t, e.workflowRunId);
+}
+
+/** A refine attempt's claim above its grant was charged only the grant: the audit log says so. */
+function auditCostCap(
+  step: Step,
+  t: BatchTicket,
+  e: { attemptId: string; costUsd?: number; claimedUsd?: number },
+): void {
+  if (e.claimedUsd === undefined) return;
+  step.audit(BATCH_ACTOR, "refine_cost_capped", {
+    ticket: t.key,
+    attemptId: e.attemptId,
+    claimedUsd: e.claimedUsd,
+    chargedUsd: e.costUsd ?? 0,
+  });
 }
 
 export function refineStarted(step: Step, e: Extract<BatchEvent, { type: "refine_started" }>): void {
@@ -156,6 +175,7 @@ export function ticketRefined(step: Step, e: Extract<BatchEvent, { type: "ticket
   const s = step.state;
   t.refine.status = "done";
   t.refine.costUsd = e.costUsd;
+  auditCostCap(step, t, e);
   t.refine.source = t.title;
   t.title = e.refined.title;
   if (e.refined.estimate !== undefined) t.estimate = e.refined.estimate;
@@ -183,6 +203,7 @@ export function ticketRefineFailed(
   const t = refining(step, e.ticket, e.attemptId);
   if (!t?.refine) return;
   if (e.costUsd !== undefined) t.refine.costUsd = e.costUsd;
+  auditCostCap(step, t, e);
   refineFailed(step, t, e.reason);
   startRefines(step);
 }

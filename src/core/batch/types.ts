@@ -4,6 +4,7 @@
  */
 import type { RepoRef } from "../repo.js";
 import type { RunStatus } from "../model.js";
+import type { IssueAuthor } from "../outsiders.js";
 import type { RefinedTicket } from "./refined.js";
 import type { Strategy } from "./schedule.js";
 
@@ -26,6 +27,8 @@ export interface TicketRefinement {
   startedAt?: number;
   /** The attempt's Actions run, once GitHub names it (the dispatch's answer or a `workflow_run` event). */
   workflowRunId?: number;
+  /** The budget the dispatch granted the attempt, USD: its result is charged at most this. */
+  costCapUsd?: number;
   /** Closed by the App (deadline passed, batch aborted), not by its run's end: its Actions run is cancelled. */
   abandoned?: boolean;
 }
@@ -47,6 +50,8 @@ export interface BatchTicket {
   issueId?: number;
   /** The ticket issue's own `workflow:` template, when it has one the repository knows. */
   workflow?: string;
+  /** Who opened the ticket's issue, for a ticket that references an existing issue (as GitHub answered its lookup). */
+  author?: IssueAuthor;
   status: TicketStatus;
   runId?: string;
   /** A view of the ticket's run, for the status comment. */
@@ -69,6 +74,8 @@ export interface BatchState {
   repo: RepoRef;
   trackingIssue: number;
   title: string;
+  /** Who opened the tracking issue, as the event that created the batch said (absent in batches stored before). */
+  trackingAuthor?: IssueAuthor;
   status: BatchStatus;
   /** Paused by `/hold` or by removing the batch label: running tickets go on, nothing new starts. */
   held: boolean;
@@ -106,6 +113,8 @@ export type BatchEvent =
       issueId: number;
       title?: string;
       workflow?: string;
+      /** The author of a referenced issue, as GitHub answered its lookup. */
+      author?: IssueAuthor;
     }
   /** A ticket's run changed: its status and what a human would want to see of it. */
   | {
@@ -133,12 +142,24 @@ export type BatchEvent =
       ticket: string;
       attemptId: string;
       refined: RefinedTicket;
+      /** What the attempt is charged: its claim capped by its grant (`claimedUsd` is set when the claim was more). */
       costUsd: number;
+      claimedUsd?: number;
       /** What the parser dropped or cut. */
       notes?: string[];
     }
-  /** GitHub named the refine attempt's Actions run (the dispatch's answer, or `workflow_run.requested`). */
-  | { type: "refine_queued"; at: number; ticket: string; attemptId: string; workflowRunId: number }
+  /**
+   * The refine attempt was dispatched (`costCapUsd`: the budget granted) or GitHub named its Actions run (the
+   * dispatch's answer, or `workflow_run.requested`: `workflowRunId`).
+   */
+  | {
+      type: "refine_queued";
+      at: number;
+      ticket: string;
+      attemptId: string;
+      workflowRunId?: number;
+      costCapUsd?: number;
+    }
   /** The refine attempt's Actions run started (`workflow_run.in_progress`): its timeout counts from here. */
   | { type: "refine_started"; at: number; ticket: string; attemptId: string; workflowRunId?: number }
   /** A scheduled `batch_refine_deadline` came due (on the App's clock): the reducer decides whether it has passed. */
@@ -151,6 +172,7 @@ export type BatchEvent =
       attemptId: string;
       reason: string;
       costUsd?: number;
+      claimedUsd?: number;
     };
 
 export type BatchEffect =

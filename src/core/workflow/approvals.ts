@@ -1,11 +1,18 @@
-/** `/approve` and `/reject`: a human's verdict on a stage waiting for approval, or the start of a gated one. */
+/**
+ * `/approve` and `/reject`: a human's verdict on a stage waiting for approval, on a proposal waiting for approval
+ * before the App commits it, or the start of a gated one.
+ */
+import type { StageState } from "../model.js";
 import { codeSpan as code, ident, inline } from "../render.js";
 import { describe, refuseIfTerminal, targetStage } from "./command-guards.js";
+import { approveCommit, rejectCommit } from "./commit-gates.js";
 import { requestDispatch } from "./dispatching.js";
 import { failAttempt } from "./failure.js";
 import type { Handler } from "./step.js";
 import { finishStage, requiredApprovals } from "./success.js";
 import { lastProducer } from "./views.js";
+
+const awaitsCommit = (s: StageState): boolean => s.status === "waiting" && s.waitingFor === "commit_approval";
 
 export const onApprove: Handler<"approve"> = (step, e) => {
   if (refuseIfTerminal(step, "/approve")) return;
@@ -13,10 +20,18 @@ export const onApprove: Handler<"approve"> = (step, e) => {
     step,
     "/approve",
     e.stage,
-    (s) => s.status === "waiting" && (s.waitingFor === "approval" || (s.waitingFor === "human" && !s.reason)),
+    (s) =>
+      s.status === "waiting" &&
+      (s.waitingFor === "approval" ||
+        s.waitingFor === "commit_approval" ||
+        (s.waitingFor === "human" && !s.reason)),
     "no stage is waiting for approval.",
   );
   if (!stage) return;
+  if (awaitsCommit(stage)) {
+    approveCommit(step, stage, e.actor);
+    return;
+  }
   if (stage.status === "waiting" && stage.waitingFor === "human" && !stage.reason) {
     step.audit(e.actor, "approve_start", { stage: stage.id, profile: stage.profile });
     requestDispatch(step, stage);
@@ -51,10 +66,14 @@ export const onReject: Handler<"reject"> = (step, e) => {
     step,
     "/reject",
     e.stage,
-    (s) => s.status === "waiting" && s.waitingFor === "approval",
+    (s) => s.status === "waiting" && (s.waitingFor === "approval" || s.waitingFor === "commit_approval"),
     "no stage is waiting for approval.",
   );
   if (!stage) return;
+  if (awaitsCommit(stage)) {
+    rejectCommit(step, stage, e.actor, e.reason.trim() || "no reason given");
+    return;
+  }
   if (stage.status !== "waiting" || stage.waitingFor !== "approval") {
     step.reply(`/reject: stage ${code(stage.id)} is not waiting for approval (it is ${describe(stage)}).`);
     return;

@@ -13,7 +13,7 @@ import { failAttempt } from "./failure.js";
 import { dispatchReviewers, reviewRoundMaybeDone } from "./reviews.js";
 import { SYSTEM_ACTOR, type Handler, type Step } from "./step.js";
 import { afterAgentSuccess, outcomeSummary } from "./success.js";
-import { defOf, isProducer, stageForAttempt } from "./views.js";
+import { chargeFor, defOf, isProducer, stageForAttempt } from "./views.js";
 
 const money = (usd: number): string => `$${usd.toFixed(2)}`;
 
@@ -21,6 +21,11 @@ export const onAttemptQueued: Handler<"attempt_queued"> = (step, e) => {
   const found = stageForAttempt(step.run, e.attemptId);
   if (!found) return;
   const { stage, attempt } = found;
+  // The dispatch's grant, kept once: the attempt's result is charged at most this.
+  if (e.costCapUsd !== undefined && attempt.costCapUsd === undefined && Number.isFinite(e.costCapUsd)) {
+    attempt.costCapUsd = Math.max(0, e.costCapUsd);
+    step.bookkept = true;
+  }
   learnWorkflowRun(step, stage, attempt, e.workflowRunId);
 };
 
@@ -50,11 +55,14 @@ export const onAttemptStarted: Handler<"attempt_started"> = (step, e) => {
   );
 };
 
-function recordResult(step: Step, attempt: Attempt, result: AgentResult | undefined): void {
-  if (result) {
-    attempt.result = result;
-    step.run.costUsd += Math.max(0, result.costUsd);
-  }
+/** Keeps the attempt's result and charges the run its cost, capped by the attempt's grant (see `chargeFor`). */
+function recordResult(step: Step, stage: StageState, attempt: Attempt, result: AgentResult): void {
+  attempt.result = result;
+  const charge = chargeFor(step.run, attempt, result.costUsd);
+  attempt.costUsd = charge.chargedUsd;
+  step.run.costUsd += charge.chargedUsd;
+  if (charge.claimedUsd > charge.chargedUsd)
+    step.audit(SYSTEM_ACTOR, "cost_capped", { stage: stage.id, attemptId: attempt.id, ...charge });
 }
 
 export const onAttemptFinished: Handler<"attempt_finished"> = (step, e) => {
@@ -62,7 +70,7 @@ export const onAttemptFinished: Handler<"attempt_finished"> = (step, e) => {
   if (!found || found.attempt.result !== undefined) return;
   const { stage, attempt } = found;
   const late = attempt.finishedAt !== undefined;
-  recordResult(step, attempt, e.result);
+  recordResult(step, stage, attempt, e.result);
   if (attempt.workflowRunId === undefined && e.workflowRunId !== undefined)
     attempt.workflowRunId = e.workflowRunId;
   if (late) return; // timed out, cancelled or aborted already: keep the cost, change nothing else
@@ -92,7 +100,8 @@ export const onAttemptFinished: Handler<"attempt_finished"> = (step, e) => {
   const r = e.result;
   switch (r.status) {
     case "succeeded": {
-      // A change goes on only once the App has verified and committed it (proposal_committed / proposal_refused).
+      // A change goes on only once it passed the gates and the App verified and committed it (proposal_committed /
+      // proposal_refused).
       if (r.proposal) {
         // The proposal is read again from the Actions run whose artifact gave this result.
         proposalReady(step, stage, attempt, e.workflowRunId ?? attempt.workflowRunId);

@@ -48,6 +48,8 @@ function waitLabel(stage: StageState): string {
       return "budget";
     case "merge":
       return "its pull request to be merged";
+    case "commit_approval":
+      return "approval before the App commits";
     default:
       return "something";
   }

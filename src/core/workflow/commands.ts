@@ -94,6 +94,7 @@ export const onRetry: Handler<"retry"> = (step, e) => {
   delete stage.question;
   delete stage.reason;
   delete stage.prNumber;
+  delete stage.prNodeId;
   if (run.status === "failed") {
     delete run.reason;
     run.status = "active";

@@ -15,6 +15,8 @@ export interface CreateRunInput {
   at: number;
   /** Permission level per profile, for supervised / human-required gates. */
   permissions?: Record<string, PermissionLevel>;
+  /** Why outsiders' text reaches the agent, when a human must approve each proposal first (src/core/outsiders.ts). */
+  outsiderText?: string;
 }
 
 export function createRun(input: CreateRunInput): RunState {
@@ -47,6 +49,7 @@ export function createRun(input: CreateRunInput): RunState {
     updatedAt: input.at,
     seq: 0,
     ...(input.permissions ? { permissions: { ...input.permissions } } : {}),
+    ...(input.outsiderText !== undefined ? { outsiderText: input.outsiderText } : {}),
   };
 }
 
@@ -56,5 +59,8 @@ export const onStart: Handler<"start"> = (step, e) => {
     step.reply(`This run has already started (it is ${step.run.status}).`);
     return;
   }
-  step.audit(e.actor, "start", { workflow: step.run.workflow.name });
+  step.audit(e.actor, "start", {
+    workflow: step.run.workflow.name,
+    ...(step.run.outsiderText !== undefined ? { commitsNeedApproval: step.run.outsiderText } : {}),
+  });
 };

@@ -6,8 +6,8 @@
  * This module routes each event to its handler, settles the run, and adds the effects every change carries: the
  * status comment, the board card, the audit trail. The concerns live in modules that import only from lower rows:
  *   handlers   create, attempts, tick, approvals, commands, pull-requests; settle (after every event)
- *   mechanics  commit-gates; reviews; then detection; then failure, success; then dispatching, cancellation; then
- *              deadlines
+ *   mechanics  commit-gates (between a proposal and the App's commit: detection, then a human's approval);
+ *              reviews; then detection; then failure, success; then dispatching, cancellation; then deadlines
  *   base       command-guards, step (the working copy and its effects), views (read-only questions)
  */
 import type { BoardColumn, Effect, RunEvent, RunState } from "../model.js";
@@ -31,8 +31,16 @@ import { boardColumn, currentStage, isTerminal } from "./views.js";
 
 export { createRun, type CreateRunInput } from "./create.js";
 export { attemptDeadline, nextWake, NOT_STARTED_LIMIT_MS } from "./deadlines.js";
+export { isStagePr } from "./pull-requests.js";
 export { SYSTEM_ACTOR, type ReduceContext } from "./step.js";
-export { boardColumn, currentStage, isTerminal, stageForAttempt } from "./views.js";
+export {
+  attemptCharge,
+  boardColumn,
+  chargedUsd,
+  currentStage,
+  isTerminal,
+  stageForAttempt,
+} from "./views.js";
 
 export interface ReduceOutput {
   state: RunState;
@@ -64,10 +72,12 @@ const HANDLERS: { [K in RunEvent["type"]]: Handler<K> } = {
 };
 
 // What a human sees in the status comment; when it changes, the comment is re-rendered.
-// (Which Actions run executes an attempt is bookkeeping: learning it re-renders nothing.)
+// (Which Actions run executes an attempt, and what budget it was granted, are bookkeeping: learning them re-renders
+// nothing.)
+const BOOKKEEPING = new Set(["workflowRunId", "costCapUsd"]);
 const visible = (run: RunState): string =>
   JSON.stringify([run.status, run.reason, run.costUsd, run.stages], (key, value: unknown) =>
-    key === "workflowRunId" ? undefined : value,
+    BOOKKEEPING.has(key) ? undefined : value,
   );
 
 export function reduceRun(state: RunState, event: RunEvent, ctx: ReduceContext): ReduceOutput {

@@ -8,26 +8,40 @@ import { isTerminal, lastProducer, TERMINAL_STAGE } from "./views.js";
 
 export const onPrOpened: Handler<"pr_opened"> = (step, e) => {
   const stage = step.run.stages[e.stage];
-  if (!stage || stage.prNumber === e.prNumber) return;
+  if (!stage || (stage.prNumber === e.prNumber && stage.prNodeId === e.nodeId)) return;
   stage.prNumber = e.prNumber;
-  step.audit(SYSTEM_ACTOR, "pr_opened", { stage: stage.id, prNumber: e.prNumber });
+  if (e.nodeId !== undefined) stage.prNodeId = e.nodeId;
+  else delete stage.prNodeId;
+  step.audit(SYSTEM_ACTOR, "pr_opened", {
+    stage: stage.id,
+    prNumber: e.prNumber,
+    ...(e.nodeId !== undefined ? { nodeId: e.nodeId } : {}),
+  });
 };
 
-function stageForPr(step: Step, prNumber: number): StageState | undefined {
+/**
+ * Whether a pull request (its number, and its node id when known) is the one the App opened for a stage: a number
+ * alone is reused by every repository, so once the stage knows the node id, a PR must carry the same.
+ */
+export function isStagePr(stage: StageState, prNumber: number, nodeId: string | undefined): boolean {
+  return stage.prNumber === prNumber && (stage.prNodeId === undefined || stage.prNodeId === nodeId);
+}
+
+function stageForPr(step: Step, prNumber: number, nodeId: string | undefined): StageState | undefined {
   return Object.values(step.run.stages).find(
-    (s) => s.prNumber === prNumber && s.status === "waiting" && s.waitingFor === "merge",
+    (s) => isStagePr(s, prNumber, nodeId) && s.status === "waiting" && s.waitingFor === "merge",
   );
 }
 
 export const onPrMerged: Handler<"pr_merged"> = (step, e) => {
-  const stage = stageForPr(step, e.prNumber);
+  const stage = stageForPr(step, e.prNumber, e.nodeId);
   if (!stage) return;
   step.audit(e.actor, "pr_merged", { stage: stage.id, prNumber: e.prNumber });
   markSucceeded(step, stage);
 };
 
 export const onPrClosed: Handler<"pr_closed"> = (step, e) => {
-  const stage = stageForPr(step, e.prNumber);
+  const stage = stageForPr(step, e.prNumber, e.nodeId);
   if (!stage) return;
   step.audit(e.actor, "pr_closed", { stage: stage.id, prNumber: e.prNumber });
   const producer = lastProducer(stage);
@@ -42,6 +56,7 @@ export const onPrClosed: Handler<"pr_closed"> = (step, e) => {
     );
   stage.feedback.push(`Pull request #${e.prNumber} was closed without merging by ${e.actor}.`);
   delete stage.prNumber;
+  delete stage.prNodeId;
   failAttempt(step, stage, `pull request #${e.prNumber} was closed without merging`);
 };
 
@@ -56,7 +71,7 @@ export const onClosedByMerge: Handler<"closed_by_merge"> = (step, e) => {
   const why = `issue #${step.run.issue} was closed by the merge of pull request #${e.prNumber}`;
   step.audit(e.actor, "issue_closed_by_merge", { prNumber: e.prNumber });
   const merged = Object.values(step.run.stages).find(
-    (s) => s.prNumber === e.prNumber && !TERMINAL_STAGE.has(s.status),
+    (s) => isStagePr(s, e.prNumber, e.nodeId) && !TERMINAL_STAGE.has(s.status),
   );
   if (merged) {
     cancelInFlight(step, merged, `Merged: ${why}`);

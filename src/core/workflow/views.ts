@@ -61,6 +61,35 @@ export function currentStage(run: RunState): StageState | undefined {
   );
 }
 
+/** What the run was charged for an attempt: its recorded charge, or (stored before charges were kept) its claim. */
+export function chargedUsd(attempt: Attempt): number {
+  return attempt.costUsd ?? attempt.result?.costUsd ?? 0;
+}
+
+export interface Charge {
+  claimedUsd: number;
+  /** The attempt's grant (its dispatch's `costCapUsd`), or the run's whole cap when the grant is unknown. */
+  grantedUsd: number;
+  chargedUsd: number;
+}
+
+/**
+ * What an attempt's claimed cost charges the run: the claim, never negative, capped by what the dispatch granted the
+ * attempt. The claim comes from the agent's job, which the App does not trust: a forged or buggy figure must not eat
+ * the repository's monthly budget.
+ */
+export function chargeFor(run: RunState, attempt: Attempt | undefined, claimedUsd: number): Charge {
+  const claimed = Number.isFinite(claimedUsd) ? Math.max(0, claimedUsd) : 0;
+  const granted = Math.max(0, attempt?.costCapUsd ?? run.costCapUsd);
+  return { claimedUsd: claimed, grantedUsd: granted, chargedUsd: Math.min(claimed, granted) };
+}
+
+/** The charge recorded for an attempt of the run (after its result was applied), for the cost ledger. */
+export function attemptCharge(run: RunState, attemptId: string, claimedUsd: number): number {
+  const attempt = stageForAttempt(run, attemptId)?.attempt;
+  return attempt?.costUsd ?? chargeFor(run, attempt, claimedUsd).chargedUsd;
+}
+
 // Internals shared by the handlers
 
 export const TERMINAL_STAGE = new Set(["succeeded", "failed", "skipped", "aborted"]);

@@ -4,6 +4,7 @@ import { REFINE_TIMEOUT_MINUTES } from "../../../src/core/batch/machine.js";
 import {
   refineAttemptOf,
   refineFailure,
+  refineGrantUsd,
   refineRunEvent,
   refineStage,
   refineTimeoutMinutes,
@@ -57,6 +58,7 @@ const facts = (patch: Partial<RefineRunFacts> = {}): RefineRunFacts => ({
   ticket: "t3",
   attemptId: ATT,
   labels: defs.config.labels,
+  grantedUsd: 10,
   at: AT,
   ...patch,
 });
@@ -115,6 +117,29 @@ describe("refineRunEvent", () => {
       costUsd: 0.3,
       refined: { title: "Format prices", estimate: 2 },
     });
+  });
+
+  it("a claimed cost above the attempt's grant is charged only the grant, and says what was claimed", () => {
+    const refined = refineRunEvent(
+      facts({ grantedUsd: 0.5, result: { ok: true, result: result({ refined: REFINED, costUsd: 900 }) } }),
+    );
+    expect(refined).toMatchObject({ type: "ticket_refined", costUsd: 0.5, claimedUsd: 900 });
+    const failed = refineRunEvent(
+      facts({ grantedUsd: 0.5, result: { ok: true, result: result({ costUsd: 42 }) } }),
+    );
+    expect(failed).toMatchObject({ type: "ticket_refine_failed", costUsd: 0.5, claimedUsd: 42 });
+    // Within the grant: charged as claimed, nothing to say.
+    const normal = refineRunEvent(
+      facts({ grantedUsd: 0.5, result: { ok: true, result: result({ refined: REFINED, costUsd: 0.25 }) } }),
+    );
+    expect(normal).toMatchObject({ costUsd: 0.25 });
+    expect(normal).not.toHaveProperty("claimedUsd");
+  });
+
+  it("the grant is the dispatch's, else (unknown) a run's whole cap", () => {
+    expect(refineGrantUsd({ status: "running", attempts: 1, costUsd: 0, costCapUsd: 1.5 }, 10)).toBe(1.5);
+    expect(refineGrantUsd({ status: "running", attempts: 1, costUsd: 0 }, 10)).toBe(10);
+    expect(refineGrantUsd(undefined, 10)).toBe(10);
   });
 
   it("anything else fails the refinement, saying why", () => {

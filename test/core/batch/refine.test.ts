@@ -221,6 +221,41 @@ describe("refinement in the batch reducer", () => {
     );
   });
 
+  test("the dispatch's grant is kept on the refinement, and a capped claim is audited", () => {
+    const { state, ctx } = start();
+    const schema = ctx.attempts[0]!;
+    const granted = reduceBatch(
+      state,
+      { type: "refine_queued", at: AT, ticket: "schema", attemptId: schema, costCapUsd: 0.75 },
+      ctx,
+    ).state;
+    const refinement = granted.tickets.find((t) => t.key === "schema")!.refine!;
+    expect(refinement).toMatchObject({ costCapUsd: 0.75 });
+    expect(refinement.workflowRunId).toBeUndefined();
+    const out = reduceBatch(
+      granted,
+      {
+        type: "ticket_refined",
+        at: AT,
+        ticket: "schema",
+        attemptId: schema,
+        refined: REFINED,
+        costUsd: 0.75,
+        claimedUsd: 99,
+      },
+      ctx,
+    );
+    expect(out.state.tickets.find((t) => t.key === "schema")!.refine!.costUsd).toBe(0.75);
+    expect(ofType(out.effects, "audit").find((a) => a.action === "refine_cost_capped")?.detail).toMatchObject(
+      {
+        ticket: "schema",
+        attemptId: schema,
+        claimedUsd: 99,
+        chargedUsd: 0.75,
+      },
+    );
+  });
+
   test("an aborted batch ignores refinements that finish later", () => {
     const { state, ctx } = start();
     const aborted = reduceBatch(state, { type: "abort", at: AT, actor: "alice", reason: "stop" }, ctx).state;

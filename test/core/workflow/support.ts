@@ -67,7 +67,7 @@ export class Harness {
 
   constructor(
     stages: StageDef[],
-    opts: { permissions?: Record<string, PermissionLevel>; costCapUsd?: number } = {},
+    opts: { permissions?: Record<string, PermissionLevel>; costCapUsd?: number; outsiderText?: string } = {},
   ) {
     this.state = createRun({
       id: "run_1",
@@ -78,6 +78,7 @@ export class Harness {
       costCapUsd: opts.costCapUsd ?? 10,
       at: this.now,
       ...(opts.permissions ? { permissions: opts.permissions } : {}),
+      ...(opts.outsiderText !== undefined ? { outsiderText: opts.outsiderText } : {}),
     });
   }
 
