@@ -6,7 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import { run } from "probot";
-import { startServer } from "./app/http-server.js";
+import { reconcileOptions, startServer } from "./app/http-server.js";
 import { normalizePrivateKey, planStart, type Env } from "./core/server-config.js";
 import { trellis } from "./index.js";
 import { createLogger } from "./logger.js";
@@ -54,6 +54,7 @@ switch (plan.kind) {
               ...(plan.config.metricsToken ? { metricsToken: plan.config.metricsToken } : {}),
               workerOptions: { retention: plan.config.retention },
               onDatabaseLost,
+              ...reconcileOptions(undefined, plan.config.reconcileEveryMinutes),
             }
           : { onDatabaseLost },
       ),

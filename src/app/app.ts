@@ -15,6 +15,7 @@ import { createAppCaches } from "./caches.js";
 import { withDeadline } from "./deadline.js";
 import { forgetDefinitions } from "./definitions.js";
 import { ingest } from "./process.js";
+import { createReconciler, type ReconcileOptions, type Reconciler } from "./reconcile.js";
 import { createRoutes, type Handler } from "./routes.js";
 import type { AppDeps } from "./runtime.js";
 import { createWorker, type Worker, type WorkerOptions } from "./worker.js";
@@ -39,11 +40,15 @@ export interface TrellisAppOptions {
    * non-zero so a supervisor restarts it. Readiness answers 503 from then on either way.
    */
   onDatabaseLost?: (error: Error) => void;
+  /** Reconciliation (src/app/reconcile.ts): on its timer with the worker unless false; `reconciler.pass()` always. */
+  reconcile?: ReconcileOptions | false;
 }
 
 export interface TrellisApp {
   deps: AppDeps;
   worker: Worker;
+  /** Recovers failed deliveries and missed completions; its timer runs with the worker. */
+  reconciler: Reconciler;
   /** GET /trellis/health (/live, /ready) and /trellis/metrics (src/app/routes.ts); false for other requests. */
   routes: Handler;
   /** Ingests a domain event as if a webhook delivered it. */
@@ -146,13 +151,19 @@ export async function createApp(
     // Probot loaded without its HTTP server (tests, embedding): the routes are still on `routes`.
   }
 
-  if (options.worker !== false) worker.start();
+  const reconciler = createReconciler(deps, options.reconcile || {});
+  if (options.worker !== false) {
+    worker.start();
+    if (options.reconcile !== false) reconciler.start();
+  }
   return {
     deps,
     worker,
+    reconciler,
     routes,
     ingest: (event) => ingest(deps, event),
     async close() {
+      await reconciler.stop();
       await worker.stop();
       if (!options.db) await db.close();
     },

@@ -38,6 +38,7 @@ export async function startServer(config: ServeConfig, options: StartOptions): P
   const fn = trellis({
     ...options.app,
     workerOptions: { ...options.app?.workerOptions, retention: config.retention },
+    ...reconcileOptions(options.app?.reconcile, config.reconcileEveryMinutes),
     ...(config.metricsToken !== undefined ? { metricsToken: config.metricsToken } : {}),
     serveRoutes: false,
   });
@@ -152,4 +153,13 @@ function listen(server: Server, port: number, host: string | undefined): Promise
       resolve(`http://${family === "IPv6" ? `[${address}]` : address}:${bound}`);
     });
   });
+}
+
+/** The App's reconciliation options with RECONCILE_EVERY_MINUTES applied (the App's default when unset). */
+export function reconcileOptions(
+  given: TrellisAppOptions["reconcile"],
+  everyMinutes: number | undefined,
+): Pick<TrellisAppOptions, "reconcile"> {
+  if (given === false || everyMinutes === undefined) return given === undefined ? {} : { reconcile: given };
+  return { reconcile: { ...given, everyMs: everyMinutes * 60_000 } };
 }

@@ -38,6 +38,8 @@ export interface ServeConfig {
   /** When set, those routes answer only `Authorization: Bearer <token>`. */
   metricsToken?: string;
   retention: Retention;
+  /** How often reconciliation recovers failed deliveries and missed completions, in minutes (0: never); unset: 10. */
+  reconcileEveryMinutes?: number;
 }
 
 /** How long the worker keeps finished records, in days; 0 keeps them forever. */
@@ -109,6 +111,7 @@ export function planStart(env: Env, privateKey: string | undefined): StartPlan {
     errors.push(
       `RETENTION_INBOX_DAYS must be at least ${GITHUB_REDELIVERY_DAYS} (GitHub redelivers deliveries of the past ${GITHUB_REDELIVERY_DAYS} days), or 0 to keep them forever`,
     );
+  const reconcileEveryMinutes = minutesOf(env.RECONCILE_EVERY_MINUTES, "RECONCILE_EVERY_MINUTES", errors);
   if (errors.length > 0) return { kind: "refuse", errors };
 
   const config: ServeConfig = {
@@ -122,6 +125,7 @@ export function planStart(env: Env, privateKey: string | undefined): StartPlan {
     ...(metricsPort !== undefined ? { metricsPort } : {}),
     ...(metricsToken !== undefined ? { metricsToken } : {}),
     retention,
+    ...(reconcileEveryMinutes !== undefined ? { reconcileEveryMinutes } : {}),
   };
   if (env.WEBHOOK_PROXY_URL) return { kind: "proxy", config, url: env.WEBHOOK_PROXY_URL };
   return { kind: "serve", config };
@@ -140,6 +144,14 @@ function daysOf(value: string | undefined, name: string, errors: string[]): numb
   const n = Number(value);
   if (Number.isInteger(n) && n >= 0) return n;
   errors.push(`${name} must be a whole number of days (0 keeps records forever), not "${value}"`);
+  return undefined;
+}
+
+function minutesOf(value: string | undefined, name: string, errors: string[]): number | undefined {
+  if (value === undefined || value === "") return undefined;
+  const n = Number(value);
+  if (Number.isFinite(n) && n >= 0) return n;
+  errors.push(`${name} must be a number of minutes (0 turns it off), not "${value}"`);
   return undefined;
 }
 

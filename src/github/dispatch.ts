@@ -103,3 +103,17 @@ export async function findDispatchedRun(
   const run = data.workflow_runs.find((r) => attemptIdFromRunName(r.display_title) === request.attemptId);
   return run ? { runId: Number(run.id), ...(run.html_url ? { htmlUrl: run.html_url } : {}) } : undefined;
 }
+
+/**
+ * Reads an Actions run ("Get a workflow run", https://docs.github.com/rest/actions/workflow-runs#get-a-workflow-run):
+ * its status, conclusion and the fields a `workflow_run` webhook carries.
+ */
+export async function getWorkflowRun(octokit: GitHub, repo: RepoRef, runId: number) {
+  const { data } = await octokit.request("GET /repos/{owner}/{repo}/actions/runs/{run_id}", {
+    ...repoParams(repo),
+    run_id: runId,
+  });
+  return data;
+}
+
+export type WorkflowRunData = Awaited<ReturnType<typeof getWorkflowRun>>;

@@ -21,6 +21,7 @@ export interface GitHubRequestObservation {
  * every paginated route in src/github is listed.
  */
 export const PAGINATED_ROUTES = [
+  "/app/hook/deliveries",
   "/repos/{owner}/{repo}/commits/{ref}/check-runs",
   "/repos/{owner}/{repo}/issues/{issue_number}/comments",
   "/repos/{owner}/{repo}/issues",

@@ -172,3 +172,49 @@ export async function reservedByRepo(db: Db, repo: RepoRef): Promise<number> {
   );
   return Number(r.rows[0]?.usd ?? 0);
 }
+
+/** An attempt in flight as reconciliation looks it up: its Actions run, in its repository and installation. */
+export interface QuietAttempt {
+  attemptId: string;
+  runId: string;
+  /** `owner/name` */
+  repo: string;
+  workflowRunId: number;
+  /** The run's installation, else the repository's; null when neither is known. */
+  installationId: number | null;
+}
+
+/**
+ * Attempts dispatched or running whose Actions run is known and of which nothing was heard since `quietSince` (the
+ * App's clock: dispatched or started before it), longest quiet first, at most `limit`.
+ */
+export async function quietAttemptsInFlight(
+  db: Db,
+  options: { quietSince: Date; limit: number },
+): Promise<QuietAttempt[]> {
+  const r = await db.query<{
+    id: string;
+    run_id: string;
+    repo: string;
+    workflow_run_id: number;
+    installation_id: number | null;
+  }>(
+    `SELECT a.id, a.run_id, r.repo, a.workflow_run_id,
+            COALESCE(r.installation_id,
+                     (SELECT p.installation_id FROM repos p WHERE p.full_name = r.repo AND p.removed_at IS NULL))
+              AS installation_id
+       FROM attempts a JOIN runs r ON r.id = a.run_id
+      WHERE a.status IN ('dispatched', 'running') AND a.workflow_run_id IS NOT NULL
+        AND GREATEST(a.dispatched_at, COALESCE(a.started_at, a.dispatched_at)) < $1
+      ORDER BY GREATEST(a.dispatched_at, COALESCE(a.started_at, a.dispatched_at)), a.id
+      LIMIT $2`,
+    [options.quietSince, options.limit],
+  );
+  return r.rows.map((x) => ({
+    attemptId: x.id,
+    runId: x.run_id,
+    repo: x.repo,
+    workflowRunId: Number(x.workflow_run_id),
+    installationId: x.installation_id === null ? null : Number(x.installation_id),
+  }));
+}

@@ -125,3 +125,13 @@ export async function pruneInbox(db: Db, olderThanMs: number): Promise<number> {
   ]);
   return r.rowCount;
 }
+
+/** Which of these delivery ids the inbox has recorded. */
+export async function recordedDeliveries(db: Db, deliveryIds: string[]): Promise<Set<string>> {
+  if (deliveryIds.length === 0) return new Set();
+  const r = await db.query<{ delivery_id: string }>(
+    "SELECT delivery_id FROM inbox WHERE delivery_id = ANY($1::text[])",
+    [deliveryIds],
+  );
+  return new Set(r.rows.map((x) => x.delivery_id));
+}

@@ -13,3 +13,4 @@ export * from "./audit.js";
 export * from "./installations.js";
 export * from "./metrics.js";
 export * from "./retention.js";
+export * from "./reconcile.js";

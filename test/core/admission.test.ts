@@ -112,7 +112,9 @@ describe("reservations", () => {
     });
     expect(admitStageDispatch(facts({ budget: { ...budget, monthReservedUsd: 10 } }))).toMatchObject({
       kind: "refuse",
-      reason: expect.stringContaining("spent $50.00 and reserved $10.00 for attempts in flight of its $60.00"),
+      reason: expect.stringContaining(
+        "spent $50.00 and reserved $10.00 for attempts in flight of its $60.00",
+      ),
     });
   });
 

@@ -74,6 +74,22 @@ describe("planStart", () => {
   });
 });
 
+describe("planStart: reconciliation", () => {
+  it("recovers failed deliveries every RECONCILE_EVERY_MINUTES (0: never; unset: the App's default)", () => {
+    expect(planStart(app, PEM)).not.toHaveProperty("config.reconcileEveryMinutes");
+    expect(planStart({ ...app, RECONCILE_EVERY_MINUTES: "0" }, PEM)).toMatchObject({
+      config: { reconcileEveryMinutes: 0 },
+    });
+    expect(planStart({ ...app, RECONCILE_EVERY_MINUTES: "2.5" }, PEM)).toMatchObject({
+      config: { reconcileEveryMinutes: 2.5 },
+    });
+    const refused = planStart({ ...app, RECONCILE_EVERY_MINUTES: "often" }, PEM);
+    expect(refused.kind === "refuse" && refused.errors.join("\n")).toMatch(
+      /RECONCILE_EVERY_MINUTES must be a number/,
+    );
+  });
+});
+
 describe("normalizePrivateKey", () => {
   it("accepts PEM text, with newlines escaped as in .env files, or base64-encoded", () => {
     expect(normalizePrivateKey(PEM)).toBe(PEM);

@@ -11,6 +11,10 @@
  *   and a redelivery carries the same `X-GitHub-Delivery` id
  *   (https://docs.github.com/en/webhooks/testing-and-troubleshooting-webhooks/redelivering-webhooks): about
  *   `reorderRate` of deliveries are held back and sent after the next one, about `duplicateRate` are sent twice.
+ *   About `dropRate` (default none) never reach the App: GitHub records each as a delivery that failed to connect
+ *   (hook-deliveries.ts), which GitHub never retries on its own
+ *   (https://docs.github.com/webhooks/using-webhooks/handling-failed-webhook-deliveries): only the App's
+ *   reconciliation, redelivering failed deliveries, recovers them.
  */
 import type { SandboxResponse } from "./rest/routing.js";
 
@@ -22,6 +26,8 @@ export interface ChaosOptions {
   duplicateRate?: number;
   /** Share of deliveries held back and sent after the next one (default 0.2). */
   reorderRate?: number;
+  /** Share of deliveries that fail to connect, so the App never gets them (default 0: none). */
+  dropRate?: number;
 }
 
 export interface ChaosCounts {
@@ -30,6 +36,14 @@ export interface ChaosCounts {
   secondaryLimits: number;
   duplicated: number;
   reordered: number;
+  dropped: number;
+}
+
+export interface DeliveryPlan {
+  duplicate: boolean;
+  holdBack: boolean;
+  /** The delivery fails to connect (and so is not sent twice either). */
+  drop?: boolean;
 }
 
 export interface Chaos {
@@ -37,8 +51,8 @@ export interface Chaos {
   readonly counts: ChaosCounts;
   /** The fault to answer instead of handling the request, if this one gets one. */
   fault(by: string, method: string, path: string): SandboxResponse | undefined;
-  /** What happens to the next delivery. */
-  delivery(): { duplicate: boolean; holdBack: boolean };
+  /** What happens to the next delivery (of this event: a chaos of one's own may pick its victims). */
+  delivery(event?: { name: string; action?: string }): DeliveryPlan;
 }
 
 /** mulberry32: a small, fast, seeded generator in [0, 1). */
@@ -60,12 +74,14 @@ export function createChaos(options: ChaosOptions): Chaos {
   const faultRate = options.faultRate ?? 0.1;
   const duplicateRate = options.duplicateRate ?? 0.1;
   const reorderRate = options.reorderRate ?? 0.2;
+  const dropRate = options.dropRate ?? 0;
   const counts: ChaosCounts = {
     serverErrors: 0,
     rateLimits: 0,
     secondaryLimits: 0,
     duplicated: 0,
     reordered: 0,
+    dropped: 0,
   };
   const json = (status: number, headers: Record<string, string>, body: object): SandboxResponse => ({
     status,
@@ -113,6 +129,12 @@ export function createChaos(options: ChaosOptions): Chaos {
     delivery() {
       const duplicate = random() < duplicateRate;
       const holdBack = random() < reorderRate;
+      // Drawn only when drops are asked for, so the plans of a seed without them stay what they were.
+      const drop = dropRate > 0 && random() < dropRate;
+      if (drop) {
+        counts.dropped++;
+        return { duplicate: false, holdBack: false, drop };
+      }
       if (duplicate) counts.duplicated++;
       if (holdBack) counts.reordered++;
       return { duplicate, holdBack };

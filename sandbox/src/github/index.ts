@@ -15,7 +15,8 @@ export { requestProblems, matchOperation, githubOperations } from "./openapi.js"
 export { responseProblems, webhookProblems } from "./schemas.js";
 export { nodeId, parseNodeId } from "./shapes.js";
 export { createChaos, faultsInjected } from "./chaos.js";
-export type { Chaos, ChaosCounts, ChaosOptions } from "./chaos.js";
+export type { Chaos, ChaosCounts, ChaosOptions, DeliveryPlan } from "./chaos.js";
+export { DELIVERY_HISTORY_MS, listedDeliveries } from "./hook-deliveries.js";
 export { manifestProblems, webhookEventRules } from "./manifest.js";
 export type { AppManifest, EventRule } from "./manifest.js";
 export { createRateLimits, GITHUB_RATE_LIMITS, SECONDARY_LIMIT_MESSAGE } from "./rate-limits.js";

@@ -7,6 +7,7 @@ import type { Ctx, SandboxRequest, SandboxResponse } from "./rest/routing.js";
 import { DOCS, errorResponse, json, notFound, routes } from "./rest/routing.js";
 // Each area adds its routes to the table as it loads; a request goes to the first route that matches.
 import "./rest/accounts.js";
+import "./rest/hook-deliveries.js";
 import "./rest/repos.js";
 import "./rest/issues.js";
 import "./rest/comments.js";

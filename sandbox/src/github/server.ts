@@ -1,7 +1,7 @@
 import { createServer } from "node:http";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { GitHubState, Repository, StateEvent, WorkflowRun } from "./state.js";
+import type { GitHubState, HookDelivery, Repository, StateEvent, WorkflowRun } from "./state.js";
 import { onStateEvent } from "./state.js";
 import { handleRequest } from "./rest.js";
 import {
@@ -14,7 +14,8 @@ import {
 import { githubOperations } from "./openapi.js";
 import { githubSchema, graphqlProblems } from "./graphql.js";
 import { randomUUID } from "node:crypto";
-import type { Chaos } from "./chaos.js";
+import type { Chaos, DeliveryPlan } from "./chaos.js";
+import { recordHookDelivery } from "./hook-deliveries.js";
 import type { RateLimitOptions } from "./rate-limits.js";
 import { createRateLimits } from "./rate-limits.js";
 import type { Delivery } from "./webhooks.js";
@@ -128,15 +129,37 @@ export async function createGitHubServer(
     held = undefined;
     post();
   };
-  const send = (event: string, payload: Record<string, unknown>): Promise<Delivery> => {
+  /** Sends an event's delivery (`redeliveryOf`: the guid of the delivery the App asked to redeliver). */
+  const send = (
+    event: string,
+    payload: Record<string, unknown>,
+    redeliveryOf?: string,
+  ): Promise<Delivery> => {
     const webhook = options.webhook;
-    const id = randomUUID();
-    const plan = options.chaos?.delivery() ?? { duplicate: false, holdBack: false };
-    if (checkSchemas) note(webhookProblems(event, payload));
-    const once = async (): Promise<Delivery> => {
-      const delivery = webhook
-        ? await deliver(webhook, event, payload, id)
-        : { id: "", event, status: "error" as const, error: "no webhook configured" };
+    const id = redeliveryOf ?? randomUUID();
+    const action = typeof payload["action"] === "string" ? { action: payload["action"] } : {};
+    const plan: DeliveryPlan = options.chaos?.delivery({ name: event, ...action }) ?? {
+      duplicate: false,
+      holdBack: false,
+    };
+    if (checkSchemas && redeliveryOf === undefined) note(webhookProblems(event, payload));
+    const once = async (redelivery: boolean): Promise<Delivery> => {
+      const started = performance.now();
+      const delivery: Delivery = !webhook
+        ? { id: "", event, status: "error" as const, error: "no webhook configured" }
+        : plan.drop
+          ? { id, event, ...action, status: "error", error: "failed to connect (chaos)", dropped: true }
+          : await deliver(webhook, event, payload, id);
+      // GitHub's delivery log, which the App can list and redeliver from (hook-deliveries.ts).
+      if (webhook)
+        recordHookDelivery(state, {
+          guid: id,
+          event,
+          payload,
+          redelivery,
+          durationMs: performance.now() - started,
+          outcome: delivery.status === "error" ? { failedToConnect: true } : { statusCode: delivery.status },
+        });
       deliveries.push(delivery);
       options.onDelivery?.(delivery);
       return delivery;
@@ -144,8 +167,8 @@ export async function createGitHubServer(
     return new Promise<Delivery>((resolve) => {
       const post = (): void => {
         const next = queue.then(async () => {
-          const delivery = await once();
-          if (plan.duplicate) await once(); // a redelivery: the same id again
+          const delivery = await once(redeliveryOf !== undefined);
+          if (plan.duplicate) await once(true); // a redelivery: the same id again
           return delivery;
         });
         queue = next;
@@ -159,6 +182,11 @@ export async function createGitHubServer(
       releaseHeld();
     });
   };
+  // The App asked GitHub to redeliver ("Redeliver a delivery for an app webhook"): the same event, the same guid.
+  const redeliver = (d: HookDelivery): void => {
+    if (options.webhook) void send(d.event, d.payload, d.guid);
+  };
+  state.redeliveryHandlers.add(redeliver);
   // Deliveries go out in the order the state changed, one at a time, as GitHub's are (roughly) ordered.
   const unsubscribe = onStateEvent(state, (event: StateEvent) => {
     if (options.webhook) void send(event.name, buildPayload(state, event));
@@ -293,6 +321,7 @@ export async function createGitHubServer(
     schemaProblems: () => [...problems],
     close: async () => {
       unsubscribe();
+      state.redeliveryHandlers.delete(redeliver);
       releaseHeld();
       await queue;
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -218,6 +218,27 @@ export interface ProjectItem {
  */
 export type MergeDeliveryOrder = "pull_request_first" | "issues_first";
 
+/**
+ * One delivery of the App's webhook as GitHub records it (the `hook-delivery-item` of "List deliveries for an app
+ * webhook", https://docs.github.com/rest/apps/webhooks), with what was sent, so that it can be redelivered.
+ */
+export interface HookDelivery {
+  id: number;
+  /** The event's `X-GitHub-Delivery`, shared by its redeliveries. */
+  guid: string;
+  deliveredAt: string;
+  redelivery: boolean;
+  /** Seconds spent delivering. */
+  duration: number;
+  status: string;
+  statusCode: number;
+  event: string;
+  action: string | null;
+  installationId: number | null;
+  repositoryId: number | null;
+  payload: Record<string, unknown>;
+}
+
 /** What a mutation announces; the server turns it into a webhook delivery. */
 export interface StateEvent {
   name: string;
@@ -248,6 +269,12 @@ export interface GitHubState {
   dispatchHandlers: Set<(run: WorkflowRun, repo: Repository) => void>;
   /** Called when a queued or running run is cancelled: its runner must stop the job. */
   cancelHandlers: Set<(run: WorkflowRun, repo: Repository) => void>;
+  /** The App webhook's deliveries, oldest first (hook-deliveries.ts records them and forgets expired ones). */
+  hookDeliveries: HookDelivery[];
+  /** Delivery ids count on their own, so webhooks sent in the background never shift the other ids. */
+  nextHookDeliveryId: number;
+  /** Called when the App asks for a redelivery: the server sends the delivery again. */
+  redeliveryHandlers: Set<(delivery: HookDelivery) => void>;
 }
 
 export interface RepoSeed {
@@ -315,6 +342,9 @@ export function createGitHubState(seed: GitHubSeed = {}): GitHubState {
     mergeDeliveryOrder: seed.mergeDeliveryOrder ?? "pull_request_first",
     dispatchHandlers: new Set(),
     cancelHandlers: new Set(),
+    hookDeliveries: [],
+    nextHookDeliveryId: 1,
+    redeliveryHandlers: new Set(),
   };
   ensureUser(state, state.app.owner, "Organization");
   ensureUser(state, botLogin(state), "Bot");

@@ -79,6 +79,8 @@ export interface Delivery {
   action?: string;
   status: number | "error";
   error?: string;
+  /** Never sent: chaos made it fail to connect (GitHub records it as failed). */
+  dropped?: boolean;
 }
 
 /** POSTs one delivery the way GitHub does; resolves with its record (never rejects). */
