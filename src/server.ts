@@ -62,16 +62,21 @@ switch (plan.kind) {
     );
     break;
   case "serve": {
-    const server = await startServer(plan.config, { log, app: { onDatabaseLost } });
-    stopping = () => server.close();
+    const started = startServer(plan.config, { log, app: { onDatabaseLost } });
+    // Listening before anything is announced: a SIGTERM that comes while the App starts (or right after it says it
+    // listens) stops it cleanly once it has started, instead of killing it mid-way.
     const stop = () => {
-      void server.close().then(
-        () => process.exit(0),
-        () => process.exit(1),
-      );
+      void started
+        .then((server) => server.close())
+        .then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
     };
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
+    const server = await started;
+    stopping = () => server.close();
     break;
   }
 }
