@@ -56,6 +56,14 @@ export interface ClaimedRow {
   workerId: string;
 }
 
+/** The worker no longer holds the row it was carrying out: another has claimed it since its lease ran out. */
+export class LeaseLost extends Error {
+  constructor(key: string) {
+    super(`lease lost on ${key}: another worker holds it now; this outcome is dropped`);
+    this.name = "LeaseLost";
+  }
+}
+
 /**
  * Runs `work` in one transaction holding the aggregate's lock, then stores what it queued (and marks `claimed`
  * done) before the commit, and wakes the worker after it. A crash before the commit changes nothing.
@@ -73,7 +81,9 @@ export async function runCommand<T>(
     committed = uow.pending;
     const out = await work(uow);
     await flush(tx, uow.pending);
-    if (claimed) await completeEffect(tx, claimed.row.id, { workerId: claimed.workerId });
+    // Another worker took the row meanwhile (this one's lease ran out): roll back, its outcome counts instead.
+    if (claimed && !(await completeEffect(tx, claimed.row.id, { workerId: claimed.workerId })))
+      throw new LeaseLost(claimed.row.key);
     return out;
   });
   for (const count of committed?.afterCommit ?? []) count();

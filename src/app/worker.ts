@@ -13,6 +13,7 @@ import { pruneExpired } from "../store/retention.js";
 import {
   claimEffects,
   completeEffect,
+  extendLease,
   failEffect,
   nextEffectDueInMs,
   type OutboxRow,
@@ -22,7 +23,7 @@ import { applyRunEvent } from "./decisions.js";
 import { issueAggregate, repoAggregate } from "./aggregates.js";
 import { ingestsSettled, issueOf, processEvent } from "./process.js";
 import type { AppDeps, OutboxPayload, Target } from "./runtime.js";
-import { enqueue, runCommand } from "./unit-of-work.js";
+import { enqueue, LeaseLost, runCommand } from "./unit-of-work.js";
 
 export interface WorkerOptions {
   concurrency?: number;
@@ -89,6 +90,16 @@ export function createWorker(deps: AppDeps, options: WorkerOptions = {}): Worker
     const payload = row.payload as OutboxPayload;
     const started = performance.now();
     let outcome: "done" | "failed" | "deferred" = "failed";
+    // A long execution keeps its lease; once another worker has the row, this one's outcome is not recorded.
+    const heartbeat = setInterval(() => {
+      extendLease(deps.db, row.id, id, leaseMs).then(
+        (held) => {
+          if (!held) deps.log.warn({ effect: row.key }, "lease lost: another worker has this row now");
+        },
+        () => undefined,
+      );
+    }, leaseMs / 3);
+    heartbeat.unref();
     try {
       if (payload.kind === "event") {
         await processEvent(deps, row, id);
@@ -97,12 +108,16 @@ export function createWorker(deps: AppDeps, options: WorkerOptions = {}): Worker
         const retry =
           row.attempts > 1 ? { since: new Date(row.createdAt.getTime() - RETRY_LOOKBACK_MS) } : undefined;
         await executeEffect(deps, payload.target, payload.effect, retry);
-        await completeEffect(deps.db, row.id, { workerId: id });
+        if (!(await completeEffect(deps.db, row.id, { workerId: id }))) throw new LeaseLost(row.key);
       }
       outcome = "done";
       deps.metrics.inc("trellis_effects_done_total", { type: row.type });
       observeLatency(row, payload);
     } catch (error) {
+      if (error instanceof LeaseLost) {
+        deps.log.warn({ effect: row.key }, error.message);
+        return;
+      }
       if (error instanceof Deferred) {
         outcome = "deferred";
         await failEffect(deps.db, row.id, error.message, {
@@ -128,6 +143,7 @@ export function createWorker(deps: AppDeps, options: WorkerOptions = {}): Worker
         deps.log.error({ effect: row.key, err: String(e) }, "could not report a dead letter"),
       );
     } finally {
+      clearInterval(heartbeat);
       deps.metrics.observe(
         "trellis_effect_duration_seconds",
         { type: row.type, outcome },
@@ -201,19 +217,47 @@ export function createWorker(deps: AppDeps, options: WorkerOptions = {}): Worker
     }
   }
 
+  /** Executions under way: each holds a slot until it ends; the loop claims only for free slots. */
+  const active = new Set<Promise<void>>();
+
+  /** One slot's execution: a slow or rate-limited call holds up only its own row, never the others. */
+  function launch(row: OutboxRow): void {
+    const done: Promise<void> = execute(row)
+      .catch((error: unknown) => deps.log.error({ effect: row.key, err: String(error) }, "execution failed"))
+      .finally(() => {
+        active.delete(done);
+        wake();
+      });
+    active.add(done);
+  }
+
   async function run(): Promise<void> {
     while (running) {
       await housekeeping();
-      let n = 0;
-      try {
-        // Webhooks first: under sustained load, one event per `yieldMs` keeps the worker moving.
-        const quiet = yieldMs <= 0 || (await ingestsSettled(deps, yieldMs));
-        n = await round(quiet ? concurrency : 1);
-      } catch (error) {
-        deps.log.error({ err: String(error) }, "worker round failed");
-      }
-      if (n > 0 || !running) continue;
-      const due = await nextEffectDueInMs(deps.db, new Date(deps.now())).catch(() => null);
+      let claimed = 0;
+      const free = concurrency - active.size;
+      if (free > 0)
+        try {
+          // Webhooks first: under sustained load, one row per `yieldMs` keeps the worker moving.
+          const quiet = yieldMs <= 0 || (await ingestsSettled(deps, yieldMs));
+          const rows = await claimEffects(deps.db, {
+            workerId: id,
+            limit: quiet ? free : 1,
+            leaseMs,
+            now: new Date(deps.now()),
+          });
+          rows.forEach(launch);
+          claimed = rows.length;
+        } catch (error) {
+          deps.log.error({ err: String(error) }, "worker claim failed");
+        }
+      if (!running) break;
+      if (claimed > 0 && active.size < concurrency) continue;
+      // Every slot busy, or nothing claimable: sleep until a slot frees or a row comes due (at most idleMs).
+      const due =
+        active.size < concurrency
+          ? await nextEffectDueInMs(deps.db, new Date(deps.now())).catch(() => null)
+          : null;
       const ms = Math.min(due ?? idleMs, idleMs);
       // stop() may have come while the due time was read: it found no sleeper to wake.
       if (ms > 0 && running)
@@ -221,6 +265,7 @@ export function createWorker(deps: AppDeps, options: WorkerOptions = {}): Worker
           sleeper = { timer: setTimeout(resolve, ms), resolve };
         });
     }
+    await Promise.all(active);
   }
 
   return {

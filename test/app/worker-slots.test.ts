@@ -1,0 +1,77 @@
+/**
+ * The worker's slots: a slow GitHub call holds up only its own row. With two slots and one reply that takes GitHub
+ * a second and a half, the other replies are posted meanwhile, not after it (no round waits for its slowest row).
+ */
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { createWorker } from "../../src/app/worker.js";
+import type { Db } from "../../src/store/db.js";
+import { enqueueEffects } from "../../src/store/outbox.js";
+import { INSTALLATION_ID, startHarness, type Harness } from "../support/app-harness.js";
+import { engineCases } from "../support/engines.js";
+import { githubApi, useGitHubNock } from "../support/github-routes.js";
+
+const REPO = "/repos/Codertocat/Hello-World";
+
+describe.each(engineCases())("the worker's slots ($title)", ({ engine, skip }) => {
+  useGitHubNock();
+  let db: Db;
+  let h: Harness | undefined;
+  beforeEach(async () => {
+    if (skip) return;
+    db = await engine.open();
+  });
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+    await db?.close();
+  });
+
+  test.skipIf(skip)("a slow row does not hold up the others", async () => {
+    const api = githubApi().persist();
+    api.get("/app").optionally().reply(200, { id: 123, slug: "trellis" });
+    api
+      .post(`/app/installations/${INSTALLATION_ID}/access_tokens`)
+      .reply(201, { token: "ghs_testtoken", expires_at: "2099-01-01T00:00:00Z" });
+    const posted: number[] = [];
+    api
+      .post(/\/issues\/\d+\/comments$/)
+      .reply((uri) => {
+        const issue = Number(/issues\/(\d+)\//.exec(uri)![1]);
+        const answer = (): [number, object] => {
+          posted.push(issue);
+          return [201, { id: issue, body: "" }];
+        };
+        if (issue !== 1) return answer();
+        return new Promise((resolve) => setTimeout(() => resolve(answer()), 1_500)) as never;
+      });
+    h = await startHarness(db);
+    for (const issue of [1, 2, 3, 4]) {
+      const target = {
+        installationId: INSTALLATION_ID,
+        repo: { owner: "Codertocat", name: "Hello-World" },
+        issue,
+      };
+      await enqueueEffects(db, `issue:${REPO}#${issue}`, [
+        {
+          key: `reply:${issue}`,
+          type: "reply",
+          payload: {
+            kind: "effect",
+            target,
+            effect: { type: "reply", key: `reply:${issue}`, body: `hello ${issue}` },
+          },
+        },
+      ]);
+    }
+    const worker = createWorker(h.app.deps, { concurrency: 2, yieldMs: 0, idleMs: 20 });
+    worker.start();
+    try {
+      const until = Date.now() + 10_000;
+      while (posted.length < 4 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    } finally {
+      await worker.stop();
+    }
+    // 2, 3 and 4 went through the second slot while the first waited on GitHub for issue 1.
+    expect(posted).toEqual([2, 3, 4, 1]);
+  });
+});
