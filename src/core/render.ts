@@ -15,6 +15,12 @@ import { chargedUsd } from "./workflow/views.js";
 export const MAX_OUTPUT_CHARS = 65_535;
 export const MAX_TITLE_CHARS = 255;
 export const MAX_ANNOTATIONS_PER_REQUEST = 50;
+/**
+ * Annotations kept per check run, failures first: past a hundred marks on a diff nobody reads on, and every fifty
+ * more cost a write request (a thousand failing tests would otherwise be twenty).
+ */
+export const MAX_ANNOTATIONS = 100;
+const LEVEL_ORDER: Record<Annotation["annotation_level"], number> = { failure: 0, warning: 1, notice: 2 };
 
 const TRUNCATED = "\n\n… (truncated)";
 
@@ -438,7 +444,7 @@ export function renderCheckRunSummary(
 
 /**
  * Annotations for a result's check run: the agent's own, failing tests and failing scenarios at file:line,
- * deduplicated, in batches of at most 50 (GitHub's limit per request).
+ * deduplicated, at most MAX_ANNOTATIONS (failures first), in batches of at most 50 (GitHub's limit per request).
  */
 export function annotationsFor(result: AgentResult): Annotation[][] {
   const all: Annotation[] = [...result.annotations];
@@ -480,7 +486,9 @@ export function annotationsFor(result: AgentResult): Annotation[][] {
       path: a.path.replace(/^\.\//, ""),
       message: truncate(a.message, 60_000),
       ...(a.title !== undefined ? { title: truncate(a.title, MAX_TITLE_CHARS, "…") } : {}),
-    }));
+    }))
+    .sort((a, b) => LEVEL_ORDER[a.annotation_level] - LEVEL_ORDER[b.annotation_level])
+    .slice(0, MAX_ANNOTATIONS);
   const batches: Annotation[][] = [];
   for (let i = 0; i < unique.length; i += MAX_ANNOTATIONS_PER_REQUEST)
     batches.push(unique.slice(i, i + MAX_ANNOTATIONS_PER_REQUEST));

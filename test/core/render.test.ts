@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { Attempt, StageState } from "../../src/core/model.js";
 import {
   annotationsFor,
+  MAX_ANNOTATIONS,
   block,
   formatDuration,
   inline,
@@ -338,9 +339,27 @@ describe("annotationsFor", () => {
     const batches = annotationsFor(
       fullResult({ annotations: [...annotations, ...annotations], tests: undefined, scenarios: undefined }),
     );
-    expect(batches.map((b) => b.length)).toEqual([50, 50, 20]);
+    expect(batches.map((b) => b.length)).toEqual([50, 50]);
     expect(batches[0]?.[0]?.path).toBe("src/a.ts");
     expect(annotationsFor(result())).toEqual([]);
+  });
+
+  it("keeps at most a hundred, failures first", () => {
+    const mark = (i: number, level: "warning" | "failure") => ({
+      path: "src/a.ts",
+      start_line: i + 1,
+      end_line: i + 1,
+      annotation_level: level,
+      message: `${level} ${i}`,
+    });
+    const warnings = Array.from({ length: 150 }, (_, i) => mark(i, "warning"));
+    const failures = Array.from({ length: 30 }, (_, i) => mark(i, "failure"));
+    const kept = annotationsFor(
+      fullResult({ annotations: [...warnings, ...failures], tests: undefined, scenarios: undefined }),
+    ).flat();
+    expect(kept).toHaveLength(MAX_ANNOTATIONS);
+    expect(kept.slice(0, 30).every((a) => a.annotation_level === "failure")).toBe(true);
+    expect(kept[30]?.message).toBe("warning 0");
   });
 });
 
