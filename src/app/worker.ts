@@ -16,6 +16,7 @@ import {
   extendLease,
   failEffect,
   nextEffectDueInMs,
+  releaseEffects,
   type OutboxRow,
 } from "../store/outbox.js";
 import { Deferred, executeEffect } from "./effects.js";
@@ -44,6 +45,11 @@ export interface WorkerOptions {
   retention?: Retention;
   /** How often the housekeeping runs (default hourly; the first time right after the start). */
   housekeepingEveryMs?: number;
+  /**
+   * How long `stop()` lets executions under way finish (default 20 s, inside a container's usual 30 s notice); then
+   * their rows are handed back, so another replica carries them out without waiting for the lease to run out.
+   */
+  stopGraceMs?: number;
 }
 
 export interface Worker {
@@ -289,7 +295,16 @@ export function createWorker(deps: AppDeps, options: WorkerOptions = {}): Worker
     async stop() {
       running = false;
       wake();
-      await loop;
+      let timer: NodeJS.Timeout | undefined;
+      const graceOver = new Promise<"late">((resolve) => {
+        timer = setTimeout(() => resolve("late"), options.stopGraceMs ?? 20_000);
+      });
+      const ended = await Promise.race([loop?.then(() => "done" as const) ?? "done", graceOver]);
+      clearTimeout(timer);
+      if (ended === "late") {
+        const released = await releaseEffects(deps.db, id).catch(() => 0);
+        deps.log.warn({ released }, "stopped with executions under way: their rows are handed back");
+      }
     },
   };
 }

@@ -201,13 +201,13 @@ export async function extendLease(db: Db, id: number, workerId: string, leaseMs:
 }
 
 /**
- * Hands a worker's running rows back at once (graceful shutdown), without counting the claim as an
- * attempt. Returns how many rows were released.
+ * Hands a worker's running rows back at once (a shutdown that cannot wait for them): another worker claims them
+ * without waiting for the lease to run out. Their tries still count, so that claim is a retry and first asks GitHub
+ * what the interrupted try already did. Returns how many rows were released.
  */
 export async function releaseEffects(db: Db, workerId: string): Promise<number> {
   const r = await db.query(
-    `UPDATE outbox SET status = 'pending', locked_by = NULL, locked_until = NULL,
-            attempts = GREATEST(attempts - 1, 0)
+    `UPDATE outbox SET status = 'pending', locked_by = NULL, locked_until = NULL
       WHERE status = 'running' AND locked_by = $1`,
     [workerId],
   );

@@ -33,17 +33,15 @@ describe.each(engineCases())("the worker's slots ($title)", ({ engine, skip }) =
       .post(`/app/installations/${INSTALLATION_ID}/access_tokens`)
       .reply(201, { token: "ghs_testtoken", expires_at: "2099-01-01T00:00:00Z" });
     const posted: number[] = [];
-    api
-      .post(/\/issues\/\d+\/comments$/)
-      .reply((uri) => {
-        const issue = Number(/issues\/(\d+)\//.exec(uri)![1]);
-        const answer = (): [number, object] => {
-          posted.push(issue);
-          return [201, { id: issue, body: "" }];
-        };
-        if (issue !== 1) return answer();
-        return new Promise((resolve) => setTimeout(() => resolve(answer()), 1_500)) as never;
-      });
+    api.post(/\/issues\/\d+\/comments$/).reply((uri) => {
+      const issue = Number(/issues\/(\d+)\//.exec(uri)![1]);
+      const answer = (): [number, object] => {
+        posted.push(issue);
+        return [201, { id: issue, body: "" }];
+      };
+      if (issue !== 1) return answer();
+      return new Promise((resolve) => setTimeout(() => resolve(answer()), 1_500)) as never;
+    });
     h = await startHarness(db);
     for (const issue of [1, 2, 3, 4]) {
       const target = {
@@ -73,5 +71,44 @@ describe.each(engineCases())("the worker's slots ($title)", ({ engine, skip }) =
     }
     // 2, 3 and 4 went through the second slot while the first waited on GitHub for issue 1.
     expect(posted).toEqual([2, 3, 4, 1]);
+  });
+
+  test.skipIf(skip)("stopping past its grace hands the rows under way back, as retries", async () => {
+    const api = githubApi().persist();
+    api.get("/app").optionally().reply(200, { id: 123, slug: "trellis" });
+    api
+      .post(`/app/installations/${INSTALLATION_ID}/access_tokens`)
+      .reply(201, { token: "ghs_testtoken", expires_at: "2099-01-01T00:00:00Z" });
+    // GitHub takes its time: longer than the worker's grace.
+    api
+      .post(/\/issues\/\d+\/comments$/)
+      .optionally()
+      .reply(
+        () => new Promise((resolve) => setTimeout(() => resolve([201, { id: 1, body: "" }]), 3_000)) as never,
+      );
+    h = await startHarness(db);
+    const target = {
+      installationId: INSTALLATION_ID,
+      repo: { owner: "Codertocat", name: "Hello-World" },
+      issue: 1,
+    };
+    await enqueueEffects(db, `issue:${REPO}#1`, [
+      {
+        key: "reply:slow",
+        type: "reply",
+        payload: { kind: "effect", target, effect: { type: "reply", key: "reply:slow", body: "slow" } },
+      },
+    ]);
+    const worker = createWorker(h.app.deps, { yieldMs: 0, idleMs: 20, stopGraceMs: 200 });
+    worker.start();
+    while ((await db.query("SELECT 1 FROM outbox WHERE status = 'running'")).rows.length === 0)
+      await new Promise((r) => setTimeout(r, 20));
+    const t0 = Date.now();
+    await worker.stop();
+    expect(Date.now() - t0).toBeLessThan(2_000);
+    const rows = await db.query<{ status: string; locked_by: string | null; attempts: number }>(
+      "SELECT status, locked_by, attempts FROM outbox WHERE key = 'reply:slow'",
+    );
+    expect(rows.rows).toEqual([{ status: "pending", locked_by: null, attempts: 1 }]);
   });
 });
