@@ -8,7 +8,7 @@ import { findPackageRoot } from "../builtins.js";
 import { schemaCommand } from "./schema.js";
 import { validateCommand } from "./validate.js";
 
-import { processIo, type Io } from "./io.js";
+import { processIo, type Io } from "../io.js";
 
 /** Where output goes; tests pass their own to capture it. */
 export { processIo, type Io };

@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { configJsonSchema } from "../core/config.js";
-import type { Io } from "./io.js";
+import type { Io } from "../io.js";
 
 const HELP = `Usage: trellis schema
 

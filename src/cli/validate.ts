@@ -6,7 +6,7 @@ import { findPackageRoot, readBuiltins, readRepoDefinitionFiles } from "../built
 import { boardOwner, ownerFromRemote, userOwnedBoardMessage } from "../core/board.js";
 import { formatDiagnostic, type Diagnostic } from "../core/diagnostics.js";
 import { loadDefinitions } from "../core/definitions.js";
-import type { Io } from "./io.js";
+import type { Io } from "../io.js";
 
 const HELP = `Usage: trellis validate [dir]
 

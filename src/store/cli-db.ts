@@ -1,16 +1,6 @@
 /** What the store's commands (`trellis migrate`, `trellis dead-letters`) share: which database, opened once, closed. */
+import type { Io } from "../io.js";
 import { describeTarget, openDb, type Db, type OpenDbOptions } from "./db.js";
-
-/** Output sink; structurally the CLI's Io. */
-export interface StoreIo {
-  stdout(text: string): void;
-  stderr(text: string): void;
-}
-
-export const processIo: StoreIo = {
-  stdout: (text) => void process.stdout.write(text),
-  stderr: (text) => void process.stderr.write(text),
-};
 
 /** The parseArgs options that choose the database. */
 export const DB_ARGS = {
@@ -29,7 +19,7 @@ export async function withCliDb(
   command: string,
   values: { "database-url"?: string; "data-dir"?: string },
   env: NodeJS.ProcessEnv,
-  io: StoreIo,
+  io: Io,
   fn: (db: Db, target: string) => Promise<number>,
 ): Promise<number> {
   const options: OpenDbOptions = { env, migrate: false };

@@ -3,7 +3,8 @@
  * put them back in line once the cause is fixed (a permission granted, GitHub back).
  */
 import { parseArgs } from "node:util";
-import { DB_ARGS, DB_HELP, processIo, withCliDb, type StoreIo } from "./cli-db.js";
+import { processIo, type Io } from "../io.js";
+import { DB_ARGS, DB_HELP, withCliDb } from "./cli-db.js";
 import { listDeadLetters, retryDeadLetters } from "./outbox.js";
 
 const HELP = `Usage: trellis dead-letters [options]
@@ -21,7 +22,7 @@ ${DB_HELP}
 
 export async function deadLettersCommand(
   argv: string[],
-  io: StoreIo = processIo,
+  io: Io = processIo,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<number> {
   let values: {

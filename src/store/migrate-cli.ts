@@ -3,11 +3,9 @@
  * embedded PGlite database (--data-dir, default .trellis/db), and prints what it applied.
  */
 import { parseArgs } from "node:util";
-import { DB_ARGS, DB_HELP, processIo, withCliDb, type StoreIo } from "./cli-db.js";
+import { processIo, type Io } from "../io.js";
+import { DB_ARGS, DB_HELP, withCliDb } from "./cli-db.js";
 import { appliedMigrations, applyMigrations, loadMigrations } from "./migrate.js";
-
-/** Output sink; structurally the CLI's Io. */
-export type MigrateIo = StoreIo;
 
 const HELP = `Usage: trellis migrate [options]
 
@@ -22,7 +20,7 @@ ${DB_HELP}
 
 export async function migrateCommand(
   argv: string[],
-  io: MigrateIo = processIo,
+  io: Io = processIo,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<number> {
   let values: { "database-url"?: string; "data-dir"?: string; status?: boolean; help?: boolean };

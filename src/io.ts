@@ -1,4 +1,4 @@
-/** Where the CLI writes: the process by default, a buffer in tests. */
+/** Where the command line writes (the `trellis` CLI and the store's commands): the process by default, a buffer in tests. */
 
 export interface Io {
   stdout(text: string): void;
@@ -9,5 +9,3 @@ export const processIo: Io = {
   stdout: (text) => void process.stdout.write(text),
   stderr: (text) => void process.stderr.write(text),
 };
-
-/** Other helpers' commands take argv and, optionally, the same kind of output sink. */
