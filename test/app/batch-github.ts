@@ -4,9 +4,10 @@
  */
 import { runName } from "../../src/core/dispatch.js";
 import { resultArtifactName } from "../../src/core/result.js";
-import { INSTALLATION_ID } from "../support/app-harness.js";
+import { installation, INSTALLATION_ID } from "../support/app-harness.js";
 import { githubApi } from "../support/github-routes.js";
 import { fakeCommits } from "../support/app-commits.js";
+import { examplePayload } from "../support/webhooks.js";
 
 export const OWNER = "Codertocat";
 export const REPO = `/repos/${OWNER}/Hello-World`;
@@ -367,4 +368,30 @@ export function fakeGitHub({ config: CONFIG, tasks: TASKS, firstIssue = 10 }: Fa
     artifacts,
     plant,
   };
+}
+
+/**
+ * GitHub's `workflow_run` webhook (the example payload) for the agent workflow's Actions run `runId` of an attempt,
+ * in this fake's repository: named as the installed workflow names it, dispatched, `success` once completed.
+ */
+export function agentRunPayload(
+  action: "requested" | "completed",
+  run: { stage: string; issue: number; attemptId: string; runId: number; conclusion?: "success" | "failure" },
+) {
+  const done = action === "completed";
+  return examplePayload("workflow_run", action, {
+    installation,
+    workflow_run: {
+      event: "workflow_dispatch",
+      path: ".github/workflows/trellis-agent.yml",
+      id: run.runId,
+      display_title: runName({ stage: run.stage, issue: run.issue, attemptId: run.attemptId }),
+      status: done ? "completed" : "queued",
+      conclusion: done ? (run.conclusion ?? "success") : null,
+      html_url: `https://github.com/${OWNER}/Hello-World/actions/runs/${run.runId}`,
+      head_repository: { full_name: `${OWNER}/Hello-World` },
+      repository: { full_name: `${OWNER}/Hello-World` },
+    },
+    repository: { full_name: `${OWNER}/Hello-World`, name: "Hello-World", owner: { login: OWNER } },
+  });
 }

@@ -12,19 +12,12 @@ import { listAudit } from "../../src/store/audit.js";
 import { findBatchByTrackingIssue } from "../../src/store/batches.js";
 import { monthlyCost, yearMonthOf } from "../../src/store/costs.js";
 import type { Db } from "../../src/store/db.js";
-import {
-  agentResult,
-  INSTALLATION_ID,
-  resultZip,
-  startHarness,
-  type Harness,
-} from "../support/app-harness.js";
+import { agentResult, installation, resultZip, startHarness, type Harness } from "../support/app-harness.js";
 import { engineCases } from "../support/engines.js";
 import { githubApi, useGitHubNock } from "../support/github-routes.js";
 import { examplePayload, examplePayloadAs } from "../support/webhooks.js";
-import { fakeGitHub, OWNER, type FakeGitHub } from "./batch-github.js";
+import { agentRunPayload, fakeGitHub, OWNER, type FakeGitHub } from "./batch-github.js";
 
-const installation = { id: INSTALLATION_ID, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==" };
 const CONFIG = "batch:\n  parallel_limit: 2\n";
 const TASKS = [
   "Prices for the shop.",
@@ -102,21 +95,7 @@ async function finishRefine(
     ),
   });
   const payload = (action: "requested" | "completed") =>
-    examplePayload("workflow_run", action, {
-      installation,
-      workflow_run: {
-        event: "workflow_dispatch",
-        path: ".github/workflows/trellis-agent.yml",
-        id: runId,
-        display_title: runName({ stage: inputs.stage!, issue: Number(inputs.issue), attemptId }),
-        status: action === "completed" ? "completed" : "queued",
-        conclusion: action === "completed" ? "success" : null,
-        html_url: `https://github.com/${OWNER}/Hello-World/actions/runs/${runId}`,
-        head_repository: { full_name: `${OWNER}/Hello-World` },
-        repository: { full_name: `${OWNER}/Hello-World` },
-      },
-      repository: { full_name: `${OWNER}/Hello-World`, name: "Hello-World", owner: { login: OWNER } },
-    });
+    agentRunPayload(action, { stage: inputs.stage!, issue: Number(inputs.issue), attemptId, runId });
   await h.deliver("workflow_run", payload("requested"));
   await h.deliver("workflow_run", payload("completed"));
   await h.drain();
@@ -293,20 +272,12 @@ describe.each(engineCases())("batch refinement ($title)", ({ engine, skip }) => 
       gh.artifacts.set(62_001, { attemptId: "att_someoneelse00", zip: Buffer.from("") });
       await h.deliver(
         "workflow_run",
-        examplePayload("workflow_run", "completed", {
-          installation,
-          workflow_run: {
-            event: "workflow_dispatch",
-            path: ".github/workflows/trellis-agent.yml",
-            id: 62_001,
-            display_title: runName({ stage: "refine", issue: 2, attemptId: inputs.attempt_id! }),
-            status: "completed",
-            conclusion: "failure",
-            html_url: `https://github.com/${OWNER}/Hello-World/actions/runs/62001`,
-            head_repository: { full_name: `${OWNER}/Hello-World` },
-            repository: { full_name: `${OWNER}/Hello-World` },
-          },
-          repository: { full_name: `${OWNER}/Hello-World`, name: "Hello-World", owner: { login: OWNER } },
+        agentRunPayload("completed", {
+          stage: "refine",
+          issue: 2,
+          attemptId: inputs.attempt_id!,
+          runId: 62_001,
+          conclusion: "failure",
         }),
       );
       await h.drain();

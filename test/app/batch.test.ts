@@ -13,14 +13,18 @@ import { listAudit } from "../../src/store/audit.js";
 import { findBatchByTrackingIssue, listTickets } from "../../src/store/batches.js";
 import type { Db } from "../../src/store/db.js";
 import { listRuns } from "../../src/store/runs.js";
-import { agentResult, INSTALLATION_ID, startHarness, type Harness } from "../support/app-harness.js";
+import {
+  agentResult,
+  type Harness,
+  installation,
+  INSTALLATION_ID,
+  startHarness,
+} from "../support/app-harness.js";
 import { engineCases } from "../support/engines.js";
 import { githubApi, useGitHubNock } from "../support/github-routes.js";
 import { examplePayload, examplePayloadAs } from "../support/webhooks.js";
 import { buildProposal, proposalZip } from "../support/app-commits.js";
 import { BASE_SHA, fakeGitHub as fakeGitHubWith, OWNER, prNodeId } from "./batch-github.js";
-
-const installation = { id: INSTALLATION_ID, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==" };
 
 const CONFIG = "batch:\n  parallel_limit: 2\n  refine: false\n";
 

@@ -19,13 +19,12 @@ import { layoutOf } from "../../src/core/board.js";
 import { listAudit } from "../../src/store/audit.js";
 import { findBoardItem, saveBoardProject } from "../../src/store/board.js";
 import { findRunsByIssue } from "../../src/store/runs.js";
-import { INSTALLATION_ID, startHarness, type Harness } from "../support/app-harness.js";
+import { type Harness, installation, INSTALLATION_ID, startHarness } from "../support/app-harness.js";
 import { engineCases, truncateAll, type TestDb } from "../support/engines.js";
 import { githubApi, GITHUB_API, useGitHubNock } from "../support/github-routes.js";
 import { examplePayload } from "../support/webhooks.js";
 
 const REPO = "/repos/Codertocat/Hello-World";
-const installation = { id: INSTALLATION_ID, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==" };
 
 let githubSchema: GraphQLSchema | undefined;
 function graphqlProblems(query: string, variables: Record<string, unknown>): string[] {

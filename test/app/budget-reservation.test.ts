@@ -2,37 +2,27 @@
  * Budgets across attempts in flight, through the real App: an attempt reserves what it was granted until its result
  * says what it spent, so two issues started together cannot both be granted the same month's last dollars.
  */
-import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import type { Db } from "../../src/store/db.js";
+import { beforeEach, describe, expect, test } from "vitest";
 import { findRunsByIssue } from "../../src/store/runs.js";
-import { INSTALLATION_ID, startHarness, type Harness } from "../support/app-harness.js";
+import { installation, useAppHarness } from "../support/app-harness.js";
 import { engineCases } from "../support/engines.js";
 import { githubApi, useGitHubNock } from "../support/github-routes.js";
 import { examplePayload } from "../support/webhooks.js";
 import { fakeGitHub, OWNER } from "./batch-github.js";
 
-const installation = { id: INSTALLATION_ID, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==" };
-
 describe.each(engineCases())("budget reservations ($title)", ({ engine, skip }) => {
   useGitHubNock();
-  let db: Db;
-  let h: Harness | undefined;
-  beforeEach(async () => {
+  const app = useAppHarness(engine, skip);
+  beforeEach(() => {
     if (skip) return;
-    db = await engine.open();
     githubApi().get("/app").reply(200, { id: 123, slug: "trellis", name: "Trellis" });
-  });
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-    await db?.close();
   });
 
   test.skipIf(skip)(
     "a second attempt started together gets only what the first has not reserved",
     async () => {
       const gh = fakeGitHub({ config: "budgets:\n  per_run_usd: 3\n  monthly_usd: 5\n", tasks: "" });
-      h = await startHarness(db);
+      const h = await app.start();
       for (const issue of [
         { number: 7, title: "Fix the login bug" },
         { number: 8, title: "Fix the logout bug" },
@@ -48,7 +38,7 @@ describe.each(engineCases())("budget reservations ($title)", ({ engine, skip }) 
         ["7", 3],
         ["8", 2],
       ]);
-      const [third] = await findRunsByIssue(db, `${OWNER}/Hello-World`, 9);
+      const [third] = await findRunsByIssue(app.db(), `${OWNER}/Hello-World`, 9);
       expect(third!.state.stages.dev!.status).toBe("waiting");
       expect(third!.state.stages.dev!.reason).toContain("reserved $5.00 for attempts in flight");
     },

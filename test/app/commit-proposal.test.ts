@@ -3,35 +3,23 @@
  * commit with createCommitOnBranch on the branch the App names (created from the base), the refusals that fail the
  * stage with a check run naming the rule and the path, a branch that moved, and a retry after a crash.
  */
-import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { runName } from "../../src/core/dispatch.js";
-import type { Db } from "../../src/store/db.js";
+import { describe, expect, test } from "vitest";
 import { findRunsByIssue } from "../../src/store/runs.js";
 import { buildProposal, OLD_BLOB, proposalZip, type ProposedFile } from "../support/app-commits.js";
-import { agentResult, INSTALLATION_ID, startHarness, type Harness } from "../support/app-harness.js";
+import { agentResult, type Harness, installation, useAppHarness } from "../support/app-harness.js";
 import { engineCases } from "../support/engines.js";
 import { githubApi, useGitHubNock } from "../support/github-routes.js";
 import { examplePayload } from "../support/webhooks.js";
-import { BASE_SHA, fakeGitHub, OWNER } from "./batch-github.js";
+import { agentRunPayload, BASE_SHA, fakeGitHub, OWNER } from "./batch-github.js";
 
 const CONFIG = "protected_paths:\n  - infra/**\n";
-const installation = { id: INSTALLATION_ID, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==" };
 const ISSUE = { number: 7, title: "Fix the login bug" };
 const BRANCH = "trellis/7-fix-the-login-bug";
 
 describe.each(engineCases())("the App commits an agent's proposal ($title)", ({ engine, skip }) => {
   useGitHubNock();
-  let db: Db;
+  const app = useAppHarness(engine, skip);
   let h: Harness | undefined;
-  beforeEach(async () => {
-    if (skip) return;
-    db = await engine.open();
-  });
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-    await db?.close();
-  });
 
   /** Label issue #7, let its dev attempt finish with a proposal of `changes`, and hand back what happened. */
   async function proposeAndFinish(
@@ -44,7 +32,7 @@ describe.each(engineCases())("the App commits an agent's proposal ($title)", ({ 
     for (const [path, change] of Object.entries(changes))
       if (change === null || (typeof change === "object" && change.modified))
         gh.git.headFiles.set(path, OLD_BLOB);
-    h = await startHarness(db);
+    h = await app.start();
     await h.deliver(
       "issues",
       examplePayload("issues", "labeled", { label: { name: "agent:dev" }, issue: ISSUE, installation }),
@@ -65,24 +53,10 @@ describe.each(engineCases())("the App commits an agent's proposal ($title)", ({ 
     before?.(gh, attemptId);
     await h.deliver(
       "workflow_run",
-      examplePayload("workflow_run", "completed", {
-        installation,
-        workflow_run: {
-          event: "workflow_dispatch",
-          path: ".github/workflows/trellis-agent.yml",
-          id: runId,
-          display_title: runName({ stage: "dev", issue: ISSUE.number, attemptId }),
-          status: "completed",
-          conclusion: "success",
-          html_url: `https://github.com/${OWNER}/Hello-World/actions/runs/${runId}`,
-          head_repository: { full_name: `${OWNER}/Hello-World` },
-          repository: { full_name: `${OWNER}/Hello-World` },
-        },
-        repository: { full_name: `${OWNER}/Hello-World`, name: "Hello-World", owner: { login: OWNER } },
-      }),
+      agentRunPayload("completed", { stage: "dev", issue: ISSUE.number, attemptId, runId }),
     );
     await h.drain();
-    const [run] = await findRunsByIssue(db, `${OWNER}/Hello-World`, ISSUE.number);
+    const [run] = await findRunsByIssue(app.db(), `${OWNER}/Hello-World`, ISSUE.number);
     const attempt = run!.state.stages.dev!.attempts[0]!;
     return { gh, attemptId, attempt, stage: run!.state.stages.dev! };
   }
@@ -197,7 +171,7 @@ describe.each(engineCases())("the App commits an agent's proposal ($title)", ({ 
       expect(gh.git.commits).toEqual([]);
       // Retried for an hour (src/store/backoff.ts attemptsWithin), then given up.
       expect(gh.git.graphqlRequests).toBe(24);
-      const [run] = await findRunsByIssue(db, `${OWNER}/Hello-World`, ISSUE.number);
+      const [run] = await findRunsByIssue(app.db(), `${OWNER}/Hello-World`, ISSUE.number);
       const attempt = run!.state.stages.dev!.attempts.find((a) => a.id === attemptId)!;
       expect(attempt.refusal).toMatchObject({ rule: "commit_failed" });
       // The stage's retry policy takes over: the next attempt is dispatched with the reason as feedback.
@@ -217,7 +191,8 @@ describe.each(engineCases())("the App commits an agent's proposal ($title)", ({ 
         c.body.includes("could not open the pull request"),
       );
       expect(notice?.body).toMatch(/Validation Failed: a pull request already exists \(1 try\)/);
-      const [dead] = (await db.query<{ id: number }>("SELECT id FROM outbox WHERE status = 'failed'")).rows;
+      const [dead] = (await app.db().query<{ id: number }>("SELECT id FROM outbox WHERE status = 'failed'"))
+        .rows;
       expect(notice?.body).toContain(`trellis dead-letters --retry ${dead!.id}`);
     },
   );

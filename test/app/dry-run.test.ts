@@ -7,13 +7,12 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest"
 import { executeEffect } from "../../src/app/effects.js";
 import type { OutboxPayload } from "../../src/app/runtime.js";
 import { listEffects } from "../../src/store/outbox.js";
-import { INSTALLATION_ID, startHarness } from "../support/app-harness.js";
+import { installation, INSTALLATION_ID, startHarness } from "../support/app-harness.js";
 import { engineCases, truncateAll, type TestDb } from "../support/engines.js";
 import { githubApi, useGitHubNock } from "../support/github-routes.js";
 import { examplePayload } from "../support/webhooks.js";
 
 const REPO = "/repos/Codertocat/Hello-World";
-const installation = { id: INSTALLATION_ID, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==" };
 const CONFIG = "dry_run: true\n";
 
 function fakeGitHub() {

@@ -3,53 +3,44 @@
  * its answer is lost (a 502 after the dispatch or the comment was made). The retry asks GitHub what the earlier try
  * did — the run named by the attempt id, the comment carrying the reply's hidden marker — and does nothing twice.
  */
-import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import type { Db } from "../../src/store/db.js";
+import { beforeEach, describe, expect, test } from "vitest";
 import { findRunsByIssue } from "../../src/store/runs.js";
-import { INSTALLATION_ID, startHarness, type Harness } from "../support/app-harness.js";
+import { type Harness, installation, useAppHarness } from "../support/app-harness.js";
 import { engineCases } from "../support/engines.js";
 import { githubApi, useGitHubNock } from "../support/github-routes.js";
 import { examplePayload } from "../support/webhooks.js";
 import { fakeGitHub, OWNER } from "./batch-github.js";
 
-const installation = { id: INSTALLATION_ID, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==" };
 const ISSUE = { number: 7, title: "Fix the login bug" };
 
 describe.each(engineCases())("exactly once ($title)", ({ engine, skip }) => {
   useGitHubNock();
-  let db: Db;
-  let h: Harness | undefined;
-  beforeEach(async () => {
+  const app = useAppHarness(engine, skip);
+  beforeEach(() => {
     if (skip) return;
-    db = await engine.open();
     githubApi().get("/app").reply(200, { id: 123, slug: "trellis", name: "Trellis" });
-  });
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-    await db?.close();
   });
 
   /** Drains until nothing is due, moving the App's clock past each retry's backoff. */
-  async function settle(rounds = 5) {
+  async function settle(h: Harness, rounds = 5) {
     for (let i = 0; i < rounds; i++) {
-      await h!.drain();
-      h!.clock.now += 60_000;
+      await h.drain();
+      h.clock.now += 60_000;
     }
   }
 
   test.skipIf(skip)("a dispatch whose answer was lost is found by its run name, not sent again", async () => {
     const gh = fakeGitHub({ config: "", tasks: "" });
     gh.faults.dispatchAnswerLost = true;
-    h = await startHarness(db);
+    const h = await app.start();
     await h.deliver(
       "issues",
       examplePayload("issues", "labeled", { label: { name: "agent:dev" }, installation, issue: ISSUE }),
     );
-    await settle();
+    await settle(h);
     expect(gh.dispatches).toHaveLength(1);
     const attemptId = gh.dispatches[0]!.attempt_id!;
-    const [run] = await findRunsByIssue(db, `${OWNER}/Hello-World`, ISSUE.number);
+    const [run] = await findRunsByIssue(app.db(), `${OWNER}/Hello-World`, ISSUE.number);
     expect(run!.state.stages.dev!.attempts).toHaveLength(1);
     expect(run!.state.stages.dev!.attempts[0]!.workflowRunId).toBe(gh.workflowRuns.get(attemptId));
   });
@@ -59,7 +50,7 @@ describe.each(engineCases())("exactly once ($title)", ({ engine, skip }) => {
     async () => {
       const gh = fakeGitHub({ config: "", tasks: "" });
       gh.faults.commentAnswerLost = true;
-      h = await startHarness(db);
+      const h = await app.start();
       await h.deliver(
         "issue_comment",
         examplePayload("issue_comment", "created", {
@@ -68,7 +59,7 @@ describe.each(engineCases())("exactly once ($title)", ({ engine, skip }) => {
           issue: ISSUE,
         }),
       );
-      await settle();
+      await settle(h);
       const helps = (gh.comments.get(ISSUE.number) ?? []).filter((c) => c.body.includes("/approve"));
       expect(helps).toHaveLength(1);
       expect(helps[0]!.body).toMatch(/<!-- trellis:reply=\w+ -->$/);

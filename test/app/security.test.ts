@@ -7,12 +7,11 @@ import nock from "nock";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { openDb, type Db } from "../../src/store/db.js";
 import { findRunsByIssue } from "../../src/store/runs.js";
-import { INSTALLATION_ID, startHarness, type Harness } from "../support/app-harness.js";
+import { type Harness, installation, INSTALLATION_ID, startHarness } from "../support/app-harness.js";
 import { githubApi, useGitHubNock } from "../support/github-routes.js";
 import { examplePayload } from "../support/webhooks.js";
 
 const REPO = "/repos/Codertocat/Hello-World";
-const installation = { id: INSTALLATION_ID, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==" };
 
 describe("security", () => {
   useGitHubNock();

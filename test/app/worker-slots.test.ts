@@ -2,11 +2,10 @@
  * The worker's slots: a slow GitHub call holds up only its own row. With two slots and one reply that takes GitHub
  * a second and a half, the other replies are posted meanwhile, not after it (no round waits for its slowest row).
  */
-import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { createWorker } from "../../src/app/worker.js";
-import type { Db } from "../../src/store/db.js";
 import { enqueueEffects } from "../../src/store/outbox.js";
-import { INSTALLATION_ID, startHarness, type Harness } from "../support/app-harness.js";
+import { INSTALLATION_ID, useAppHarness } from "../support/app-harness.js";
 import { engineCases } from "../support/engines.js";
 import { githubApi, useGitHubNock } from "../support/github-routes.js";
 
@@ -14,17 +13,7 @@ const REPO = "/repos/Codertocat/Hello-World";
 
 describe.each(engineCases())("the worker's slots ($title)", ({ engine, skip }) => {
   useGitHubNock();
-  let db: Db;
-  let h: Harness | undefined;
-  beforeEach(async () => {
-    if (skip) return;
-    db = await engine.open();
-  });
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-    await db?.close();
-  });
+  const app = useAppHarness(engine, skip);
 
   test.skipIf(skip)("a slow row does not hold up the others", async () => {
     const api = githubApi().persist();
@@ -42,14 +31,14 @@ describe.each(engineCases())("the worker's slots ($title)", ({ engine, skip }) =
       if (issue !== 1) return answer();
       return new Promise((resolve) => setTimeout(() => resolve(answer()), 1_500)) as never;
     });
-    h = await startHarness(db);
+    const h = await app.start();
     for (const issue of [1, 2, 3, 4]) {
       const target = {
         installationId: INSTALLATION_ID,
         repo: { owner: "Codertocat", name: "Hello-World" },
         issue,
       };
-      await enqueueEffects(db, `issue:${REPO}#${issue}`, [
+      await enqueueEffects(app.db(), `issue:${REPO}#${issue}`, [
         {
           key: `reply:${issue}`,
           type: "reply",
@@ -86,13 +75,13 @@ describe.each(engineCases())("the worker's slots ($title)", ({ engine, skip }) =
       .reply(
         () => new Promise((resolve) => setTimeout(() => resolve([201, { id: 1, body: "" }]), 3_000)) as never,
       );
-    h = await startHarness(db);
+    const h = await app.start();
     const target = {
       installationId: INSTALLATION_ID,
       repo: { owner: "Codertocat", name: "Hello-World" },
       issue: 1,
     };
-    await enqueueEffects(db, `issue:${REPO}#1`, [
+    await enqueueEffects(app.db(), `issue:${REPO}#1`, [
       {
         key: "reply:slow",
         type: "reply",
@@ -101,14 +90,16 @@ describe.each(engineCases())("the worker's slots ($title)", ({ engine, skip }) =
     ]);
     const worker = createWorker(h.app.deps, { yieldMs: 0, idleMs: 20, stopGraceMs: 200 });
     worker.start();
-    while ((await db.query("SELECT 1 FROM outbox WHERE status = 'running'")).rows.length === 0)
+    while ((await app.db().query("SELECT 1 FROM outbox WHERE status = 'running'")).rows.length === 0)
       await new Promise((r) => setTimeout(r, 20));
     const t0 = Date.now();
     await worker.stop();
     expect(Date.now() - t0).toBeLessThan(2_000);
-    const rows = await db.query<{ status: string; locked_by: string | null; attempts: number }>(
-      "SELECT status, locked_by, attempts FROM outbox WHERE key = 'reply:slow'",
-    );
+    const rows = await app
+      .db()
+      .query<{ status: string; locked_by: string | null; attempts: number }>(
+        "SELECT status, locked_by, attempts FROM outbox WHERE key = 'reply:slow'",
+      );
     expect(rows.rows).toEqual([{ status: "pending", locked_by: null, attempts: 1 }]);
   });
 });

@@ -9,12 +9,11 @@ import { findBatchByTrackingIssue } from "../../src/store/batches.js";
 import type { Db } from "../../src/store/db.js";
 import { findRunsByIssue } from "../../src/store/runs.js";
 import { fakeGitHub, OWNER, REPO } from "../app/batch-github.js";
-import { INSTALLATION_ID, startHarness, type Harness } from "../support/app-harness.js";
+import { type Harness, installation, startHarness } from "../support/app-harness.js";
 import { engineCases } from "../support/engines.js";
 import { githubApi, useGitHubNock } from "../support/github-routes.js";
 import { examplePayload, examplePayloadAs } from "../support/webhooks.js";
 
-const installation = { id: INSTALLATION_ID, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==" };
 const CONFIG = "batch:\n  parallel_limit: 2\n  refine: false\n";
 const TASKS = "- [ ] [a] Alpha\n- [ ] [b] Beta";
 const MALLORY = { login: "mallory", id: 6660666, node_id: "U_mallory", type: "User" };

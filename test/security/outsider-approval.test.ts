@@ -4,18 +4,15 @@
  * counts for nothing); then it commits as usual. Real Probot, real payloads (GitHub's examples, the issue's author
  * edited to an outsider), GitHub as nock.
  */
-import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { runName } from "../../src/core/dispatch.js";
-import type { Db } from "../../src/store/db.js";
+import { describe, expect, test } from "vitest";
 import { findRunsByIssue } from "../../src/store/runs.js";
-import { fakeGitHub, OWNER, REPO } from "../app/batch-github.js";
+import { agentRunPayload, fakeGitHub, OWNER, REPO } from "../app/batch-github.js";
 import { buildProposal, proposalZip } from "../support/app-commits.js";
-import { agentResult, INSTALLATION_ID, startHarness, type Harness } from "../support/app-harness.js";
+import { agentResult, type Harness, installation, useAppHarness } from "../support/app-harness.js";
 import { engineCases } from "../support/engines.js";
 import { githubApi, useGitHubNock } from "../support/github-routes.js";
 import { examplePayload } from "../support/webhooks.js";
 
-const installation = { id: INSTALLATION_ID, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==" };
 const MALLORY = { login: "mallory", id: 6660666, node_id: "U_mallory", type: "User" };
 const REPO_NAME = `${OWNER}/Hello-World`;
 /** Issue #7, opened by an outsider: GitHub says `author_association: NONE`. */
@@ -30,17 +27,8 @@ const BRANCH = "trellis/7-fix-the-login-bug";
 
 describe.each(engineCases())("a proposal on an outsider's issue ($title)", ({ engine, skip }) => {
   useGitHubNock();
-  let db: Db;
+  const app = useAppHarness(engine, skip);
   let h: Harness | undefined;
-  beforeEach(async () => {
-    if (skip) return;
-    db = await engine.open();
-  });
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-    await db?.close();
-  });
 
   const comment = (body: string, sender?: typeof MALLORY) =>
     h!.deliver(
@@ -63,7 +51,7 @@ describe.each(engineCases())("a proposal on an outsider's issue ($title)", ({ en
       .get(`${REPO}/collaborators/mallory/permission`)
       .optionally()
       .reply(200, { permission: "read", role_name: "read", user: MALLORY });
-    h = await startHarness(db);
+    h = await app.start();
     // The example's sender, Codertocat, is an admin.
     await h.deliver(
       "issues",
@@ -80,21 +68,7 @@ describe.each(engineCases())("a proposal on an outsider's issue ($title)", ({ en
     });
     await h.deliver(
       "workflow_run",
-      examplePayload("workflow_run", "completed", {
-        installation,
-        workflow_run: {
-          event: "workflow_dispatch",
-          path: ".github/workflows/trellis-agent.yml",
-          id: runId,
-          display_title: runName({ stage: "dev", issue: ISSUE.number, attemptId }),
-          status: "completed",
-          conclusion: "success",
-          html_url: `https://github.com/${REPO_NAME}/actions/runs/${runId}`,
-          head_repository: { full_name: REPO_NAME },
-          repository: { full_name: REPO_NAME },
-        },
-        repository: { full_name: REPO_NAME, name: "Hello-World", owner: { login: OWNER } },
-      }),
+      agentRunPayload("completed", { stage: "dev", issue: ISSUE.number, attemptId, runId }),
     );
     await h.drain();
     return gh;
@@ -104,7 +78,7 @@ describe.each(engineCases())("a proposal on an outsider's issue ($title)", ({ en
     const gh = await proposeOnOutsidersIssue("");
 
     // Held: nothing committed, the stage waits, and the issue and the check run say why and what to do.
-    const state = async () => (await findRunsByIssue(db, REPO_NAME, ISSUE.number))[0]!.state;
+    const state = async () => (await findRunsByIssue(app.db(), REPO_NAME, ISSUE.number))[0]!.state;
     expect(gh.git.commits).toEqual([]);
     expect(gh.git.graphqlRequests).toBe(0);
     expect((await state()).stages.dev).toMatchObject({ status: "waiting", waitingFor: "commit_approval" });

@@ -9,14 +9,19 @@ import { runName } from "../../src/core/dispatch.js";
 import { resultArtifactName, type AgentResult } from "../../src/core/result.js";
 import type { Db } from "../../src/store/db.js";
 import { findRunsByIssue } from "../../src/store/runs.js";
-import { agentResult, INSTALLATION_ID, resultZip, startHarness } from "../support/app-harness.js";
+import {
+  agentResult,
+  installation,
+  INSTALLATION_ID,
+  resultZip,
+  startHarness,
+} from "../support/app-harness.js";
 import { engineCases } from "../support/engines.js";
 import { githubApi, useGitHubNock } from "../support/github-routes.js";
 import { examplePayload, examplePayloadAs } from "../support/webhooks.js";
 
 const REPO = "/repos/Codertocat/Hello-World";
 const BOT = { login: "trellis[bot]", type: "Bot", id: 9 };
-const installation = { id: INSTALLATION_ID, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==" };
 
 // Shapes only, none real; one spelled with a zero-width space inside, one with an entity for a letter.
 const ANTHROPIC_KEY = "sk-ant-api03-LeakedKeyLeakedKeyLeakedKey0123456789-AbCd";

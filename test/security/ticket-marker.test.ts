@@ -11,12 +11,11 @@ import type { BatchState } from "../../src/core/batch/machine.js";
 import { findBatchByTrackingIssue } from "../../src/store/batches.js";
 import type { Db } from "../../src/store/db.js";
 import { fakeGitHub, OWNER } from "../app/batch-github.js";
-import { INSTALLATION_ID, startHarness, type Harness } from "../support/app-harness.js";
+import { type Harness, installation, INSTALLATION_ID, startHarness } from "../support/app-harness.js";
 import { engineCases } from "../support/engines.js";
 import { githubApi, useGitHubNock } from "../support/github-routes.js";
 import { examplePayload } from "../support/webhooks.js";
 
-const installation = { id: INSTALLATION_ID, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==" };
 const CONFIG = "batch:\n  parallel_limit: 2\n  refine: false\n";
 const TASKS = "- [ ] [a] Alpha\n- [ ] [b] Beta";
 const MALLORY = { login: "mallory", type: "User", id: 6660666 };

@@ -3,12 +3,14 @@
  * real webhook payloads and answer GitHub with nock. The effect worker is drained by hand.
  */
 import { generateKeyPairSync } from "node:crypto";
+import { afterEach, beforeEach } from "vitest";
 import { pino } from "pino";
 import { Probot, ProbotOctokit } from "probot";
 import { zipSync, strToU8 } from "fflate";
 import { trellis, type TrellisApp } from "../../src/index.js";
 import type { Db } from "../../src/store/db.js";
 import { resultArtifactName, RESULT_FILE, type AgentResult } from "../../src/core/result.js";
+import type { Engine } from "./engines.js";
 
 const { privateKey } = generateKeyPairSync("rsa", {
   modulusLength: 2048,
@@ -17,6 +19,8 @@ const { privateKey } = generateKeyPairSync("rsa", {
 });
 
 export const INSTALLATION_ID = 4242;
+/** The webhook payloads' `installation`, as GitHub sends it. */
+export const installation = { id: INSTALLATION_ID, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==" };
 export const APP_ID = 123;
 
 export interface Harness {
@@ -99,3 +103,26 @@ export function agentResult(attemptId: string, patch: Partial<AgentResult> = {})
 }
 
 export { resultArtifactName };
+
+/**
+ * A fresh database of `engine` for each test, and the App a test starts on it (`start`), both closed after the test.
+ * Call inside a `describe` (with `useGitHubNock()` for GitHub).
+ */
+export function useAppHarness(engine: Engine, skip: boolean) {
+  let db: Db | undefined;
+  let h: Harness | undefined;
+  beforeEach(async () => {
+    if (!skip) db = await engine.open();
+  });
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+    await db?.close();
+    db = undefined;
+  });
+  return {
+    db: (): Db => db!,
+    start: async (options?: Parameters<typeof startHarness>[1]): Promise<Harness> =>
+      (h = await startHarness(db!, options)),
+  };
+}
