@@ -19,7 +19,7 @@ import { applyBatchEvent } from "./batch.js";
 import { rememberContent } from "./board.js";
 import { definitionsOf } from "./definitions.js";
 import { budgetFacts, sendDispatch } from "./dispatch.js";
-import type { AppDeps, EffectContext, ShellEffect, Target } from "./runtime.js";
+import { selfIdentity, type AppDeps, type EffectContext, type ShellEffect, type Target } from "./runtime.js";
 
 /** Batch effects the worker carries out (the others are applied in the reducer's transaction). */
 export type BatchShellEffect = Extract<
@@ -63,7 +63,7 @@ export async function executeBatchEffect(
           octokit,
           target.repo,
           { ...effect.create, marker: ticketMarker(state.id, ticket.key) },
-          { login: deps.self.slug ? `${deps.self.slug}[bot]` : undefined, appId: deps.self.id },
+          selfIdentity(deps),
         );
         found = { number: created.number, id: created.id, labels: [] };
         rememberContent(deps, target.repo, created.number, { id: created.nodeId, kind: "issue" });
@@ -122,7 +122,7 @@ export async function executeBatchEffect(
         state.trackingIssue,
         batchStatusMarker(state.id),
         renderBatchStatus(state, { marker: batchStatusMarker(state.id), now: deps.now() }),
-        { login: deps.self.slug ? `${deps.self.slug}[bot]` : undefined, appId: deps.self.id },
+        selfIdentity(deps),
       );
       return;
   }

@@ -52,7 +52,7 @@ import {
 } from "../store/board.js";
 import { getRun } from "../store/runs.js";
 import { definitionsOf } from "./definitions.js";
-import { repoName, type AppDeps, type Target } from "./runtime.js";
+import { repoName, selfIdentity, type AppDeps, type Target } from "./runtime.js";
 
 // ---------------------------------------------------------------------------------------------
 // Projects and their fields, cached per installation + owner + number (or created title) in the App's caches.
@@ -281,10 +281,14 @@ async function reportUnusable(
   if (!bad || bad.reported) return;
   bad.reported = true; // before the request, so concurrent effects do not report it too
   try {
-    await upsertMarkedComment(octokit, run.repo, run.issue, boardOwnerMarker(bad.owner), bad.why, {
-      login: deps.self.slug ? `${deps.self.slug}[bot]` : undefined,
-      appId: deps.self.id,
-    });
+    await upsertMarkedComment(
+      octokit,
+      run.repo,
+      run.issue,
+      boardOwnerMarker(bad.owner),
+      bad.why,
+      selfIdentity(deps),
+    );
   } catch (error) {
     bad.reported = false; // the effect is retried
     throw error;

@@ -11,7 +11,7 @@ import { annotationsFor, renderCheckRunSummary, renderStatusComment } from "../c
 import { checkRunKey } from "../core/triggers.js";
 import { defaultBranch, defaultBranchSha } from "../github/repos.js";
 import { checkRunName, upsertCheckRun } from "../github/check-runs.js";
-import { addReaction, reply, upsertMarkedComment, type SelfIdentity } from "../github/comments.js";
+import { addReaction, reply, upsertMarkedComment } from "../github/comments.js";
 import type { GitHub } from "../github/client.js";
 import { cancelWorkflowRun, findDispatchedRun } from "../github/dispatch.js";
 import { replyMarker, statusMarker } from "../core/markers.js";
@@ -26,14 +26,15 @@ import { commitProposal } from "./proposals.js";
 import { applyRunEvent } from "./decisions.js";
 import { definitionsOf } from "./definitions.js";
 import { budgetFacts, sendDispatch } from "./dispatch.js";
-import type { AppDeps, EffectContext, EffectRetry, ShellEffect, Target } from "./runtime.js";
+import {
+  selfIdentity,
+  type AppDeps,
+  type EffectContext,
+  type EffectRetry,
+  type ShellEffect,
+  type Target,
+} from "./runtime.js";
 import { enqueue, runCommand } from "./unit-of-work.js";
-
-/** How the App recognises its own comments (GitHub names an App's bot user `<slug>[bot]`). */
-const selfIdentity = (deps: AppDeps): SelfIdentity => ({
-  ...(deps.self.slug ? { login: `${deps.self.slug}[bot]` } : {}),
-  ...(deps.self.id !== undefined ? { appId: deps.self.id } : {}),
-});
 
 /** Thrown to put an effect back for later without counting it as a failure (e.g. no capacity now). */
 export class Deferred extends Error {

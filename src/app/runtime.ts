@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import type { AppIdentity, DomainEvent } from "../handlers/events.js";
 import type { GitHub } from "../github/client.js";
 import type { PermissionChecker } from "../github/permissions.js";
+import type { SelfIdentity } from "../github/self.js";
 import type { BatchEffect } from "../core/batch/machine.js";
 import type { Definitions } from "../core/definitions.js";
 import type { Effect } from "../core/model.js";
@@ -90,6 +91,12 @@ export type ShellEffect =
 
 export type OutboxPayload =
   { kind: "event"; event: DomainEvent } | { kind: "effect"; target: Target; effect: ShellEffect };
+
+/** How the App recognises what it wrote itself (GitHub names an App's bot user `<slug>[bot]`). */
+export const selfIdentity = (deps: Pick<AppDeps, "self">): SelfIdentity => ({
+  ...(deps.self.slug ? { login: `${deps.self.slug}[bot]` } : {}),
+  ...(deps.self.id !== undefined ? { appId: deps.self.id } : {}),
+});
 
 export const repoName = (repo: { owner: string; name: string }): string => `${repo.owner}/${repo.name}`;
 
